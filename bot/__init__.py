@@ -1,0 +1,1 @@
+"""Between-session check-ins for mentees on probation and their peer mentors."""

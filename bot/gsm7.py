@@ -1,0 +1,112 @@
+"""GSM-7 text shaping for basic phones: character set, look-alike replacement and segment counts.
+
+One character outside GSM-7 turns a whole SMS into UCS-2 (70 characters a segment instead of
+160), which costs a mentee with little credit two or three times as much. So outbound SMS text is
+shaped into GSM-7 before it is stored, and flow wording is checked against it at start-up.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+# GSM 03.38 basic character set.
+BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+BASIC.discard("\x1b")
+# Extension table: each costs two characters (escape + char).
+EXTENDED = set("^{}\\[~]|€\f")
+
+SINGLE_SEGMENT = 160
+MULTI_SEGMENT = 153
+UCS2_SINGLE = 70
+UCS2_MULTI = 67
+
+_REPLACEMENTS = {
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'", "´": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"', "«": '"', "»": '"',
+    "\u2013": "-", "\u2014": "-", "\u2012": "-", "\u2015": "-", "\u2212": "-", "\u2010": "-",
+    "\u2011": "-", "\u2026": "...", "\u00a0": " ", "\u2009": " ", "\u200a": " ", "\u202f": " ",
+    "\u2002": " ", "\u2003": " ", "\u200b": "", "\u200d": "", "\ufe0f": "", "\t": " ",
+    "\u2022": "-", "·": "-", "\u2122": "TM", "©": "(c)", "®": "(R)", "\u00ad": "",
+    "\u2190": "<-", "\u2192": "->", "\u2264": "<=", "\u2265": ">=", "\u00d7": "x",
+}
+_EMOJI_WORDS = {
+    "🙂": ":)", "😊": ":)", "😀": ":D", "😃": ":D", "😄": ":D", "😁": ":D", "😉": ";)",
+    "🙁": ":(", "☹": ":(", "😢": ":(", "😞": ":(", "❤": "<3", "👍": "(y)", "👋": "",
+    "✅": "", "📞": "", "📱": "", "☎": "",
+}
+
+
+def is_gsm7(text: str) -> bool:
+    """True if every character of `text` is in the GSM-7 basic or extension set."""
+    return all(ch in BASIC or ch in EXTENDED for ch in text)
+
+
+def non_gsm7_characters(text: str) -> list[str]:
+    """The distinct characters of `text` outside GSM-7, in order of first appearance."""
+    seen: list[str] = []
+    for ch in text:
+        if ch not in BASIC and ch not in EXTENDED and ch not in seen:
+            seen.append(ch)
+    return seen
+
+
+def gsm7_length(text: str) -> int:
+    """Septets needed for `text` in GSM-7 (extension characters count twice)."""
+    return sum(2 if ch in EXTENDED else 1 for ch in text)
+
+
+def to_gsm7(text: str) -> str:
+    """Replace look-alikes (curly quotes, dashes, ellipses, emoji) so the text is pure GSM-7.
+
+    Accented letters outside GSM-7 lose their accent; anything left that has no GSM-7 form is
+    dropped rather than letting it switch the whole message to UCS-2.
+    """
+    out: list[str] = []
+    for ch in text:
+        if ch in BASIC or ch in EXTENDED:
+            out.append(ch)
+        elif ch in _REPLACEMENTS:
+            out.append(_REPLACEMENTS[ch])
+        elif ch in _EMOJI_WORDS:
+            out.append(_EMOJI_WORDS[ch])
+        else:
+            base = unicodedata.normalize("NFKD", ch)
+            kept = "".join(c for c in base if c in BASIC or c in EXTENDED)
+            out.append(kept)
+    return "".join(out)
+
+
+def segment_count(text: str) -> int:
+    """How many SMS segments `text` takes, GSM-7 or UCS-2 as the text requires."""
+    if not text:
+        return 1
+    if is_gsm7(text):
+        n = gsm7_length(text)
+        return 1 if n <= SINGLE_SEGMENT else -(-n // MULTI_SEGMENT)
+    units = len(text.encode("utf-16-le")) // 2
+    return 1 if units <= UCS2_SINGLE else -(-units // UCS2_MULTI)
+
+
+def split_words(text: str, limit: int = SINGLE_SEGMENT) -> list[str]:
+    """Split `text` into parts of at most `limit` GSM-7 characters, on word boundaries."""
+    if gsm7_length(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if gsm7_length(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        while gsm7_length(word) > limit:  # a single over-long "word", e.g. a URL
+            parts.append(word[:limit])
+            word = word[limit:]
+        current = word
+    if current:
+        parts.append(current)
+    return parts

@@ -1,0 +1,1 @@
+"""Risk detection, staff alerts, acknowledgement and the re-escalation ladder."""

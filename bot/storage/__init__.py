@@ -1,0 +1,1 @@
+"""Storage: ORM models, one repository per aggregate, Alembic migrations. No SQL elsewhere."""

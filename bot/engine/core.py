@@ -1,0 +1,254 @@
+"""The conversation engine: a pure function of (conversation state, input, now) -> new state + effects.
+
+No database, no network: the caller stores the new state and every effect in one transaction and
+only then sends anything (the outbox). One `transitions` machine is built per flow, once; each turn
+attaches a throwaway model restored from the stored state, fires one trigger and detaches it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from transitions import Machine, MachineError
+
+from bot.engine.answers import (
+    ParsedAnswer,
+    parse_choice,
+    parse_free_text,
+    parse_scale,
+    parse_yes_no,
+)
+from bot.flows.model import END, MAX_NAME_IN_PROMPT, REASK_HINTS, Flow, Question
+from bot.gsm7 import SINGLE_SEGMENT, gsm7_length
+
+EXPIRED = "expired"
+CANCELLED = "cancelled"
+FINAL_STATES = frozenset({END, EXPIRED, CANCELLED})
+
+
+# ---- inputs -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Start:
+    first_name: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+
+
+@dataclass(frozen=True)
+class Remind:
+    pass
+
+
+@dataclass(frozen=True)
+class Expire:
+    pass
+
+
+@dataclass(frozen=True)
+class Cancel:
+    reason: str = ""
+
+
+Input = Start | Reply | Remind | Expire | Cancel
+
+
+# ---- effects ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Send:
+    text: str
+    buttons: tuple[tuple[str, str], ...] = ()  # (label, value) quick replies for Telegram
+
+
+@dataclass(frozen=True)
+class RecordAnswer:
+    question: str
+    raw_text: str
+    value: str | None
+    number: int | None
+
+
+@dataclass(frozen=True)
+class RaiseRisk:
+    category: str
+    severity: str
+    evidence: str
+    question: str
+
+
+@dataclass(frozen=True)
+class NoteToMentor:
+    text: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    outcome: str  # completed | missed | cancelled
+
+
+Effect = Send | RecordAnswer | RaiseRisk | NoteToMentor | Finished
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    flow: str
+    version: int
+    state: str
+    answers: dict[str, Any] = field(default_factory=dict)
+    reasks: int = 0
+    reminded: bool = False
+    first_name: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+@dataclass(frozen=True)
+class StepResult:
+    state: ConversationState
+    effects: tuple[Effect, ...]
+
+
+class _Turn:
+    """The throwaway model a flow machine moves for one turn."""
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+_MACHINES: dict[tuple[str, int], Machine] = {}
+
+
+def machine_for(flow: Flow) -> Machine:
+    """The state machine for a flow, built once; branches become conditional transitions."""
+    key = (flow.name, flow.version)
+    if key not in _MACHINES:
+        _MACHINES[key] = _build_machine(flow)
+    return _MACHINES[key]
+
+
+def _build_machine(flow: Flow) -> Machine:
+    states = [q.key for q in flow.questions] + [END, EXPIRED, CANCELLED]
+    transitions: list[dict[str, Any]] = []
+    for q in flow.questions:
+        for value, target in q.branches.items():
+            transitions.append(
+                {"trigger": "answered", "source": q.key, "dest": target,
+                 "conditions": [_value_is(value)]}
+            )
+        transitions.append({"trigger": "answered", "source": q.key, "dest": q.next})
+    open_states = [q.key for q in flow.questions]
+    transitions.append({"trigger": "expire", "source": open_states, "dest": EXPIRED})
+    transitions.append({"trigger": "cancel", "source": open_states, "dest": CANCELLED})
+    return Machine(model=None, states=states, transitions=transitions, initial=None,
+                   auto_transitions=False, send_event=False)
+
+
+def _value_is(expected: str) -> Any:
+    def condition(value: str | None = None) -> bool:
+        return value == expected
+
+    return condition
+
+
+def _fire(flow: Flow, state: str, trigger: str, **kwargs: Any) -> str:
+    machine = machine_for(flow)
+    turn = _Turn(state)
+    machine.add_model(turn, initial=state)
+    try:
+        turn.trigger(trigger, **kwargs)  # type: ignore[attr-defined]
+        return turn.state
+    finally:
+        machine.remove_model(turn)
+
+
+def parse_answer(question: Question, text: str) -> ParsedAnswer | None:
+    """Parse a reply by the question's answer type."""
+    if question.answer == "yes_no":
+        return parse_yes_no(text)
+    if question.answer == "scale_1_5":
+        return parse_scale(text)
+    if question.answer == "choice":
+        return parse_choice(text, question.choices)
+    return parse_free_text(text)
+
+
+def buttons_for(question: Question) -> tuple[tuple[str, str], ...]:
+    if question.answer == "yes_no":
+        return (("Yes", "yes"), ("No", "no"))
+    if question.answer == "scale_1_5":
+        return tuple((str(n), str(n)) for n in range(1, 6))
+    if question.answer == "choice":
+        return tuple((key.replace("_", " ").capitalize(), key) for key in question.choices)
+    return ()
+
+
+def render(text: str, first_name: str) -> str:
+    return text.replace("{first_name}", first_name[:MAX_NAME_IN_PROMPT] or "there")
+
+
+def _ask(flow: Flow, key: str, first_name: str, prefix: str = "") -> Send:
+    question = flow.question(key)
+    text = render(question.prompt, first_name)
+    if prefix and gsm7_length(prefix + text) <= SINGLE_SEGMENT:
+        text = prefix + text
+    return Send(text, buttons_for(question))
+
+
+def step(flow: Flow, conv: ConversationState, event: Input, now: datetime) -> StepResult:
+    """Advance one conversation by one input. Pure: `now` is only used to stamp effects."""
+    del now  # reserved for time-dependent flows; kept so callers never read the clock here
+    if isinstance(event, Start):
+        conv = ConversationState(flow.name, flow.version, flow.start, {}, 0, False, event.first_name)
+        return StepResult(conv, (_ask(flow, flow.start, event.first_name),))
+    if conv.finished:
+        return StepResult(conv, ())
+    if isinstance(event, Remind):
+        if conv.reminded:
+            return StepResult(conv, ())
+        send = _ask(flow, conv.state, conv.first_name, prefix=flow.reminder_prefix)
+        return StepResult(replace(conv, reminded=True), (send,))
+    if isinstance(event, Expire):
+        new_state = _fire(flow, conv.state, "expire")
+        effects: list[Effect] = [Finished("missed")]
+        if flow.missed:
+            effects.insert(0, Send(render(flow.missed, conv.first_name)))
+        return StepResult(replace(conv, state=new_state), tuple(effects))
+    if isinstance(event, Cancel):
+        return StepResult(replace(conv, state=_fire(flow, conv.state, "cancel")), (Finished("cancelled"),))
+    return _answer(flow, conv, event.text)
+
+
+def _answer(flow: Flow, conv: ConversationState, text: str) -> StepResult:
+    question = flow.question(conv.state)
+    parsed = parse_answer(question, text)
+    if parsed is None and conv.reasks == 0:
+        hint = REASK_HINTS[question.answer]
+        return StepResult(replace(conv, reasks=1), (Send(hint, buttons_for(question)),))
+    effects: list[Effect] = []
+    value = parsed.value if parsed else None
+    number = parsed.number if parsed else None
+    # A second unreadable reply is kept as said and the check-in moves on: never nag twice.
+    effects.append(RecordAnswer(question.key, text, value, number))
+    for risk in question.risks:
+        if value in risk.when:
+            effects.append(RaiseRisk(risk.category, risk.severity, risk.evidence, question.key))
+    if value in question.note_to_mentor:
+        effects.append(NoteToMentor(question.note_to_mentor[value]))
+    try:
+        new_state = _fire(flow, conv.state, "answered", value=value)
+    except MachineError as exc:  # a declaration bug validate_flow should have caught
+        raise RuntimeError(f"flow {flow.name} cannot leave {conv.state}: {exc}") from exc
+    answers = {**conv.answers, question.key: value if value is not None else text}
+    conv = replace(conv, state=new_state, answers=answers, reasks=0)
+    if new_state == END:
+        effects.append(Send(render(flow.closing, conv.first_name)))
+        effects.append(Finished("completed"))
+    else:
+        effects.append(_ask(flow, new_state, conv.first_name))
+    return StepResult(conv, tuple(effects))

@@ -1,0 +1,18 @@
+"""Pure scheduling core: WHEN check-ins, reminders and expiries fall, in local wall time.
+
+No database and no APScheduler here; callers pass the time zone and `now`. Every instant returned
+is a timezone-aware UTC datetime.
+"""
+
+from bot.schedule.errors import PlanError
+from bot.schedule.wall_clock import describe_local, resolve_local, zone
+from bot.schedule.weekly import WeeklyPlan, parse_plan
+
+__all__ = [
+    "PlanError",
+    "WeeklyPlan",
+    "describe_local",
+    "parse_plan",
+    "resolve_local",
+    "zone",
+]

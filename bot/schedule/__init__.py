@@ -4,14 +4,18 @@ No database and no APScheduler here; callers pass the time zone and `now`. Every
 is a timezone-aware UTC datetime.
 """
 
+from bot.schedule.checkin_plan import CheckinPlan, checkins_between, next_checkins
 from bot.schedule.errors import PlanError
 from bot.schedule.wall_clock import describe_local, resolve_local, zone
 from bot.schedule.weekly import WeeklyPlan, parse_plan
 
 __all__ = [
+    "CheckinPlan",
     "PlanError",
+    "checkins_between",
     "WeeklyPlan",
     "describe_local",
+    "next_checkins",
     "parse_plan",
     "resolve_local",
     "zone",

@@ -1,0 +1,73 @@
+"""Repository for alerts, their events and the risk flags behind them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.storage.models import Alert, AlertEvent, RiskFlag
+
+
+class AlertRepo:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, alert: Alert) -> Alert:
+        self.session.add(alert)
+        self.session.flush()
+        return alert
+
+    def add_flag(self, flag: RiskFlag) -> None:
+        self.session.add(flag)
+
+    def record(self, alert: Alert, kind: str, now: datetime, *, staff_id: int | None = None,
+               channel: str | None = None, message_id: int | None = None, detail: str = "") -> None:
+        """Append one step to an alert's history."""
+        self.session.add(AlertEvent(alert_id=alert.id, kind=kind, staff_id=staff_id, channel=channel,
+                                    message_id=message_id, detail=detail[:300], at=now))
+
+    def open_for(self, mentee_id: int, category: str, lock: bool = False) -> Alert | None:
+        stmt = (
+            select(Alert)
+            .where(Alert.mentee_id == mentee_id, Alert.category == category, Alert.status != "closed")
+            .order_by(Alert.id.desc())
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def open_for_mentee(self, mentee_id: int) -> Sequence[Alert]:
+        stmt = select(Alert).where(Alert.mentee_id == mentee_id, Alert.status != "closed")
+        return self.session.scalars(stmt.order_by(Alert.id)).all()
+
+    def by_code(self, code: str, lock: bool = False) -> Alert | None:
+        stmt = select(Alert).where(Alert.code == code.upper()).options(selectinload(Alert.events))
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def get(self, alert_id: int, lock: bool = False) -> Alert | None:
+        stmt = select(Alert).where(Alert.id == alert_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def list(self, include_closed: bool = False) -> Sequence[Alert]:
+        stmt = select(Alert).order_by(Alert.id.desc())
+        if not include_closed:
+            stmt = stmt.where(Alert.status != "closed")
+        return self.session.scalars(stmt).all()
+
+    def code_exists(self, code: str) -> bool:
+        return self.session.scalar(select(Alert.id).where(Alert.code == code)) is not None
+
+    def events(self, alert_id: int) -> Sequence[AlertEvent]:
+        stmt = select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.id)
+        return self.session.scalars(stmt).all()
+
+    def flags(self, alert_id: int) -> Sequence[RiskFlag]:
+        stmt = select(RiskFlag).where(RiskFlag.alert_id == alert_id).order_by(RiskFlag.id)
+        return self.session.scalars(stmt).all()

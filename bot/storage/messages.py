@@ -1,0 +1,120 @@
+"""Repository for messages: the inbound log and the outbound outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.storage.models import Message
+
+# A message claimed for sending but not finished within this time is handed out again (the
+# process that claimed it died mid-send). At-least-once: a crash right after the provider took
+# it may send it twice, which is better than never.
+SENDING_LEASE = timedelta(minutes=2)
+
+
+def _insert(session: Session) -> Any:
+    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
+
+
+class MessageRepo:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def store_inbound(self, *, channel: str, provider_id: str, address: str, body: str,
+                      now: datetime, segments: int = 1) -> bool:
+        """Store an inbound message once per provider id; False if it was already stored."""
+        stmt = (
+            _insert(self.session)(Message)
+            .values(direction="in", channel=channel, provider_id=provider_id, address=address,
+                    body=body, status="received", segments=segments, created_at=now,
+                    updated_at=now, purpose="inbound", respect_quiet_hours=False, attempts=0)
+            .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_id"])
+        )
+        result = self.session.execute(stmt)
+        return bool(result.rowcount)
+
+    def next_inbound(self, limit: int = 50) -> Sequence[Message]:
+        """Unprocessed inbound messages, oldest first, locked (skipped if another worker has them)."""
+        stmt = (
+            select(Message)
+            .where(Message.direction == "in", Message.processed_at.is_(None))
+            .order_by(Message.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return self.session.scalars(stmt).all()
+
+    def add_outbound(self, message: Message) -> Message:
+        self.session.add(message)
+        self.session.flush()
+        return message
+
+    def claim_outbox(self, now: datetime, worker: str, limit: int = 100) -> list[Message]:
+        """Claim due outbound messages for sending (status -> sending); safe across workers."""
+        due = or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now)
+        pending = (Message.direction == "out") & (Message.status == "pending") & due
+        stale = (Message.direction == "out") & (Message.status == "sending") & (
+            Message.updated_at <= now - SENDING_LEASE
+        )
+        stmt = (
+            select(Message)
+            .where(or_(pending, stale))
+            .order_by(Message.purpose.in_(("flow", "system")), Message.id)  # alerts & safety first
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = list(self.session.scalars(stmt).all())
+        for row in rows:
+            row.status = "sending"
+            row.attempts += 1
+            row.updated_at = now
+            row.error_detail = worker[:300] if row.error_detail is None else row.error_detail
+        return rows
+
+    def get(self, message_id: int) -> Message | None:
+        return self.session.get(Message, message_id)
+
+    def by_provider_id(self, channel: str, provider_id: str) -> Message | None:
+        stmt = select(Message).where(
+            Message.channel == channel, Message.direction == "out", Message.provider_id == provider_id
+        )
+        return self.session.scalars(stmt).first()
+
+    def set_status_if_forward(self, message_id: int, new_status: str, allowed_from: Sequence[str],
+                              now: datetime, error_code: str | None = None) -> bool:
+        """Compare-and-set a delivery status so out-of-order callbacks never move it backwards."""
+        values: dict[str, Any] = {"status": new_status, "updated_at": now}
+        if error_code:
+            values["error_code"] = error_code
+        stmt = (
+            update(Message)
+            .where(Message.id == message_id, Message.status.in_(list(allowed_from)))
+            .values(**values)
+        )
+        return bool(self.session.execute(stmt).rowcount)
+
+    def for_mentee(self, mentee_id: int, since: datetime | None = None) -> Sequence[Message]:
+        stmt = select(Message).where(Message.mentee_id == mentee_id)
+        if since is not None:
+            stmt = stmt.where(Message.created_at >= since)
+        return self.session.scalars(stmt.order_by(Message.id)).all()
+
+    def for_alert(self, alert_id: int) -> Sequence[Message]:
+        stmt = select(Message).where(Message.alert_id == alert_id).order_by(Message.id)
+        return self.session.scalars(stmt).all()
+
+    def outbox_size(self) -> int:
+        stmt = select(func.count()).select_from(Message).where(
+            Message.direction == "out", Message.status.in_(("pending", "sending"))
+        )
+        return int(self.session.scalar(stmt) or 0)
+
+    def recent_outbound(self, limit: int = 50) -> Sequence[Message]:
+        stmt = select(Message).where(Message.direction == "out").order_by(Message.id.desc()).limit(limit)
+        return self.session.scalars(stmt).all()

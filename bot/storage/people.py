@@ -1,0 +1,103 @@
+"""Repositories for people: mentees and staff."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.storage.models import Mentee, Staff
+
+
+class MenteeRepo:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, mentee: Mentee) -> Mentee:
+        self.session.add(mentee)
+        self.session.flush()
+        return mentee
+
+    def get(self, mentee_id: int, lock: bool = False) -> Mentee | None:
+        stmt = select(Mentee).where(Mentee.id == mentee_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def find(self, ref: str) -> Mentee | None:
+        """By id, phone or chat id, or an unambiguous full or first name (CLI convenience)."""
+        if ref.isdigit():
+            found = self.get(int(ref))
+            if found:
+                return found
+        stmt = select(Mentee).where(or_(Mentee.phone == ref, Mentee.telegram_chat_id == ref))
+        found = self.session.scalars(stmt).first()
+        if found:
+            return found
+        matches = [m for m in self.list() if ref.lower() in
+                   {m.first_name.lower(), f"{m.first_name} {m.last_name}".strip().lower()}]
+        return matches[0] if len(matches) == 1 else None
+
+    def by_address(self, channel: str, address: str, lock: bool = False) -> Mentee | None:
+        column = Mentee.phone if channel == "sms" else Mentee.telegram_chat_id
+        stmt = select(Mentee).where(column == address)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def by_link_code(self, code: str, now: datetime) -> Mentee | None:
+        stmt = select(Mentee).where(Mentee.telegram_link_code == code)
+        mentee = self.session.scalars(stmt).first()
+        if mentee and mentee.telegram_link_expires and mentee.telegram_link_expires >= now:
+            return mentee
+        return None
+
+    def list(self, mentor_id: int | None = None) -> Sequence[Mentee]:
+        stmt = select(Mentee).order_by(Mentee.id)
+        if mentor_id is not None:
+            stmt = stmt.where(Mentee.mentor_id == mentor_id)
+        return self.session.scalars(stmt).all()
+
+    def with_plans(self) -> Sequence[Mentee]:
+        stmt = select(Mentee).where(Mentee.plan.is_not(None), Mentee.status == "active")
+        return self.session.scalars(stmt.order_by(Mentee.id)).all()
+
+
+class StaffRepo:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, staff: Staff) -> Staff:
+        self.session.add(staff)
+        self.session.flush()
+        return staff
+
+    def get(self, staff_id: int) -> Staff | None:
+        return self.session.get(Staff, staff_id)
+
+    def find(self, ref: str) -> Staff | None:
+        if ref.isdigit():
+            found = self.get(int(ref))
+            if found:
+                return found
+        stmt = select(Staff).where(or_(Staff.phone == ref, Staff.email == ref, Staff.name == ref))
+        return self.session.scalars(stmt).first()
+
+    def by_address(self, channel: str, address: str) -> Staff | None:
+        column = Staff.phone if channel == "sms" else Staff.telegram_chat_id
+        return self.session.scalars(select(Staff).where(column == address)).first()
+
+    def by_link_code(self, code: str) -> Staff | None:
+        return self.session.scalars(select(Staff).where(Staff.telegram_link_code == code)).first()
+
+    def duty(self) -> Staff | None:
+        stmt = select(Staff).where(Staff.is_duty.is_(True), Staff.active.is_(True)).order_by(Staff.id)
+        return self.session.scalars(stmt).first()
+
+    def list(self, role: str | None = None) -> Sequence[Staff]:
+        stmt = select(Staff).order_by(Staff.id)
+        if role:
+            stmt = stmt.where(Staff.role == role)
+        return self.session.scalars(stmt).all()

@@ -88,7 +88,7 @@ def parse_plan(text: str) -> WeeklyPlan:
     last_days: list[int] = []  # days of the previous time, for "mon 10:00 18:00"
     for token in tokens:
         if any(ch.isdigit() for ch in token):
-            at = _parse_time(token)
+            at = parse_clock_time(token)
             days = pending or last_days
             if not days:
                 raise PlanError(f"time {token} has no day before it")
@@ -101,7 +101,8 @@ def parse_plan(text: str) -> WeeklyPlan:
     return WeeklyPlan(frozenset(slots))
 
 
-def _parse_time(token: str) -> time:
+def parse_clock_time(token: str) -> time:
+    """A 24-hour "HH:MM" local time, or PlanError."""
     match = _TIME.fullmatch(token)
     if match is None:
         raise PlanError(f"time must be HH:MM, like 10:00 (got '{token}')")

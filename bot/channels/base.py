@@ -74,6 +74,14 @@ class TransientSendError(SendError):
         self.retry_after = retry_after
 
 
+class RateLimitedError(TransientSendError):
+    """Held back by a rate limit (ours or the provider's 429): not a failed attempt, just "not yet".
+
+    A sender loop should re-queue the message for `retry_after` seconds without counting it
+    towards the attempts that make a message fail.
+    """
+
+
 class PermanentSendError(SendError):
     """Will never succeed as sent. `unreachable` means the person opted out or blocked us."""
 
@@ -104,6 +112,11 @@ class StatusUpdate:
     provider_id: str
     status: str
     error_code: str | None = None
+    unreachable: bool = False  # the error code says the person opted out / blocked us
+
+
+class MalformedRequest(ValueError):
+    """A provider request or update that cannot be understood (a bad form, missing fields)."""
 
 
 class Channel(Protocol):

@@ -1,0 +1,219 @@
+"""What staff are told about an alert: one-SMS texts, a fuller email, and the acknowledgement code.
+
+SMS texts always fit one GSM-7 segment (the excerpt is what gets shortened) and name the mentee by
+first name and initial only. No text carries the message history: `checkins alerts show CODE`
+does, behind staff login.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Container
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.gsm7 import SINGLE_SEGMENT, gsm7_length, to_gsm7
+from escalation.alert_view import AlertView
+
+LONDON = ZoneInfo("Europe/London")
+
+# No 0/O, 1/I/L: read aloud or typed on a keypad, these get confused.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+CODE_DIGITS = frozenset("23456789")
+CODE_LENGTH = 4
+
+CATEGORY_WORDS: dict[str, str] = {
+    "crisis": "crisis/self-harm risk",
+    "housing": "housing - may lose home",
+    "domestic_abuse": "domestic abuse",
+    "no_contact": "no contact",
+    "review": "message to review",
+}
+SEVERITY_WORDS: dict[str, str] = {
+    "urgent": "urgent: act today",
+    "concern": "concern: act by the next working day",
+}
+
+
+def category_words(category: str) -> str:
+    """The category in plain words; an unknown one is still shown, never dropped."""
+    return CATEGORY_WORDS.get(category, category.replace("_", " ") or "could not classify")
+
+
+def new_alert_code(rng: random.Random, taken: Container[str] = frozenset()) -> str:
+    """A short code like "K7Q2": at least one digit and one letter, so it is never a word
+    (a staff "ok call her" can't acknowledge anything), and not in `taken`."""
+    for _ in range(10_000):
+        code = "".join(rng.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        has_digit = any(ch in CODE_DIGITS for ch in code)
+        has_letter = any(ch not in CODE_DIGITS for ch in code)
+        if has_digit and has_letter and code not in taken:
+            return code
+    raise RuntimeError("no free alert code left; close old alerts or lengthen the code")
+
+
+def format_age(age: timedelta) -> str:
+    """ "15 min", "2 h 5 min", "3 days 4 h": how long an alert has waited."""
+    minutes = max(0, int(age.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} day{'s' if days > 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {mins} min" if mins else "")
+    return f"{mins} min"
+
+
+def shape_excerpt(text: str, limit: int) -> str:
+    """`text` on one line, GSM-7, at most `limit` GSM-7 characters, cut at a word with "..."."""
+    flat = " ".join(to_gsm7(text).split())
+    if gsm7_length(flat) <= limit:
+        return flat
+    if limit < 4:
+        return ""
+    cut = flat
+    while cut and gsm7_length(cut) > limit - 3:
+        cut = cut[:-1]
+    word_cut = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    # Keep a word boundary unless that throws away most of the room.
+    if len(word_cut) >= len(cut) * 2 // 3:
+        cut = word_cut
+    return cut.rstrip(" ,.;:-") + "..."
+
+
+def _label(alert: AlertView) -> str:
+    return shape_excerpt(alert.mentee_label, 24)
+
+
+def _sms(prefix: str, alert: AlertView) -> str:
+    what = shape_excerpt(category_words(alert.category), 40)
+    head = f"{prefix}{alert.severity.upper()} {_label(alert)}: {what}."
+    tail = f"Reply ACK {alert.code}"
+    quoted = alert.category not in ("no_contact",)
+    # Two spaces, plus quote marks or a closing full stop around the excerpt.
+    room = SINGLE_SEGMENT - gsm7_length(head) - gsm7_length(tail) - 2 - (2 if quoted else 1)
+    excerpt = shape_excerpt(alert.excerpt, room) if room >= 8 else ""
+    if not excerpt:
+        return f"{head} {tail}"
+    body = f'"{excerpt}"' if quoted else f"{excerpt}."
+    return f"{head} {body} {tail}"
+
+
+def staff_alert_text(alert: AlertView) -> str:
+    """The first alert SMS: severity, "Jo B.", category in plain words, excerpt, how to ACK.
+
+    For `no_contact` alerts the excerpt is the system's own summary (see `no_contact_summary`)
+    and is shown without quote marks.
+    """
+    return _sms("", alert)
+
+
+def still_not_acked_text(alert: AlertView, now: datetime) -> str:
+    """The re-escalation SMS: "STILL NOT ACKED 30 min: URGENT Jo B.: ...".
+
+    The wait counts from the start of the current ladder (creation, or the upgrade to urgent).
+    """
+    return _sms(f"STILL NOT ACKED {format_age(now - alert.ladder_start)}: ", alert)
+
+
+def duty_to_refer_text(alert: AlertView) -> str:
+    """The housing prompt that follows a housing alert SMS (Homelessness Reduction Act s.10)."""
+    text = (
+        f"{alert.code} housing: if {_label(alert)} is homeless or may be within 56 days, get "
+        "their consent and chosen council; probation can then make a Duty to Refer."
+    )
+    return to_gsm7(text)
+
+
+def staff_alert_sms(alert: AlertView, reminder_at: datetime | None = None) -> list[str]:
+    """All SMS for one notification, each one segment: the alert (STILL NOT ACKED when
+    `reminder_at` gives the time of a re-escalation step) plus, for housing, Duty to Refer."""
+    if reminder_at is None:
+        first = staff_alert_text(alert)
+    else:
+        first = still_not_acked_text(alert, reminder_at)
+    return [first, duty_to_refer_text(alert)] if alert.category == "housing" else [first]
+
+
+def no_contact_summary(
+    missed_checkins: int, last_heard_at: datetime | None, undelivered: bool = False,
+    tz: ZoneInfo = LONDON,
+) -> str:
+    """The excerpt of a `no_contact` alert: what went unanswered and when we last heard."""
+    parts = []
+    if missed_checkins:
+        parts.append(f"{missed_checkins} check-in{'s' if missed_checkins != 1 else ''} missed")
+    if undelivered:
+        parts.append("texts not delivered")
+    heard = last_heard_at.astimezone(tz).strftime("%a %d %b") if last_heard_at else "never"
+    parts.append(f"last heard {heard}")
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class EmailContent:
+    subject: str
+    body: str
+
+
+_ADVICE: dict[str, str] = {
+    "crisis": "If you think they are in immediate danger, call 999.",
+    "domestic_abuse": (
+        "Contact them only by the means and at the times they agreed. Don't leave voicemails "
+        "or texts that mention this: someone else may read their phone."
+    ),
+    "housing": (
+        "Duty to Refer (Homelessness Reduction Act 2017): if they are homeless or may become "
+        "homeless within 56 days, ask for their consent and which council they choose; "
+        "probation can then refer them (many councils also accept a referral from us). "
+        "Record consent and council on the alert."
+    ),
+    "no_contact": "Try to reach them by another agreed route, then record what you found.",
+}
+
+
+def staff_alert_email(
+    alert: AlertView, *, reminder_at: datetime | None = None, tz: ZoneInfo = LONDON,
+    excerpt_limit: int = 300,
+) -> EmailContent:
+    """Subject and plain-text body: more detail than an SMS, still no message history.
+
+    Pass `reminder_at` (the step's time) for a re-escalation; the subject then starts
+    "STILL NOT ACKED".
+    """
+    label = alert.mentee_label
+    what = category_words(alert.category)
+    waited = format_age(reminder_at - alert.ladder_start) if reminder_at else ""
+    prefix = f"STILL NOT ACKED {waited}: " if reminder_at else ""
+    subject = f"{prefix}[{alert.severity.upper()}] {label}: {what} - reply ACK {alert.code}"
+    flagged = alert.created_at.astimezone(tz).strftime("%a %d %b %Y, %H:%M")
+    lines = [
+        f"{alert.severity.upper()} alert {alert.code} for {label}"
+        + (f" (mentor: {alert.mentor_name})" if alert.mentor_name else ""),
+        f"What: {what}",
+        f"Severity: {SEVERITY_WORDS.get(alert.severity, alert.severity)}",
+        f"Flagged: {flagged} (UK time)",
+    ]
+    if reminder_at:
+        lines.append(f"Not acknowledged after {waited}.")
+    if alert.reasons:
+        lines.append("Why: " + "; ".join(alert.reasons))
+    if alert.excerpt:
+        excerpt = " ".join(alert.excerpt.split())
+        if len(excerpt) > excerpt_limit:
+            excerpt = excerpt[: excerpt_limit - 3].rsplit(" ", 1)[0] + "..."
+        if alert.category == "no_contact":
+            lines.append(f"Details: {excerpt}")
+        else:
+            lines += ["", "Excerpt (not the full history):", f'  "{excerpt}"']
+    advice = _ADVICE.get(alert.category)
+    if advice:
+        lines += ["", advice]
+    lines += [
+        "",
+        f"To acknowledge: reply ACK {alert.code} by SMS or Telegram, or run "
+        f"`checkins alerts ack {alert.code}`. Replying to this email does not acknowledge it.",
+        f"Full record: `checkins alerts show {alert.code}`. Please don't forward this email.",
+    ]
+    return EmailContent(subject=" ".join(subject.split()), body="\n".join(lines) + "\n")

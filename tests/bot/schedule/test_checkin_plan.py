@@ -70,8 +70,9 @@ def test_next_checkins_agrees_with_checkins_between_over_a_year() -> None:
 
 def test_checkins_between_is_half_open() -> None:
     mon_thu = plan("mon,thu 10:00")
-    assert checkins_between(mon_thu, utc(2026, 1, 5, 10), utc(2026, 1, 8, 10)) == [utc(2026, 1, 5, 10)]
-    assert checkins_between(mon_thu, utc(2026, 1, 5, 10), utc(2026, 1, 5, 10)) == []
+    monday, thursday = utc(2026, 1, 5, 10), utc(2026, 1, 8, 10)
+    assert checkins_between(mon_thu, monday, thursday) == [monday]
+    assert checkins_between(mon_thu, monday, monday) == []
 
 
 @pytest.mark.parametrize(
@@ -185,7 +186,10 @@ def test_asking_during_release_week_gives_the_rest_of_it() -> None:
 
 def test_release_week_is_bounded_by_the_plan_dates_and_pause() -> None:
     released = plan(
-        "mon 10:00", release_date=date(2026, 1, 10), start_date=date(2026, 1, 12), end_date=date(2026, 1, 14)
+        "mon 10:00",
+        release_date=date(2026, 1, 10),
+        start_date=date(2026, 1, 12),
+        end_date=date(2026, 1, 14),
     )
     assert checkins_between(released, utc(2026, 1, 1), utc(2027, 1, 1)) == [
         utc(2026, 1, 12, 10),
@@ -199,7 +203,10 @@ def test_release_week_is_bounded_by_the_plan_dates_and_pause() -> None:
     ("kwargs", "message"),
     [
         ({"tz": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
-        ({"start_date": date(2026, 2, 1), "end_date": date(2026, 1, 1)}, "end date is before start date"),
+        (
+            {"start_date": date(2026, 2, 1), "end_date": date(2026, 1, 1)},
+            "end date is before start date",
+        ),
         ({"release_days": -1}, "release days cannot be negative"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -223,3 +224,13 @@ def test_all_instants_are_utc_and_naive_input_is_refused() -> None:
 
 def test_zero_count_asks_for_nothing() -> None:
     assert next_checkins(plan("daily 10:00"), utc(2026, 1, 1), 0) == []
+
+
+@pytest.mark.parametrize("at", ["00:30", "01:00", "01:30", "01:59", "02:00", "10:00", "23:59"])
+def test_a_daily_plan_fires_exactly_once_on_every_local_date_of_the_year(at: str) -> None:
+    got = checkins_between(plan(f"daily {at}"), utc(2026, 1, 1), utc(2027, 1, 1))
+    local_dates = [g.astimezone(ZoneInfo(LONDON)).date() for g in got]
+    assert len(set(got)) == len(got)
+    assert got == sorted(got)
+    # London is on GMT (= UTC) at both ends of the year, so the local dates are exactly 2026's.
+    assert local_dates == [date(2026, 1, 1) + timedelta(days=i) for i in range(365)]

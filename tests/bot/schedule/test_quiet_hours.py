@@ -125,3 +125,29 @@ def test_bad_quiet_hours_are_refused(text: str, message: str) -> None:
     with pytest.raises(PlanError) as caught:
         QuietHours.parse(text)
     assert str(caught.value) == message
+
+
+def _minute_grid(start: datetime, days: int) -> list[datetime]:
+    return [start + timedelta(minutes=m) for m in range(days * 24 * 60)]
+
+
+@pytest.mark.parametrize("weekend_start", [utc(2026, 3, 27, 12), utc(2026, 10, 23, 12)])
+@pytest.mark.parametrize(
+    "window", ["21:00-08:00", "21:00-01:30", "01:30-03:00", "00:30-02:30", "12:00-13:30"]
+)
+def test_next_open_agrees_with_a_minute_by_minute_walk_over_dst_weekends(
+    weekend_start: datetime, window: str
+) -> None:
+    """Cross-check against brute force: the first minute whose London wall time is not quiet."""
+    quiet = QuietHours.parse(window)
+    grid = _minute_grid(weekend_start, 4)
+    next_open_index: list[int | None] = [None] * len(grid)
+    upcoming: int | None = None
+    for i in range(len(grid) - 1, -1, -1):
+        if not quiet.is_quiet(grid[i], LONDON):
+            upcoming = i
+        next_open_index[i] = upcoming
+    for i in range(0, len(grid), 7):
+        j = next_open_index[i]
+        if j is not None:
+            assert quiet.next_open(grid[i], LONDON) == grid[j], grid[i]

@@ -102,3 +102,17 @@ def test_next_offset_change_finds_the_moment_the_clocks_change() -> None:
     assert next_offset_change(utc(2026, 3, 28), LONDON, horizon) == utc(2026, 3, 29, 1)
     assert next_offset_change(utc(2026, 10, 24, 12), LONDON, horizon) == utc(2026, 10, 25, 1)
     assert next_offset_change(utc(2026, 6, 1), LONDON, horizon) is None
+
+
+@pytest.mark.parametrize("sunday", [date(2026, 3, 29), date(2026, 10, 25)])
+def test_resolve_local_agrees_with_a_minute_by_minute_walk_on_dst_sundays(sunday: date) -> None:
+    """Every wall minute of the day maps to the first UTC minute showing it, or, if no minute
+    shows it, the first one showing a later wall time."""
+    london = ZoneInfo(LONDON)
+    start = datetime.combine(sunday, time(0), tzinfo=UTC) - timedelta(hours=2)
+    grid = [start + timedelta(minutes=m) for m in range(28 * 60)]
+    walls = [g.astimezone(london).replace(tzinfo=None) for g in grid]
+    for minute in range(24 * 60):
+        wanted = datetime.combine(sunday, time(minute // 60, minute % 60))
+        first = next(g for g, w in zip(grid, walls, strict=True) if w >= wanted)
+        assert resolve_local(sunday, wanted.time(), LONDON) == first, wanted

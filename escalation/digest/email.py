@@ -1,0 +1,71 @@
+"""The digest as an email (text + HTML alternatives, CSV attached) and its delivery over SMTP."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from escalation.digest.render import RenderedDigest
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to hand mail over; `ca_file` trusts a private CA (e.g. an internal relay)."""
+
+    host: str
+    port: int = 587
+    starttls: bool = True
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    ca_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.username and not self.starttls:
+            raise ValueError("SMTP login needs starttls = true: the password would go unencrypted")
+
+
+class DigestSendError(Exception):
+    """The SMTP server could not be reached or refused the digest."""
+
+
+def build_digest_email(
+    rendered: RenderedDigest, *, sender: str, to: str, sent_at: datetime
+) -> EmailMessage:
+    """A multipart message: text and HTML as alternatives, the CSV as an attachment."""
+    if sent_at.tzinfo is None:
+        raise ValueError("build_digest_email needs a timezone-aware sent_at")
+    message = EmailMessage()
+    message["Subject"] = rendered.subject
+    message["From"] = sender
+    message["To"] = to
+    message["Date"] = format_datetime(sent_at)
+    message["Message-ID"] = make_msgid(idstring="checkin-digest")
+    message.set_content(rendered.text, subtype="plain", charset="utf-8")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    message.add_attachment(
+        rendered.csv.encode("utf-8"),
+        maintype="text",
+        subtype="csv",
+        filename=rendered.csv_filename,
+    )
+    return message
+
+
+def send_email(message: EmailMessage, settings: SmtpSettings) -> None:
+    """Hand the message to the SMTP server, upgrading to TLS and logging in if configured."""
+    try:
+        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
+            if settings.starttls:
+                smtp.starttls(context=ssl.create_default_context(cafile=settings.ca_file))
+            if settings.username:
+                smtp.login(settings.username, settings.password or "")
+            smtp.send_message(message)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DigestSendError(
+            f"sending digest to {message['To']} via {settings.host}:{settings.port} failed: {exc}"
+        ) from exc

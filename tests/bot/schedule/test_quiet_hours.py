@@ -1,10 +1,18 @@
 """Quiet hours: nothing goes to a mentee inside them; a message due then waits for the window."""
 
 from datetime import UTC, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.schedule import PlanError, QuietHours, defer_to_window
+from bot.schedule import (
+    CheckinPlan,
+    PlanError,
+    QuietHours,
+    checkins_between,
+    defer_to_window,
+    parse_plan,
+)
 
 LONDON = "Europe/London"
 NIGHT = QuietHours(time(21, 0), time(8, 0))  # wraps midnight
@@ -151,3 +159,12 @@ def test_next_open_agrees_with_a_minute_by_minute_walk_over_dst_weekends(
         j = next_open_index[i]
         if j is not None:
             assert quiet.next_open(grid[i], LONDON) == grid[j], grid[i]
+
+
+def test_a_check_in_planned_inside_quiet_hours_goes_at_opening_every_day_of_the_year() -> None:
+    early = CheckinPlan(parse_plan("daily 07:00"))
+    planned = checkins_between(early, utc(2026, 1, 1), utc(2027, 1, 1))
+    sent = [defer_to_window(due, LONDON, NIGHT) for due in planned]
+    walls = {s.astimezone(ZoneInfo(LONDON)).time() for s in sent}
+    assert walls == {time(8, 0)}
+    assert len(set(sent)) == len(sent) == 365

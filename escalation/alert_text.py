@@ -65,8 +65,22 @@ def format_age(age: timedelta) -> str:
     return f"{mins} min"
 
 
+# Emoji that carry risk meaning (see the risk notes) become words for staff instead of vanishing
+# in GSM-7 shaping. Staff texts only: mentee texts never echo anything.
+RISK_EMOJI_WORDS: dict[str, str] = {
+    "\U0001F48A": "[pills]", "\U0001F52A": "[knife]", "\U0001F62D": "[sobbing]",
+    "\U0001F489": "[syringe]", "\U0001FA78": "[blood]", "\U0001FAA2": "[rope]",
+    "\u26B0": "[coffin]", "\U0001F480": "[skull]",
+}
+
+
 def shape_excerpt(text: str, limit: int) -> str:
-    """`text` on one line, GSM-7, at most `limit` GSM-7 characters, cut at a word with "..."."""
+    """`text` on one line, GSM-7, at most `limit` GSM-7 characters, cut at a word with "...".
+
+    Risk emoji become bracketed words first, so "\U0001F48A" reaches staff as "[pills]".
+    """
+    for emoji, words in RISK_EMOJI_WORDS.items():
+        text = text.replace(emoji, f" {words} ")
     flat = " ".join(to_gsm7(text).split())
     if gsm7_length(flat) <= limit:
         return flat

@@ -51,10 +51,8 @@ OVERALL_RATE = Rate(per_second=30.0, burst=30)
 ALLOWED_UPDATES = ("message", "callback_query")
 MAX_CALLBACK_DATA_BYTES = 64
 _START_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # the deep-link parameter alphabet
+_CHAT_ID = re.compile(r"^-?[0-9]{1,20}$")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.DOTALL)
-
-# We read getUpdates as raw JSON on purpose (see poll_once); PTB nudges towards get_updates.
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
 
 
 class MalformedUpdate(MalformedRequest):
@@ -234,11 +232,14 @@ class TelegramChannel:
         """
         await self._ensure_started()
         try:
-            raw = await self._bot.do_api_request(
-                "getUpdates",
-                api_kwargs={"offset": offset, "timeout": timeout, "allowed_updates": list(ALLOWED_UPDATES)},
-                read_timeout=self.timeout + timeout,
-            )
+            with warnings.catch_warnings():
+                # Raw JSON on purpose (see above); PTB would nudge us towards get_updates().
+                warnings.simplefilter("ignore", PTBUserWarning)
+                raw = await self._bot.do_api_request(
+                    "getUpdates",
+                    api_kwargs={"offset": offset, "timeout": timeout, "allowed_updates": list(ALLOWED_UPDATES)},
+                    read_timeout=self.timeout + timeout,
+                )
         except RetryAfter as exc:
             raise PollError(exc.message, retry_after=_retry_seconds(exc)) from None
         except (Conflict, InvalidToken) as exc:
@@ -262,10 +263,10 @@ class TelegramChannel:
 
 
 def _chat_id(address: str) -> int:
-    try:
-        return int(address)
-    except ValueError:
-        raise PermanentSendError(f"not a Telegram chat id: {address!r}", code="400") from None
+    # Strict: int() would also accept "+447700900123", a phone number given by mistake.
+    if not _CHAT_ID.match(address):
+        raise PermanentSendError("not a Telegram chat id", code="400")
+    return int(address)
 
 
 def _int(value: Any, what: str) -> int:

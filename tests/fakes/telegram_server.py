@@ -66,8 +66,13 @@ class TelegramFault:
         return Fault(delay=seconds)
 
 
-def _decode(value: str) -> Any:
+_STRING_PARAMS = frozenset({"text", "callback_query_id", "url", "secret_token", "parse_mode", "ip_address"})
+
+
+def _decode(name: str, value: str) -> Any:
     # PTB JSON-encodes everything except plain strings: '42', 'true', '{"inline_keyboard":..}'.
+    if name in _STRING_PARAMS:
+        return value
     try:
         return json.loads(value)
     except ValueError:
@@ -195,8 +200,8 @@ class FakeTelegram(FakeProviderServer):
         raw = await request.body()
         if request.headers.get("content-type", "").startswith("application/json"):
             return dict(json.loads(raw or b"{}"))
-        params: dict[str, Any] = {k: _decode(v) for k, v in parse_qsl(raw.decode(), keep_blank_values=True)}
-        params.update({k: _decode(v) for k, v in request.query_params.items()})
+        params: dict[str, Any] = {k: _decode(k, v) for k, v in parse_qsl(raw.decode(), keep_blank_values=True)}
+        params.update({k: _decode(k, v) for k, v in request.query_params.items()})
         return params
 
     async def _dispatch(self, request: Request) -> Response:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from escalation.replies import ReplySettings
+
 
 class ConfigError(ValueError):
     """A configuration problem; the message names the key and what is wrong."""
@@ -114,6 +116,7 @@ class Config:
     email: EmailConfig = field(default_factory=EmailConfig)
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
+    replies: ReplySettings = field(default_factory=ReplySettings)
 
     def with_database(self, url: str) -> Config:
         return dataclasses.replace(self, service=dataclasses.replace(self.service, database_url=url))
@@ -177,6 +180,10 @@ def _validate(cfg: Config) -> None:
                 raise ConfigError(f"config [twilio] {key}: required when twilio is enabled")
         if not (cfg.twilio.from_number or cfg.twilio.messaging_service_sid):
             raise ConfigError("config [twilio] from_number: set it or messaging_service_sid")
+    try:
+        cfg.replies.validate()
+    except ValueError as exc:
+        raise ConfigError(f"config [replies]: {exc}") from None
     if not cfg.service.public_base_url.startswith(("http://", "https://")):
         raise ConfigError(
             f"config [service] public_base_url: must start with https://, got {cfg.service.public_base_url!r}"

@@ -74,7 +74,6 @@ class MessageRepo:
             row.status = "sending"
             row.attempts += 1
             row.updated_at = now
-            row.error_detail = worker[:300] if row.error_detail is None else row.error_detail
         return rows
 
     def get(self, message_id: int) -> Message | None:

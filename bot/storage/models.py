@@ -208,6 +208,8 @@ class Alert(Base):
     ladder_step: Mapped[int] = mapped_column(Integer, default=0)
     ladder_fired: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    ladder_started_at: Mapped[datetime]
+    last_finding_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     ack_via: Mapped[str | None] = mapped_column(String(12))

@@ -41,7 +41,7 @@ class MenteeRepo:
         return matches[0] if len(matches) == 1 else None
 
     def by_address(self, channel: str, address: str, lock: bool = False) -> Mentee | None:
-        column = Mentee.phone if channel == "sms" else Mentee.telegram_chat_id
+        column = Mentee.telegram_chat_id if channel == "telegram" else Mentee.phone
         stmt = select(Mentee).where(column == address)
         if lock:
             stmt = stmt.with_for_update()
@@ -86,7 +86,9 @@ class StaffRepo:
         return self.session.scalars(stmt).first()
 
     def by_address(self, channel: str, address: str) -> Staff | None:
-        column = Staff.phone if channel == "sms" else Staff.telegram_chat_id
+        if channel == "email":
+            return self.session.scalars(select(Staff).where(Staff.email == address)).first()
+        column = Staff.telegram_chat_id if channel == "telegram" else Staff.phone
         return self.session.scalars(select(Staff).where(column == address)).first()
 
     def by_link_code(self, code: str) -> Staff | None:

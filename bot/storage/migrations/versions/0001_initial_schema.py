@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 23:59:14.013010
+Create Date: 2026-11-27 00:03:08.980115
 """
 from alembic import op
 import sqlalchemy as sa
@@ -94,6 +94,8 @@ def upgrade() -> None:
     sa.Column('ladder_step', sa.Integer(), nullable=False),
     sa.Column('ladder_fired', sa.Boolean(), nullable=False),
     sa.Column('created_at', bot.storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ladder_started_at', bot.storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_finding_at', bot.storage.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('acknowledged_at', bot.storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('acknowledged_by', sa.Integer(), nullable=True),
     sa.Column('ack_via', sa.String(length=12), nullable=True),

@@ -1,0 +1,184 @@
+"""The `checkins` command line: thin over the same services the running service uses."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from bot.config import Config, ConfigError, load_config
+
+
+class CliError(Exception):
+    """A problem the person at the keyboard can fix; printed as one line."""
+
+
+def _config(args: argparse.Namespace) -> Config:
+    path = args.config or os.environ.get("CHECKINS_CONFIG")
+    cfg = load_config(path)
+    if getattr(args, "database", None):
+        cfg = cfg.with_database(args.database)
+    return cfg
+
+
+def _services(args: argparse.Namespace) -> Any:
+    from bot.service.runtime import build_services
+
+    return build_services(_config(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bot import cli_commands as c
+
+    parser = argparse.ArgumentParser(
+        prog="checkins",
+        description="Between-session check-ins for mentees on probation and their peer mentors.",
+    )
+    parser.add_argument("--config", help="path to config.toml (or set CHECKINS_CONFIG)")
+    parser.add_argument("--database", help="database URL (overrides config and CHECKINS_DATABASE_URL)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("init", help="create or upgrade the database")
+    p.set_defaults(func=c.cmd_init)
+
+    p = sub.add_parser("serve", help="run the service: webhooks, scheduler, sender, escalation")
+    p.set_defaults(func=c.cmd_serve)
+
+    p = sub.add_parser("demo", help="try it in the terminal: no credentials, a simulated phone")
+    p.add_argument("--script", help="read the mentee's replies and demo commands from this file")
+    p.set_defaults(func=c.cmd_demo)
+
+    p = sub.add_parser("assess", help="check messages for risk: one per line (or JSON lines) on stdin")
+    p.set_defaults(func=c.cmd_assess)
+
+    # staff
+    staff = sub.add_parser("staff", help="mentors, supervisors and the duty contact").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    p = staff.add_parser("add", help="add a mentor, supervisor or coordinator")
+    p.add_argument("name")
+    p.add_argument("--role", choices=["mentor", "supervisor", "coordinator"], default="mentor")
+    p.add_argument("--phone", default="")
+    p.add_argument("--email", default="")
+    p.add_argument("--telegram-chat-id", default="")
+    p.add_argument("--channels", default="sms,telegram,email", help="order alerts try, e.g. sms,email")
+    p.add_argument("--supervisor", default="", help="the mentor's supervisor (name, id or phone)")
+    p.add_argument("--duty", action="store_true", help="the duty contact alerts climb to")
+    p.set_defaults(func=c.cmd_staff_add)
+    p = staff.add_parser("list", help="list staff")
+    p.set_defaults(func=c.cmd_staff_list)
+    p = staff.add_parser("edit", help="change a staff member's details")
+    p.add_argument("staff")
+    for flag in ("--phone", "--email", "--channels", "--supervisor", "--name"):
+        p.add_argument(flag)
+    p.add_argument("--duty", choices=["yes", "no"])
+    p.set_defaults(func=c.cmd_staff_edit)
+    p = staff.add_parser("link", help="print a Telegram link that connects a staff member's chat")
+    p.add_argument("staff")
+    p.set_defaults(func=c.cmd_staff_link)
+
+    # mentees
+    mentee = sub.add_parser("mentee", help="people taking part in check-ins").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    p = mentee.add_parser("add", help="add a mentee")
+    p.add_argument("first_name")
+    p.add_argument("--last-name", default="")
+    p.add_argument("--phone", default="")
+    p.add_argument("--mentor", required=True, help="their mentor (name, id or phone)")
+    p.add_argument("--channel", default="sms", choices=["sms", "telegram"])
+    p.add_argument("--timezone", default="")
+    p.add_argument("--release-date", default="", help="YYYY-MM-DD: daily check-ins the week after")
+    p.add_argument("--plan", default="", help='e.g. "mon,thu 10:00"')
+    p.set_defaults(func=c.cmd_mentee_add)
+    p = mentee.add_parser("list", help="list mentees")
+    p.add_argument("--mentor", default="")
+    p.set_defaults(func=c.cmd_mentee_list)
+    p = mentee.add_parser("edit", help="change a mentee's details")
+    p.add_argument("mentee")
+    for flag in ("--first-name", "--last-name", "--phone", "--mentor", "--channel", "--timezone",
+                 "--release-date", "--quiet-hours"):
+        p.add_argument(flag)
+    p.set_defaults(func=c.cmd_mentee_edit)
+    for name, helptext in (("pause", "stop check-ins for now (custody, hospital)"),
+                           ("resume", "start check-ins again")):
+        p = mentee.add_parser(name, help=helptext)
+        p.add_argument("mentee")
+        p.set_defaults(func=c.cmd_mentee_pause if name == "pause" else c.cmd_mentee_resume)
+    p = mentee.add_parser("link", help="print a one-time Telegram link for a mentee")
+    p.add_argument("mentee")
+    p.set_defaults(func=c.cmd_mentee_link)
+    p = mentee.add_parser("import", help="import mentees from CSV (nothing imported if a row is bad)")
+    p.add_argument("csv_file")
+    p.add_argument("--partial", action="store_true", help="import the good rows even if some are bad")
+    p.set_defaults(func=c.cmd_mentee_import)
+
+    # check-ins and schedules
+    checkin = sub.add_parser("checkin", help="check-ins").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    p = checkin.add_parser("send", help="start a check-in with a mentee now")
+    p.add_argument("mentee")
+    p.set_defaults(func=c.cmd_checkin_send)
+
+    schedule = sub.add_parser("schedule", help="when check-ins go out").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    p = schedule.add_parser("show", help="a mentee's next check-ins, in their local time")
+    p.add_argument("mentee")
+    p.set_defaults(func=c.cmd_schedule_show)
+    p = schedule.add_parser("set", help='set a mentee\'s plan, e.g. "mon,thu 10:00"')
+    p.add_argument("mentee")
+    p.add_argument("plan")
+    p.add_argument("--start", default="", help="first date (YYYY-MM-DD)")
+    p.add_argument("--end", default="", help="last date, e.g. end of licence (YYYY-MM-DD)")
+    p.set_defaults(func=c.cmd_schedule_set)
+    p = schedule.add_parser("once", help="a one-off check-in, e.g. the day before court")
+    p.add_argument("mentee")
+    p.add_argument("when", help="local date and time: 2026-12-03 10:00")
+    p.set_defaults(func=c.cmd_schedule_once)
+    for name in ("pause", "resume"):
+        p = schedule.add_parser(name, help=f"{name} a mentee's check-ins")
+        p.add_argument("mentee")
+        p.set_defaults(func=c.cmd_mentee_pause if name == "pause" else c.cmd_mentee_resume)
+
+    # alerts
+    alerts = sub.add_parser("alerts", help="risk alerts and acknowledgements").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    p = alerts.add_parser("list", help="open alerts (--all for closed too)")
+    p.add_argument("--all", action="store_true")
+    p.set_defaults(func=c.cmd_alerts_list)
+    p = alerts.add_parser("show", help="every step of an alert's life")
+    p.add_argument("code")
+    p.set_defaults(func=c.cmd_alerts_show)
+    p = alerts.add_parser("ack", help="acknowledge an alert (stops the ladder)")
+    p.add_argument("code")
+    p.add_argument("--by", default="", help="who is taking it (staff name, id or phone)")
+    p.set_defaults(func=c.cmd_alerts_ack)
+    p = alerts.add_parser("close", help="close an alert with its outcome")
+    p.add_argument("code")
+    p.add_argument("--outcome", required=True)
+    p.add_argument("--by", default=os.environ.get("USER", "coordinator"))
+    p.set_defaults(func=c.cmd_alerts_close)
+
+    p = sub.add_parser("digest", help="weekly engagement digest for supervisors")
+    p.add_argument("--week", default="", help="ISO week, e.g. 2026-W48 (default: last week)")
+    p.add_argument("--supervisor", default="")
+    p.add_argument("--out", default="", help="write HTML, text and CSV to this folder")
+    p.add_argument("--send", action="store_true", help="email it now")
+    p.set_defaults(func=c.cmd_digest)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (CliError, ConfigError, ValueError) as exc:
+        print(f"checkins: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

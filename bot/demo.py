@@ -1,0 +1,243 @@
+"""`checkins demo`: the real engine, storage, detector and escalation, with a simulated phone.
+
+No credentials and no config: a temporary SQLite database, one supervisor, one mentor, a duty
+contact and one mentee. You type the mentee's replies; the bot's replies and the staff alerts
+print as they would arrive. Time is simulated, so `/wait 1d` shows reminders, the escalation
+ladder and missed check-ins without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from bot.channels.base import ChannelName, OutboundText, SendReceipt
+from bot.clock import ManualClock
+from bot.config import Config
+from bot.schedule import describe_local
+from bot.service import admin, checkins
+from bot.service.outbox import send_pass
+from bot.service.runtime import Services, build_services
+from bot.service.sink import DatabaseSink
+from bot.service.ticker import tick
+from bot.service.turns import process_inbound
+from bot.storage.alerts import AlertRepo
+from bot.storage.models import DueEvent
+from bot.storage.people import MenteeRepo, StaffRepo
+
+MENTEE_PHONE = "+447700900123"
+MENTOR_PHONE = "+447700900001"
+SUPERVISOR_PHONE = "+447700900002"
+DUTY_PHONE = "+447700900003"
+
+HELP = """Type what the mentee would text back. Demo commands:
+  /wait 30m | 4h | 2d   let time pass (reminders, escalation, missed check-ins)
+  /ack                  the mentor replies ACK to the newest open alert
+  /staff TEXT           the mentor texts the service
+  /checkin              start a check-in now
+  /alerts               every alert and each step of its life
+  /schedule             the mentee's next check-ins
+  /digest               the supervisor's weekly digest for last week
+  /quit                 leave the demo"""
+
+
+class DemoPhones:
+    """One simulated phone per person: prints each message with who it is for."""
+
+    name: ChannelName = "console"
+
+    def __init__(self, out: TextIO, names: dict[str, str]) -> None:
+        self.out = out
+        self.names = names
+        self.count = 0
+
+    async def send(self, message: OutboundText) -> SendReceipt:
+        self.count += 1
+        who = self.names.get(message.address, message.address)
+        buttons = "  " + " ".join(f"[{b.label}]" for b in message.buttons) if message.buttons else ""
+        for i, line in enumerate(message.text.splitlines() or [""]):
+            prefix = f"  -> {who}: " if i == 0 else " " * (len(who) + 7)
+            self.out.write(f"{prefix}{line}\n")
+        if buttons:
+            self.out.write(f"{' ' * (len(who) + 7)}{buttons.strip()}\n")
+        return SendReceipt(provider_id=f"demo-{self.count}", status="delivered")
+
+
+class Demo:
+    def __init__(self, out: TextIO, workdir: Path) -> None:
+        self.out = out
+        self.clock = ManualClock(datetime.now(UTC).replace(second=0, microsecond=0))
+        cfg = Config().with_database(f"sqlite:///{workdir / 'demo.db'}")
+        self.svc: Services = build_services(cfg, self.clock)
+        self.phones = DemoPhones(out, {
+            MENTEE_PHONE: "Sam (mentee, SMS)", MENTOR_PHONE: "Dan (mentor)",
+            SUPERVISOR_PHONE: "Priya (supervisor)", DUTY_PHONE: "Duty desk",
+        })
+        self.svc.channels = {"console": self.phones}
+        self.sink = DatabaseSink(self.svc)
+        self.inbound_count = 0
+        self._seed()
+
+    def _seed(self) -> None:
+        with self.svc.sessions() as s, s.begin():
+            now = self.clock.now()
+            admin.add_staff(s, now, name="Priya Shah", role="supervisor", phone=SUPERVISOR_PHONE,
+                            email="priya@example.org", channels="sms,email")
+            admin.add_staff(s, now, name="Dan Carter", role="mentor", phone=MENTOR_PHONE,
+                            channels="sms", supervisor="Priya Shah")
+            admin.add_staff(s, now, name="Duty desk", role="coordinator", phone=DUTY_PHONE,
+                            channels="sms", duty=True)
+            admin.add_mentee(s, self.svc, now, first_name="Sam", last_name="Taylor",
+                             phone=MENTEE_PHONE, mentor="Dan Carter", plan="mon,thu 10:00")
+
+    # ---- moving the world -----------------------------------------------------------------------
+    def settle(self) -> None:
+        """Handle everything stored and due, and 'deliver' everything queued."""
+        for _ in range(50):
+            worked = process_inbound(self.svc) + tick(self.svc)
+            worked += asyncio.run(send_pass(self.svc))
+            if not worked:
+                return
+
+    def text_from(self, phone: str, text: str) -> None:
+        self.inbound_count += 1
+        from bot.channels.base import InboundMessage
+
+        self.sink.store_inbound_sync(InboundMessage(
+            channel="console", provider_id=f"demo-in-{self.inbound_count}", address=phone, text=text))
+        self.settle()
+
+    def wait(self, span: timedelta) -> None:
+        target = self.clock.now() + span
+        while True:
+            with self.svc.sessions() as s:
+                from sqlalchemy import func, select
+
+                nxt = s.scalar(select(func.min(DueEvent.due_at)).where(DueEvent.status == "pending"))
+            if nxt is None or nxt > target:
+                break
+            self.clock.set(max(nxt, self.clock.now()))
+            self.out.write(f"  ... {describe_local(self.clock.now(), 'Europe/London')}\n")
+            self.settle()
+        self.clock.set(target)
+        self.settle()
+
+    # ---- commands -------------------------------------------------------------------------------
+    def start_checkin(self) -> None:
+        with self.svc.sessions() as s, s.begin():
+            mentee = MenteeRepo(s).by_address("sms", MENTEE_PHONE)
+            assert mentee is not None
+            started = checkins.start(s, self.svc, mentee, self.clock.now(), trigger="manual")
+        if started is None:
+            self.out.write("  (a check-in is already in progress)\n")
+        self.settle()
+
+    def ack_latest(self) -> None:
+        with self.svc.sessions() as s:
+            open_alerts = [a for a in AlertRepo(s).list() if a.status == "open"]
+        if not open_alerts:
+            self.out.write("  (no open alert to acknowledge)\n")
+            return
+        self.out.write(f"Dan (mentor) texts: ACK {open_alerts[0].code}\n")
+        self.text_from(MENTOR_PHONE, f"ACK {open_alerts[0].code}")
+
+    def show_alerts(self) -> None:
+        with self.svc.sessions() as s:
+            alerts = AlertRepo(s).list(include_closed=True)
+            if not alerts:
+                self.out.write("  (no alerts)\n")
+            staff = StaffRepo(s)
+            for a in alerts:
+                self.out.write(f"  alert {a.code}: {a.severity} {a.category} for "
+                               f"{a.mentee.display_name} - {a.status}\n")
+                for e in AlertRepo(s).events(a.id):
+                    who = staff.get(e.staff_id).name if e.staff_id else ""  # type: ignore[union-attr]
+                    self.out.write(f"    {describe_local(e.at, 'Europe/London')}  {e.kind:<12} "
+                                   f"{who:<12} {e.detail}\n")
+
+    def show_schedule(self) -> None:
+        with self.svc.sessions() as s:
+            mentee = MenteeRepo(s).by_address("sms", MENTEE_PHONE)
+            assert mentee is not None
+            from bot.storage.schedule import DueEventRepo
+
+            for e in DueEventRepo(s).pending_for(mentee.id, limit=6):
+                self.out.write(f"  {describe_local(e.due_at, mentee.timezone)}  {e.kind}\n")
+
+    def show_digest(self) -> None:
+        from bot.service.digests import render_text_for_all
+
+        self.out.write(render_text_for_all(self.svc) + "\n")
+
+    def handle(self, line: str) -> bool:
+        """One line of input; False when the demo should end."""
+        line = line.rstrip("\n")
+        if not line.strip() or line.lstrip().startswith("#"):
+            return True
+        command, _, rest = line.strip().partition(" ")
+        if command in ("/quit", "/exit"):
+            return False
+        if command == "/help":
+            self.out.write(HELP + "\n")
+        elif command == "/wait":
+            span = parse_span(rest)
+            if span is None:
+                self.out.write("  (say how long, e.g. /wait 4h, /wait 30m or /wait 2d)\n")
+            else:
+                self.out.write(f"  (time passes: {rest.strip()})\n")
+                self.wait(span)
+        elif command == "/ack":
+            self.ack_latest()
+        elif command == "/staff":
+            self.out.write(f"Dan (mentor) texts: {rest}\n")
+            self.text_from(MENTOR_PHONE, rest)
+        elif command == "/checkin":
+            self.start_checkin()
+        elif command == "/alerts":
+            self.show_alerts()
+        elif command == "/schedule":
+            self.show_schedule()
+        elif command == "/digest":
+            self.show_digest()
+        elif command.startswith("/"):
+            self.out.write(f"  (unknown command {command}; /help lists them)\n")
+        else:
+            self.out.write(f"Sam texts: {line.strip()}\n")
+            self.text_from(MENTEE_PHONE, line.strip())
+        return True
+
+
+def parse_span(text: str) -> timedelta | None:
+    match = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", text)
+    if not match:
+        return None
+    amount, unit = int(match.group(1)), match.group(2)
+    return {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
+
+
+def run_demo(stdin: TextIO, stdout: TextIO, interactive: bool) -> int:
+    with tempfile.TemporaryDirectory(prefix="checkins-demo-") as tmp:
+        demo = Demo(stdout, Path(tmp))
+        stdout.write(
+            "checkins demo: Sam is a mentee, Dan is Sam's mentor, Priya supervises Dan.\n"
+            "Everything below is the real service on a temporary database; phones are simulated.\n"
+            + (HELP + "\n" if interactive else "")
+            + "\nStarting Sam's check-in now.\n"
+        )
+        demo.start_checkin()
+        while True:
+            if interactive:
+                stdout.write("Sam> ")
+                stdout.flush()
+            line = stdin.readline()
+            if not line:
+                break
+            if not demo.handle(line):
+                break
+        demo.svc.engine.dispose()
+        stdout.write("demo finished; the temporary database has been deleted.\n")
+    return 0

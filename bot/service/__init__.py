@@ -1,0 +1,1 @@
+"""The service: turns, outbox sender, ticker and their loops."""

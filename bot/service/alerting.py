@@ -1,0 +1,322 @@
+"""Alerts in the world: raise or fold a finding, page staff, climb the ladder, acknowledge, close.
+
+The decisions are pure (`escalation.ladder`, `escalation.acks`, `escalation.alert_text`,
+`escalation.replies`); this module stores them in the caller's transaction. The ladder's only
+memory is the alert row and a due-event row, so it survives restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from bot.service.outbox import queue_to_mentee, staff_route, _queue
+from bot.service.runtime import Services
+from bot.storage.alerts import AlertRepo
+from bot.storage.messages import MessageRepo
+from bot.storage.models import Alert, Mentee, Message, RiskFlag, Staff
+from bot.storage.people import StaffRepo
+from bot.storage.schedule import DueEventRepo
+from escalation.acks import ack_confirmed_text, ack_refused_text, may_acknowledge, parse_ack
+from escalation.alert_text import (
+    new_alert_code,
+    no_contact_summary,
+    staff_alert_email,
+    staff_alert_sms,
+)
+from escalation.alert_view import AlertView, FindingView
+from escalation.detect import Assessment
+from escalation.ladder import (
+    AlertPeople,
+    FoldAction,
+    LadderSettings,
+    Notification,
+    climb_ladder,
+    fold_action,
+)
+from escalation.replies import mentee_ack_reply, mentee_concern_reply, mentee_safety_reply
+
+log = logging.getLogger("checkins.alerts")
+_rng = random.SystemRandom()
+
+
+def ladder_settings(svc: Services) -> LadderSettings:
+    e = svc.config.escalation
+    return LadderSettings(
+        urgent_reack_after=timedelta(minutes=e.urgent_reack_minutes),
+        repeat_every=timedelta(minutes=e.repeat_minutes),
+        concern_supervisor_after=timedelta(minutes=e.concern_supervisor_minutes),
+        concern_duty_after=max(timedelta(hours=24), timedelta(minutes=e.concern_supervisor_minutes * 2)),
+        fold_window=timedelta(hours=e.fold_hours),
+    )
+
+
+def view_of(alert: Alert, session: Session) -> AlertView:
+    mentee = alert.mentee
+    mentor = StaffRepo(session).get(mentee.mentor_id)
+    flags = AlertRepo(session).flags(alert.id) if alert.id else []
+    return AlertView(
+        code=alert.code, mentee_id=alert.mentee_id, mentee_first_name=mentee.first_name,
+        mentee_last_name=mentee.last_name, category=alert.category,
+        severity=alert.severity,  # type: ignore[arg-type]
+        created_at=alert.created_at, excerpt=alert.evidence, acknowledged_at=alert.acknowledged_at,
+        closed_at=alert.closed_at, step=alert.ladder_step, ladder_started_at=alert.ladder_started_at,
+        last_finding_at=alert.last_finding_at,
+        evidence_ids=frozenset(f.message_id for f in flags if f.message_id is not None),
+        mentor_name=mentor.name if mentor else "",
+    )
+
+
+def people_for(session: Session, mentee: Mentee) -> AlertPeople:
+    staff = StaffRepo(session)
+    mentor = staff.get(mentee.mentor_id)
+    duty = staff.duty()
+    return AlertPeople(
+        mentor_id=mentor.id if mentor else None,
+        supervisor_id=mentor.supervisor_id if mentor else None,
+        duty_id=duty.id if duty else None,
+    )
+
+
+# ---- raising ------------------------------------------------------------------------------------
+def raise_findings(session: Session, svc: Services, mentee: Mentee, assessment: Assessment,
+                   now: datetime, *, message_id: int | None = None) -> bool:
+    """Raise every finding of a message and answer the mentee safely; True if any was urgent."""
+    if not assessment.findings:
+        return False
+    worst: dict[str, tuple[str, str, str]] = {}
+    for f in assessment.findings:
+        if f.category not in worst or (f.severity == "urgent" and worst[f.category][0] != "urgent"):
+            worst[f.category] = (f.severity, f.evidence, f.rule_id)
+    for category, (severity, evidence, rule_id) in worst.items():
+        raise_finding(session, svc, mentee, category, severity, evidence, rule_id, now,
+                      message_id=message_id)
+    urgent = {c for c, (sev, _, _) in worst.items() if sev == "urgent"}
+    if mentee.status == "opted_out":
+        return bool(urgent)
+    texts = (safety_reply_texts(svc, urgent) if urgent
+             else mentee_concern_reply(set(worst), svc.config.replies))
+    for text in texts:
+        # Safety replies answer a message the mentee has just sent: quiet hours do not apply.
+        queue_to_mentee(session, svc, mentee, text, now, purpose="safety", respect_quiet_hours=False)
+    return bool(urgent)
+
+
+def safety_reply_texts(svc: Services, categories: set[str]) -> list[str]:
+    return mentee_safety_reply(categories, svc.config.replies)
+
+
+def ack_reply_text(svc: Services) -> str:
+    return mentee_ack_reply(svc.config.replies)[0]
+
+
+def raise_finding(session: Session, svc: Services, mentee: Mentee, category: str, severity: str,
+                  evidence: str, rule_id: str, now: datetime, *, message_id: int | None = None,
+                  conversation_id: int | None = None) -> Alert:
+    """Store a risk flag and create, fold into or upgrade the mentee's alert for that category."""
+    alerts = AlertRepo(session)
+    flag = RiskFlag(mentee_id=mentee.id, message_id=message_id, conversation_id=conversation_id,
+                    category=category, severity=severity, evidence=evidence[:300],
+                    rule_id=rule_id[:60], created_at=now)
+    existing = alerts.open_for(mentee.id, category, lock=True)
+    finding = FindingView(mentee.id, category, severity,  # type: ignore[arg-type]
+                          frozenset({message_id}) if message_id is not None else frozenset())
+    action = fold_action(view_of(existing, session) if existing else None, finding, now,
+                         ladder_settings(svc))
+    if action is FoldAction.NEW_ALERT or existing is None:
+        alert = _new_alert(session, mentee, category, severity, evidence, now)
+        flag.alert_id = alert.id
+        alerts.add_flag(flag)
+        session.flush()
+        alerts.record(alert, "raised", now, detail=f"{severity} {category}: {rule_id}")
+        run_ladder(session, svc, alert, now)
+        return alert
+    flag.alert_id = existing.id
+    alerts.add_flag(flag)
+    existing.last_finding_at = now
+    if action is FoldAction.UPGRADE:
+        existing.severity = "urgent"
+        existing.ladder_step = 0
+        existing.ladder_started_at = now
+        existing.evidence = evidence[:300]
+        alerts.record(existing, "upgraded", now, detail=f"now urgent: {rule_id}")
+        DueEventRepo(session).cancel(alert_id=existing.id, kinds=("ladder",))
+        session.flush()
+        run_ladder(session, svc, existing, now)
+    else:
+        alerts.record(existing, "folded", now, detail=f"another {severity} flag: {rule_id}")
+    return existing
+
+
+def _new_alert(session: Session, mentee: Mentee, category: str, severity: str, evidence: str,
+               now: datetime) -> Alert:
+    alerts = AlertRepo(session)
+    code = new_alert_code(_rng)
+    while alerts.code_exists(code):
+        code = new_alert_code(_rng)
+    alert = alerts.add(Alert(code=code, mentee_id=mentee.id, category=category, severity=severity,
+                             evidence=evidence[:300], status="open", ladder_step=0,
+                             created_at=now, ladder_started_at=now, last_finding_at=now))
+    alert.mentee = mentee
+    return alert
+
+
+# ---- the ladder ---------------------------------------------------------------------------------
+def run_ladder(session: Session, svc: Services, alert: Alert, now: datetime) -> None:
+    """Send whatever rung is due now and book the next one as a due-event row."""
+    decision = climb_ladder(view_of(alert, session), people_for(session, alert.mentee), now,
+                            ladder_settings(svc))
+    if decision.unroutable:
+        # Nobody to reach: that failure itself must reach a human by a second route.
+        log.critical("ALERT %s for mentee %s has no staff to notify", alert.code, alert.mentee_id)
+        AlertRepo(session).record(alert, "unroutable", now, detail="no mentor, supervisor or duty contact")
+    if decision.step > 1 and decision.notifications:
+        alert.ladder_fired = True
+        AlertRepo(session).record(alert, "re-escalated", now, detail=f"step {decision.step}")
+    alert.ladder_step = decision.step
+    staff = StaffRepo(session)
+    for note in decision.notifications:
+        person = staff.get(int(note.staff_id))
+        if person is not None:
+            notify_staff(session, svc, alert, person, now, note)
+    if decision.next_due is not None:
+        DueEventRepo(session).schedule(
+            kind="ladder", dedupe_key=f"ladder:{alert.id}:{decision.step}:{alert.ladder_started_at.isoformat()}",
+            due_at=decision.next_due, now=now, mentee_id=alert.mentee_id, alert_id=alert.id)
+
+
+def notify_staff(session: Session, svc: Services, alert: Alert, person: Staff, now: datetime,
+                 note: Notification | None = None, exclude: set[str] = frozenset()) -> Message | None:
+    """Queue the alert to one staff member on their first working channel."""
+    route = staff_route(person, set(svc.channels), exclude)
+    if route is None:
+        AlertRepo(session).record(alert, "failed", now, staff_id=person.id,
+                                  detail="no working channel for this person")
+        return None
+    channel, address = route
+    view = view_of(alert, session)
+    reminder_at = now if (note and note.reminder) else None
+    buttons: tuple[tuple[str, str], ...] = ()
+    if channel == "email":
+        email = staff_alert_email(view, reminder_at=reminder_at)
+        texts = [f"{email.subject}\n{email.body}"]  # the email channel takes line 1 as subject
+    else:
+        texts = staff_alert_sms(view, reminder_at=reminder_at)
+        if channel == "telegram":
+            texts = ["\n\n".join(texts)]
+            buttons = (("Acknowledge", f"ack:{alert.code}"),)
+    first: Message | None = None
+    for text in texts:
+        msg = _queue(session, channel=channel, address=address, text=text, now=now,
+                     purpose="alert", staff_id=person.id, alert_id=alert.id,
+                     mentee_id=alert.mentee_id, buttons=buttons, respect_quiet_hours=False)
+        first = first or msg
+    AlertRepo(session).record(alert, "queued", now, staff_id=person.id, channel=channel,
+                              message_id=first.id if first else None,
+                              detail=f"{note.role if note else 'fallback'} via {channel}")
+    svc.poke_outbox()
+    return first
+
+
+# ---- acknowledgement and closure ----------------------------------------------------------------
+def handle_staff_message(session: Session, svc: Services, staff: Staff, row: Message, now: datetime) -> None:
+    """A message from staff: ACK <code>, or a hint about how to acknowledge."""
+    code = parse_ack(row.body or "")
+    if code is None:
+        reply = "To take an alert, reply ACK and its code, for example: ACK K7Q2"
+    else:
+        reply = acknowledge(session, svc, code, staff, now, via=row.channel)
+    MessageRepo(session).add_outbound(Message(
+        direction="out", channel=row.channel, address=row.address, body=reply, purpose="system",
+        status="pending", respect_quiet_hours=False, staff_id=staff.id, created_at=now,
+        updated_at=now))
+
+
+def acknowledge(session: Session, svc: Services, code: str, staff: Staff | None, now: datetime,
+                *, via: str, who: str | None = None) -> str:
+    """Record an acknowledgement (stops the ladder); returns the text to tell the person."""
+    alerts = AlertRepo(session)
+    alert = alerts.by_code(code, lock=True)
+    if alert is None:
+        return ack_refused_text(code)
+    if staff is not None:
+        people = people_for(session, alert.mentee)
+        if not may_acknowledge(staff.id, people.mentor_id, people.supervisor_id, people.duty_id):
+            alerts.record(alert, "ack_refused", now, staff_id=staff.id, channel=via,
+                          detail="not linked to this mentee")
+            return ack_refused_text(code)
+    label = alert.mentee.display_name
+    if alert.status != "open":
+        return f"Alert {alert.code} for {label} was already acknowledged. Thank you."
+    alert.status = "acknowledged"
+    alert.acknowledged_at = now
+    alert.acknowledged_by = staff.id if staff else None
+    alert.ack_via = via
+    alerts.record(alert, "acknowledged", now, staff_id=staff.id if staff else None, channel=via,
+                  detail=f"by {staff.name if staff else who or 'coordinator'}")
+    DueEventRepo(session).cancel(alert_id=alert.id, kinds=("ladder",))
+    return ack_confirmed_text(alert.code, label)
+
+
+def close(session: Session, code: str, outcome: str, who: str, now: datetime) -> Alert | None:
+    """A human closes an alert with a recorded outcome; only this ever closes one."""
+    alerts = AlertRepo(session)
+    alert = alerts.by_code(code, lock=True)
+    if alert is None:
+        return None
+    if alert.acknowledged_at is None:
+        alert.acknowledged_at = now
+        alert.ack_via = "cli"
+    alert.status = "closed"
+    alert.closed_at = now
+    alert.closed_by = who
+    alert.outcome = outcome
+    alerts.record(alert, "closed", now, detail=f"by {who}: {outcome}")
+    DueEventRepo(session).cancel(alert_id=alert.id, kinds=("ladder",))
+    return alert
+
+
+# ---- answers and non-engagement -----------------------------------------------------------------
+def record_housing_answer(session: Session, mentee: Mentee, question: str, value: str | None,
+                          raw: str, now: datetime) -> None:
+    """Duty to Refer: consent and chosen council from the flow go on the open housing alert."""
+    if question not in ("housing_consent", "housing_council"):
+        return
+    alert = AlertRepo(session).open_for(mentee.id, "housing")
+    if alert is None:
+        return
+    if question == "housing_consent":
+        alert.housing_consent = value == "yes"
+        detail = f"consent to Duty to Refer: {value}"
+    else:
+        alert.housing_council = raw.strip()[:120]
+        detail = f"chosen council: {alert.housing_council}"
+    AlertRepo(session).record(alert, "housing", now, detail=detail)
+
+
+def missed_streak(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
+    """Missed check-ins in a row become a no-contact concern for the mentor, then the supervisor."""
+    cfg = svc.config.checkins
+    if mentee.missed_streak < cfg.missed_streak_mentor:
+        return
+    summary = no_contact_summary(mentee.missed_streak, mentee.last_inbound_at)
+    severity = "concern"
+    alert = raise_finding(session, svc, mentee, "no_contact", severity, summary,
+                          f"missed_streak.{mentee.missed_streak}", now)
+    if mentee.missed_streak >= cfg.missed_streak_supervisor:
+        people = people_for(session, mentee)
+        supervisor = StaffRepo(session).get(int(people.supervisor_id)) if people.supervisor_id else None
+        already = any(e.kind == "queued" and e.staff_id == (supervisor.id if supervisor else None)
+                      for e in AlertRepo(session).events(alert.id))
+        if supervisor is not None and not already:
+            notify_staff(session, svc, alert, supervisor, now)
+
+
+def unreachable(session: Session, svc: Services, mentee: Mentee, channel: str, now: datetime,
+                detail: str) -> None:
+    """We cannot reach the mentee on any channel: a welfare concern, not a silent failure."""
+    raise_finding(session, svc, mentee, "no_contact", "concern",
+                  f"can't reach them: {detail}"[:300], f"unreachable.{channel}", now)

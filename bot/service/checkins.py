@@ -1,0 +1,267 @@
+"""Check-ins in the world: start, advance, remind, expire, opt out and in, and plan due events.
+
+The decisions are the engine's and the schedule core's (both pure); this module stores what
+they decide, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, time, timedelta
+
+from sqlalchemy.orm import Session
+
+from bot.engine import (
+    Cancel,
+    ConversationState,
+    Expire,
+    Finished,
+    Input,
+    NoteToMentor,
+    RaiseRisk,
+    RecordAnswer,
+    Remind,
+    Send,
+    Start,
+    StepResult,
+    step,
+)
+from bot.flows import get_flow
+from bot.schedule import CheckinPlan, next_checkins, parse_plan
+from bot.service import alerting
+from bot.service.outbox import queue_to_mentee, queue_to_staff
+from bot.service.runtime import Services
+from bot.storage.conversations import ConversationRepo
+from bot.storage.models import Answer, Conversation, Mentee, Message
+from bot.storage.people import StaffRepo
+from bot.storage.schedule import DueEventRepo
+
+log = logging.getLogger("checkins.checkins")
+
+PLAN_HORIZON = timedelta(days=14)
+CHECKIN_KINDS = ("checkin", "oneoff")
+TIMER_KINDS = ("reminder", "expiry")
+
+
+def _state_of(conversation: Conversation, mentee: Mentee) -> ConversationState:
+    return ConversationState(
+        flow=conversation.flow_name, version=conversation.flow_version, state=conversation.state,
+        answers=dict(conversation.answers or {}), reasks=conversation.reasks,
+        reminded=conversation.reminded, first_name=mentee.first_name,
+    )
+
+
+def start(session: Session, svc: Services, mentee: Mentee, now: datetime, *, trigger: str,
+          due_at: datetime | None = None) -> Conversation | None:
+    """Start a check-in unless one is already open (a new one never interrupts it)."""
+    conversations = ConversationRepo(session)
+    if conversations.open_for(mentee.id) is not None:
+        return None
+    flow = get_flow(svc.config.checkins.flow)
+    result = step(flow, None, Start(mentee.first_name), now)  # type: ignore[arg-type]
+    conversation = conversations.add(Conversation(
+        mentee_id=mentee.id, flow_name=flow.name, flow_version=flow.version,
+        state=result.state.state, answers={}, reasks=0, reminded=False, trigger=trigger,
+        outcome="open", started_at=now, last_activity_at=now,
+    ))
+    scheduled = trigger in CHECKIN_KINDS
+    late = timedelta(hours=svc.config.checkins.late_window_hours)
+    _apply(session, svc, mentee, conversation, result, now, respect_quiet_hours=scheduled,
+           not_after=(due_at or now) + late if scheduled else None)
+    cfg = svc.config.checkins
+    timers = DueEventRepo(session)
+    timers.schedule(kind="reminder", dedupe_key=f"reminder:{conversation.id}",
+                    due_at=now + timedelta(hours=cfg.reminder_after_hours), now=now,
+                    mentee_id=mentee.id, conversation_id=conversation.id)
+    timers.schedule(kind="expiry", dedupe_key=f"expiry:{conversation.id}",
+                    due_at=now + timedelta(hours=cfg.expire_after_hours), now=now,
+                    mentee_id=mentee.id, conversation_id=conversation.id)
+    return conversation
+
+
+def start_on_demand(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
+    """CHECKIN from a mentee: start one now, or repeat the open one's current question."""
+    conversation = ConversationRepo(session).open_for(mentee.id)
+    if conversation is None:
+        start(session, svc, mentee, now, trigger="on_demand")
+        return
+    flow = get_flow(conversation.flow_name)
+    state = _state_of(conversation, mentee)
+    result = step(flow, replace(state, reminded=False), Remind(), now)
+    _apply(session, svc, mentee, conversation, StepResult(state, result.effects), now,
+           respect_quiet_hours=False)
+
+
+def advance(session: Session, svc: Services, mentee: Mentee, conversation: Conversation,
+            event: Input, now: datetime, *, inbound: Message | None = None,
+            quiet_reask: bool = False) -> None:
+    """Feed one input to the engine and store everything it decides."""
+    flow = get_flow(conversation.flow_name)
+    before = _state_of(conversation, mentee)
+    result = step(flow, before, event, now)
+    if quiet_reask and result.state.state == before.state and not any(
+        isinstance(e, RecordAnswer) for e in result.effects
+    ):
+        # The mentee has just been sent a safety reply: "please reply YES or NO" must not follow.
+        return
+    if inbound is not None:
+        inbound.conversation_id = conversation.id
+        if conversation.first_reply_at is None:
+            conversation.first_reply_at = now
+    _apply(session, svc, mentee, conversation, result, now,
+           respect_quiet_hours=isinstance(event, Remind),
+           not_after=now + timedelta(hours=svc.config.checkins.expire_after_hours)
+           if isinstance(event, Remind) else None)
+
+
+def _apply(session: Session, svc: Services, mentee: Mentee, conversation: Conversation,
+           result: StepResult, now: datetime, *, respect_quiet_hours: bool,
+           not_after: datetime | None = None) -> None:
+    state = result.state
+    conversation.state = state.state
+    conversation.answers = dict(state.answers)
+    conversation.reasks = state.reasks
+    conversation.reminded = state.reminded
+    conversation.last_activity_at = now
+    repo = ConversationRepo(session)
+    for effect in result.effects:
+        if isinstance(effect, Send):
+            queue_to_mentee(session, svc, mentee, effect.text, now, purpose="flow",
+                            conversation_id=conversation.id, buttons=effect.buttons,
+                            respect_quiet_hours=respect_quiet_hours, not_after=not_after)
+        elif isinstance(effect, RecordAnswer):
+            repo.add_answer(Answer(conversation_id=conversation.id, mentee_id=mentee.id,
+                                   question=effect.question, raw_text=effect.raw_text,
+                                   value=effect.value, number=effect.number, answered_at=now))
+            alerting.record_housing_answer(session, mentee, effect.question, effect.value,
+                                           effect.raw_text, now)
+        elif isinstance(effect, RaiseRisk):
+            alerting.raise_finding(session, svc, mentee, effect.category, effect.severity,
+                                   effect.evidence, f"flow.{conversation.flow_name}.{effect.question}",
+                                   now, conversation_id=conversation.id)
+        elif isinstance(effect, NoteToMentor):
+            mentor = StaffRepo(session).get(mentee.mentor_id)
+            if mentor is not None:
+                queue_to_staff(session, svc, mentor, f"{mentee.display_name} {effect.text}.", now,
+                               mentee_id=mentee.id)
+        elif isinstance(effect, Finished):
+            _finish(session, svc, mentee, conversation, effect.outcome, now)
+
+
+def _finish(session: Session, svc: Services, mentee: Mentee, conversation: Conversation,
+            outcome: str, now: datetime) -> None:
+    conversation.outcome = outcome
+    conversation.finished_at = now
+    DueEventRepo(session).cancel(conversation_id=conversation.id, kinds=TIMER_KINDS)
+    if outcome == "completed":
+        mentee.missed_streak = 0
+    elif outcome == "missed":
+        mentee.missed_streak += 1
+        alerting.missed_streak(session, svc, mentee, now)
+
+
+def remind(session: Session, svc: Services, conversation_id: int, now: datetime) -> None:
+    conversation = ConversationRepo(session).get(conversation_id)
+    if conversation is None or conversation.finished_at is not None:
+        return
+    mentee = session.get(Mentee, conversation.mentee_id)
+    if mentee is not None and mentee.status == "active":
+        advance(session, svc, mentee, conversation, Remind(), now)
+
+
+def expire(session: Session, svc: Services, conversation_id: int, now: datetime) -> None:
+    conversation = ConversationRepo(session).get(conversation_id)
+    if conversation is None or conversation.finished_at is not None:
+        return
+    mentee = session.get(Mentee, conversation.mentee_id)
+    if mentee is not None:
+        advance(session, svc, mentee, conversation, Expire(), now)
+
+
+def cancel_open(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
+    conversation = ConversationRepo(session).open_for(mentee.id)
+    if conversation is not None:
+        result = step(get_flow(conversation.flow_name), _state_of(conversation, mentee), Cancel(), now)
+        _apply(session, svc, mentee, conversation, result, now, respect_quiet_hours=True)
+
+
+def opt_out(session: Session, svc: Services, mentee: Mentee, channel: str, now: datetime) -> None:
+    """STOP: no more check-ins; the mentor is told. Risk in the message was already checked."""
+    if mentee.status != "opted_out":
+        mentee.status = "opted_out"
+        mentee.opted_out_at = now
+    cancel_open(session, svc, mentee, now)
+    DueEventRepo(session).cancel(mentee_id=mentee.id, kinds=(*CHECKIN_KINDS, *TIMER_KINDS))
+    if channel == "telegram":  # SMS: the carrier confirms STOP itself and blocks our sends
+        session.add(Message(direction="out", channel="telegram", address=mentee.telegram_chat_id or "",
+                            body="OK, you won't get any more messages from us. Send START to come back.",
+                            purpose="system", status="pending", respect_quiet_hours=False,
+                            mentee_id=mentee.id, created_at=now, updated_at=now))
+    mentor = StaffRepo(session).get(mentee.mentor_id)
+    if mentor is not None:
+        queue_to_staff(session, svc, mentor,
+                       f"{mentee.display_name} replied STOP: no more check-ins will be sent to them. "
+                       "They can text START to come back.", now, mentee_id=mentee.id)
+
+
+def opt_in(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
+    """START: check-ins resume from the next planned time."""
+    was_out = mentee.status == "opted_out"
+    mentee.status = "active"
+    mentee.opted_out_at = None
+    mentee.sms_reachable = True
+    plan_mentee(session, svc, mentee, now)
+    queue_to_mentee(session, svc, mentee,
+                    "Welcome back. Your check-ins will start again. Text HELP for help.", now,
+                    purpose="system", respect_quiet_hours=False)
+    mentor = StaffRepo(session).get(mentee.mentor_id)
+    if mentor is not None and was_out:
+        queue_to_staff(session, svc, mentor,
+                       f"{mentee.display_name} texted START: check-ins are back on.", now,
+                       mentee_id=mentee.id)
+
+
+# ---- plans -> due events ------------------------------------------------------------------------
+def checkin_plan_of(svc: Services, mentee: Mentee) -> CheckinPlan | None:
+    if not mentee.plan:
+        return None
+    hh, mm = (int(p) for p in svc.config.checkins.release_daily_time.split(":"))
+    return CheckinPlan(
+        weekly=parse_plan(mentee.plan), tz=mentee.timezone or "Europe/London",
+        start_date=mentee.plan_start, end_date=mentee.plan_end,
+        paused=mentee.status != "active", release_date=mentee.release_date,
+        release_daily_at=time(hh, mm), release_days=svc.config.checkins.release_daily_days,
+    )
+
+
+def plan_mentee(session: Session, svc: Services, mentee: Mentee, now: datetime,
+                horizon: timedelta = PLAN_HORIZON) -> int:
+    """Create the due check-ins of the next `horizon`; idempotent (one row per planned time)."""
+    plan = checkin_plan_of(svc, mentee)
+    if plan is None or plan.paused:
+        return 0
+    created = 0
+    timers = DueEventRepo(session)
+    for due in next_checkins(plan, now, 64):
+        if due > now + horizon:
+            break
+        created += timers.schedule(
+            kind="checkin", dedupe_key=f"checkin:{mentee.id}:v{mentee.plan_version}:{due.isoformat()}",
+            due_at=due, now=now, mentee_id=mentee.id, plan_version=mentee.plan_version,
+        )
+    return created
+
+
+def replan(session: Session, svc: Services, mentee: Mentee, now: datetime) -> int:
+    """A changed plan (or pause/resume): future check-ins are replaced, stale ones never sent."""
+    mentee.plan_version += 1
+    DueEventRepo(session).cancel(mentee_id=mentee.id, kinds=("checkin",))
+    return plan_mentee(session, svc, mentee, now)
+
+
+def schedule_oneoff(session: Session, svc: Services, mentee: Mentee, due: datetime, now: datetime,
+                    note: str = "") -> bool:
+    return DueEventRepo(session).schedule(
+        kind="oneoff", dedupe_key=f"oneoff:{mentee.id}:{due.isoformat()}", due_at=due, now=now,
+        mentee_id=mentee.id, plan_version=mentee.plan_version, note=note or None)

@@ -1,0 +1,281 @@
+"""The outbox: outbound rows are written in the turn's transaction; this loop sends them.
+
+A send never happens inside a transaction that could roll back, so nothing is sent that was not
+stored, and nothing stored is lost: a crash between claim and result leaves the row 'sending'
+until its lease runs out, and it is sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from bot.channels.base import (
+    Button,
+    OutboundText,
+    PermanentSendError,
+    SendReceipt,
+    TransientSendError,
+)
+from bot.gsm7 import segment_count, to_gsm7
+from bot.service.quiet import quiet_hours_for, tz_for
+from bot.service.runtime import Services
+from bot.storage.alerts import AlertRepo
+from bot.storage.messages import MessageRepo
+from bot.storage.models import Mentee, Message, Staff
+from bot.storage.people import MenteeRepo, StaffRepo
+
+log = logging.getLogger("checkins.outbox")
+
+MAX_ATTEMPTS = 8
+BACKOFF_SECONDS = (5, 15, 60, 300, 600, 1200, 1800)
+
+
+@dataclass(frozen=True)
+class SendJob:
+    message_id: int
+    channel: str
+    address: str
+    text: str
+    buttons: tuple[Button, ...]
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    job: SendJob
+    receipt: SendReceipt | None = None
+    error: Exception | None = None
+
+
+# ---- choosing a channel -------------------------------------------------------------------------
+def mentee_address(mentee: Mentee, channel: str) -> str | None:
+    if channel == "sms" and mentee.phone and mentee.sms_reachable:
+        return mentee.phone
+    if channel == "telegram" and mentee.telegram_chat_id and mentee.telegram_reachable:
+        return mentee.telegram_chat_id
+    return None
+
+
+def mentee_route(mentee: Mentee, available: set[str], exclude: set[str] = frozenset()) -> tuple[str, str] | None:
+    """The mentee's preferred reachable channel, else their other one."""
+    order = [mentee.preferred_channel] + [c for c in ("sms", "telegram", "console") if c != mentee.preferred_channel]
+    for channel in order:
+        if channel in exclude or channel not in available:
+            continue
+        if channel == "console":
+            return ("console", mentee.phone or f"mentee:{mentee.id}")
+        address = mentee_address(mentee, channel)
+        if address:
+            return (channel, address)
+    return None
+
+
+def staff_route(staff: Staff, available: set[str], exclude: set[str] = frozenset()) -> tuple[str, str] | None:
+    """The first of the staff member's ordered channels that is configured and not failed."""
+    for channel in [*staff.channel_list, "console"]:
+        if channel in exclude or channel not in available:
+            continue
+        address = {"sms": staff.phone, "telegram": staff.telegram_chat_id, "email": staff.email,
+                   "console": staff.phone or staff.email or f"staff:{staff.id}"}.get(channel)
+        if address:
+            return (channel, address)
+    return None
+
+
+def queue_to_mentee(session: Session, svc: Services, mentee: Mentee, text: str, now: datetime, *,
+                    purpose: str = "flow", conversation_id: int | None = None,
+                    buttons: tuple[tuple[str, str], ...] = (), respect_quiet_hours: bool = True,
+                    not_after: datetime | None = None, exclude: set[str] = frozenset()) -> Message | None:
+    """Write an outbound message to a mentee in the current transaction (sent after commit)."""
+    route = mentee_route(mentee, set(svc.channels), exclude)
+    if route is None:
+        log.warning("mentee %s has no reachable channel; message not queued", mentee.id)
+        return None
+    channel, address = route
+    return _queue(session, channel=channel, address=address, text=text, now=now, purpose=purpose,
+                  mentee_id=mentee.id, conversation_id=conversation_id, buttons=buttons,
+                  respect_quiet_hours=respect_quiet_hours, not_after=not_after)
+
+
+def queue_to_staff(session: Session, svc: Services, staff: Staff, text: str, now: datetime, *,
+                   alert_id: int | None = None, mentee_id: int | None = None,
+                   exclude: set[str] = frozenset()) -> Message | None:
+    """Write an outbound message to a staff member; staff messages ignore quiet hours."""
+    route = staff_route(staff, set(svc.channels), exclude)
+    if route is None:
+        return None
+    channel, address = route
+    return _queue(session, channel=channel, address=address, text=text, now=now, purpose="alert",
+                  staff_id=staff.id, alert_id=alert_id, mentee_id=mentee_id,
+                  respect_quiet_hours=False)
+
+
+def _queue(session: Session, *, channel: str, address: str, text: str, now: datetime, purpose: str,
+           mentee_id: int | None = None, staff_id: int | None = None,
+           conversation_id: int | None = None, alert_id: int | None = None,
+           buttons: tuple[tuple[str, str], ...] = (), respect_quiet_hours: bool = True,
+           not_after: datetime | None = None) -> Message:
+    if channel == "sms":
+        text = to_gsm7(text)  # basic phones: never let one curly quote triple the cost
+    return MessageRepo(session).add_outbound(Message(
+        direction="out", channel=channel, address=address, body=text,
+        buttons=[list(b) for b in buttons] or None, purpose=purpose, status="pending",
+        segments=segment_count(text) if channel == "sms" else 1, attempts=0,
+        respect_quiet_hours=respect_quiet_hours, not_after=not_after, mentee_id=mentee_id,
+        staff_id=staff_id, conversation_id=conversation_id, alert_id=alert_id,
+        created_at=now, updated_at=now,
+    ))
+
+
+# ---- the sender loop ----------------------------------------------------------------------------
+def claim_jobs(svc: Services, limit: int = 200) -> list[SendJob]:
+    """Claim due outbox rows, deferring any that would land in a mentee's quiet hours."""
+    now = svc.clock.now()
+    jobs: list[SendJob] = []
+    with svc.sessions() as session, session.begin():
+        mentees = MenteeRepo(session)
+        for row in MessageRepo(session).claim_outbox(now, svc.worker_id, limit):
+            if row.respect_quiet_hours and row.mentee_id is not None:
+                mentee = mentees.get(row.mentee_id)
+                if mentee is not None and _hold_back(svc, row, mentee, now):
+                    continue
+            buttons = tuple(Button(label, value) for label, value in (row.buttons or []))
+            jobs.append(SendJob(row.id, row.channel, row.address, row.body, buttons))
+    return jobs
+
+
+def _hold_back(svc: Services, row: Message, mentee: Mentee, now: datetime) -> bool:
+    """Re-check the send window at the moment of sending; True if the row must not go now."""
+    if row.not_after is not None and now > row.not_after:
+        row.status = "expired"
+        row.error_detail = "not sent: its time had passed"
+        return True
+    if mentee.status == "opted_out" and row.purpose == "flow":
+        row.status = "cancelled"
+        row.error_detail = "mentee opted out"
+        return True
+    quiet = quiet_hours_for(svc.config, mentee)
+    tz = tz_for(mentee)
+    if quiet is not None and quiet.is_quiet(now, tz):
+        row.status = "pending"
+        row.attempts -= 1
+        row.next_attempt_at = quiet.next_open(now, tz)
+        return True
+    return False
+
+
+async def _send(svc: Services, job: SendJob) -> SendOutcome:
+    channel = svc.channels.get(job.channel)
+    if channel is None:
+        return SendOutcome(job, error=PermanentSendError(f"channel {job.channel} is not configured"))
+    try:
+        receipt = await channel.send(OutboundText(job.address, job.text, job.buttons))
+        return SendOutcome(job, receipt=receipt)
+    except (TransientSendError, PermanentSendError) as exc:
+        return SendOutcome(job, error=exc)
+    except Exception as exc:  # an adapter bug must not lose the message: retry it
+        log.exception("unexpected error sending message %s", job.message_id)
+        return SendOutcome(job, error=TransientSendError(f"unexpected: {exc!r}"))
+
+
+def record_outcomes(svc: Services, outcomes: list[SendOutcome]) -> None:
+    """Store what each send did: provider id, retry time, or a permanent failure and fallback."""
+    from bot.service.reachability import on_unreachable  # late: it queues alerts through us
+
+    now = svc.clock.now()
+    with svc.sessions() as session, session.begin():
+        messages = MessageRepo(session)
+        for outcome in outcomes:
+            row = messages.get(outcome.job.message_id)
+            if row is None:
+                continue
+            if outcome.receipt is not None:
+                _record_sent(session, row, outcome.receipt, now)
+            elif isinstance(outcome.error, TransientSendError) and row.attempts < MAX_ATTEMPTS:
+                delay = outcome.error.retry_after or BACKOFF_SECONDS[min(row.attempts, len(BACKOFF_SECONDS)) - 1]
+                row.status = "pending"
+                row.next_attempt_at = now + timedelta(seconds=delay)
+                row.error_detail = str(outcome.error)[:300]
+                row.updated_at = now
+            else:
+                error = outcome.error or PermanentSendError("unknown")
+                row.status = "failed"
+                row.error_code = getattr(error, "code", None)
+                row.error_detail = str(error)[:300]
+                row.updated_at = now
+                if row.alert_id is not None:
+                    alert = AlertRepo(session).get(row.alert_id)
+                    if alert is not None:
+                        AlertRepo(session).record(alert, "failed", now, staff_id=row.staff_id,
+                                                  channel=row.channel, message_id=row.id,
+                                                  detail=row.error_detail or "")
+                if isinstance(error, PermanentSendError) and error.unreachable:
+                    on_unreachable(session, svc, row, now)
+                _fall_back(session, svc, row, now)
+
+
+def _record_sent(session: Session, row: Message, receipt: SendReceipt, now: datetime) -> None:
+    row.status = "sent" if receipt.status in ("", "sending") else receipt.status
+    row.provider_id = receipt.provider_id
+    row.segments = receipt.segments or row.segments
+    row.sent_at = now
+    row.updated_at = now
+    row.error_detail = None
+    if row.alert_id is not None:
+        alert = AlertRepo(session).get(row.alert_id)
+        if alert is not None:
+            AlertRepo(session).record(alert, "notified", now, staff_id=row.staff_id,
+                                      channel=row.channel, message_id=row.id,
+                                      detail=f"handed to {row.channel}")
+
+
+def _fall_back(session: Session, svc: Services, row: Message, now: datetime) -> None:
+    """A permanent failure on one channel: try the person's next channel with the same text."""
+    failed = {m.channel for m in _siblings(session, row)} | {row.channel}
+    if row.staff_id is not None:
+        staff = StaffRepo(session).get(row.staff_id)
+        if staff is not None:
+            new = queue_to_staff(session, svc, staff, row.body, now, alert_id=row.alert_id,
+                                 mentee_id=row.mentee_id, exclude=failed)
+            if new is not None and row.alert_id is not None:
+                alert = AlertRepo(session).get(row.alert_id)
+                if alert is not None:
+                    AlertRepo(session).record(alert, "fallback", now, staff_id=staff.id,
+                                              channel=new.channel, message_id=new.id,
+                                              detail=f"{row.channel} failed; trying {new.channel}")
+    elif row.mentee_id is not None and row.purpose != "system":
+        mentee = MenteeRepo(session).get(row.mentee_id)
+        if mentee is not None:
+            queue_to_mentee(session, svc, mentee, row.body, now, purpose=row.purpose,
+                            conversation_id=row.conversation_id,
+                            buttons=tuple(tuple(b) for b in (row.buttons or [])),  # type: ignore[misc]
+                            respect_quiet_hours=row.respect_quiet_hours, not_after=row.not_after,
+                            exclude=failed)
+
+
+def _siblings(session: Session, row: Message) -> list[Message]:
+    """Earlier failed attempts of the same text to the same person (to avoid ping-pong)."""
+    if row.alert_id is not None:
+        return [m for m in MessageRepo(session).for_alert(row.alert_id)
+                if m.staff_id == row.staff_id and m.status == "failed" and m.body == row.body]
+    return []
+
+
+async def send_pass(svc: Services, limit: int = 200, concurrency: int = 32) -> int:
+    """Claim, send and record one batch; returns how many sends were attempted."""
+    jobs = await asyncio.to_thread(claim_jobs, svc, limit)
+    if not jobs:
+        return 0
+    gate = asyncio.Semaphore(concurrency)
+
+    async def guarded(job: SendJob) -> SendOutcome:
+        async with gate:
+            return await _send(svc, job)
+
+    outcomes = await asyncio.gather(*(guarded(job) for job in jobs))
+    await asyncio.to_thread(record_outcomes, svc, list(outcomes))
+    return len(jobs)

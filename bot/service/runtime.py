@@ -1,0 +1,73 @@
+"""The services container: everything a loop or handler needs, built once from config."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.base import Channel
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.storage.db import make_engine, make_session_factory, migrate
+
+log = logging.getLogger("checkins")
+
+
+@dataclass
+class Wakeups:
+    """In-process nudges so a stored inbound message is handled at once, not at the next tick.
+
+    The rows in the database stay the source of truth: a worker that misses a nudge still finds
+    the work on its next pass.
+    """
+
+    inbound: asyncio.Event = field(default_factory=asyncio.Event)
+    outbox: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def poke_inbound(self) -> None:
+        self.inbound.set()
+
+    def poke_outbox(self) -> None:
+        self.outbox.set()
+
+
+@dataclass
+class Services:
+    config: Config
+    clock: Clock
+    engine: Engine
+    sessions: sessionmaker[Session]
+    channels: dict[str, Channel] = field(default_factory=dict)
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    wakeups: Wakeups | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def poke_outbox(self) -> None:
+        if self.wakeups:
+            self.wakeups.poke_outbox()
+
+    def poke_inbound(self) -> None:
+        if self.wakeups:
+            self.wakeups.poke_inbound()
+
+
+def build_services(config: Config, clock: Clock | None = None, *, create_schema: bool = True,
+                   channels: dict[str, Channel] | None = None) -> Services:
+    """Connect to the database (migrating it if asked) and assemble the services."""
+    engine = make_engine(config.service.database_url)
+    if create_schema:
+        migrate(engine)
+    return Services(
+        config=config,
+        clock=clock or SystemClock(),
+        engine=engine,
+        sessions=make_session_factory(engine),
+        channels=dict(channels or {}),
+    )

@@ -1,0 +1,192 @@
+"""A turn: one stored inbound message handled end to end in one transaction.
+
+Order matters: who sent it; service keywords (STOP before anything else); risk detection on every
+mentee message; then the check-in flow or an acknowledgement. Everything the turn decides is
+written in the same transaction, and only after commit does the outbox send.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.engine import Reply
+from bot.engine.keywords import keyword_of
+from bot.service import alerting, checkins
+from bot.service.outbox import queue_to_mentee, queue_to_staff
+from bot.service.runtime import Services
+from bot.storage.conversations import ConversationRepo
+from bot.storage.messages import MessageRepo
+from bot.storage.models import Mentee, Message
+from bot.storage.people import MenteeRepo, StaffRepo
+from escalation.detect import Assessment, assess
+
+log = logging.getLogger("checkins.turns")
+
+_START_CODE = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{4,64})\s*$")
+
+
+def process_inbound(svc: Services, limit: int = 50) -> int:
+    """Handle stored, unprocessed inbound messages; returns how many were handled."""
+    handled = 0
+    with svc.sessions() as session, session.begin():
+        now = svc.clock.now()
+        for row in MessageRepo(session).next_inbound(limit):
+            try:
+                with session.begin_nested():
+                    handle_message(session, svc, row, now)
+            except Exception:
+                log.exception("inbound message %s could not be handled; flagged for a human", row.id)
+                with session.begin_nested():
+                    _fail_closed(session, svc, row, now)
+            row.processed_at = now
+            handled += 1
+    if handled:
+        svc.poke_outbox()
+    return handled
+
+
+def _fail_closed(session: Session, svc: Services, row: Message, now: datetime) -> None:
+    """A message we could not handle still reaches a human: a review alert for the mentee."""
+    row.status = "error"
+    mentee = MenteeRepo(session).by_address(row.channel, row.address)
+    if mentee is not None:
+        row.mentee_id = mentee.id
+        alerting.raise_finding(session, svc, mentee, "review", "urgent",
+                               "a message could not be processed; please read it", "system.error",
+                               now, message_id=row.id)
+
+
+def handle_message(session: Session, svc: Services, row: Message, now: datetime) -> None:
+    text = row.body or ""
+    code = _START_CODE.match(text.strip())
+    if row.channel == "telegram" and code:
+        _link_telegram(session, svc, row, code.group(1), now)
+        return
+    mentee = MenteeRepo(session).by_address(row.channel, row.address, lock=True)
+    if mentee is not None:
+        _from_mentee(session, svc, mentee, row, now)
+        return
+    staff = StaffRepo(session).by_address(row.channel, row.address)
+    if staff is not None:
+        row.staff_id = staff.id
+        alerting.handle_staff_message(session, svc, staff, row, now)
+        return
+    _from_stranger(session, svc, row, now)
+
+
+def _from_stranger(session: Session, svc: Services, row: Message, now: datetime) -> None:
+    """Someone not registered: a polite reply, helplines if they sound in danger, nothing kept."""
+    assessment = assess(row.body or "")
+    texts = []
+    if any(f.severity == "urgent" for f in assessment.findings):
+        texts = alerting.safety_reply_texts(svc, {f.category for f in assessment.findings})
+    texts.append(
+        f"Sorry, this number isn't linked to anyone at {svc.config.service.org_name}. "
+        "If you are a mentee, please ask your mentor to add you."
+    )
+    for text in texts:
+        MessageRepo(session).add_outbound(Message(
+            direction="out", channel=row.channel, address=row.address, body=text, purpose="system",
+            status="pending", respect_quiet_hours=False, created_at=now, updated_at=now))
+    row.body = ""  # we keep no words from people who are not registered with us
+    row.status = "unknown_sender"
+
+
+def _link_telegram(session: Session, svc: Services, row: Message, code: str, now: datetime) -> None:
+    mentee = MenteeRepo(session).by_link_code(code, now)
+    reply: str
+    if mentee is not None:
+        mentee.telegram_chat_id = row.address
+        mentee.telegram_reachable = True
+        mentee.telegram_link_code = None
+        mentee.telegram_link_expires = None
+        row.mentee_id = mentee.id
+        reply = (f"Hi {mentee.first_name}, you're connected. Your check-ins from "
+                 f"{svc.config.service.org_name} will come here. Send HELP any time.")
+    else:
+        staff = StaffRepo(session).by_link_code(code)
+        if staff is not None:
+            staff.telegram_chat_id = row.address
+            staff.telegram_link_code = None
+            row.staff_id = staff.id
+            reply = f"Hi {staff.name}, alerts for your mentees will come here. Reply ACK <code> to take one."
+        else:
+            row.body = ""
+            row.status = "unknown_sender"
+            reply = ("Sorry, that link has expired or is not right. Please ask your mentor for a "
+                     "new one.")
+    MessageRepo(session).add_outbound(Message(
+        direction="out", channel="telegram", address=row.address, body=reply, purpose="system",
+        status="pending", respect_quiet_hours=False, mentee_id=row.mentee_id,
+        staff_id=row.staff_id, created_at=now, updated_at=now))
+
+
+def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, now: datetime) -> None:
+    row.mentee_id = mentee.id
+    mentee.last_inbound_at = now
+    _mark_reachable(mentee, row.channel)
+    text = row.body or ""
+    keyword = keyword_of(text, opted_out=mentee.status == "opted_out")
+    assessment = assess(text)
+    urgent = alerting.raise_findings(session, svc, mentee, assessment, now, message_id=row.id)
+    if keyword == "stop":
+        checkins.opt_out(session, svc, mentee, row.channel, now)
+        return
+    if keyword == "start":
+        checkins.opt_in(session, svc, mentee, now)
+        return
+    if mentee.status == "opted_out":
+        return  # they asked for no messages; risk was still checked above
+    if keyword == "help":
+        queue_to_mentee(session, svc, mentee, help_text(session, svc, mentee), now,
+                        purpose="system", respect_quiet_hours=False)
+        return
+    if keyword == "checkin":
+        checkins.start_on_demand(session, svc, mentee, now)
+        return
+    conversation = ConversationRepo(session).open_for(mentee.id)
+    if conversation is not None:
+        checkins.advance(session, svc, mentee, conversation, Reply(text), now,
+                         inbound=row, quiet_reask=urgent)
+        return
+    if not urgent:
+        # Unsolicited: stored, checked for risk, acknowledged, and passed to the mentor.
+        queue_to_mentee(session, svc, mentee, alerting.ack_reply_text(svc), now,
+                        purpose="system", respect_quiet_hours=False)
+        _forward_to_mentor(session, svc, mentee, assessment, now)
+
+
+def _forward_to_mentor(session: Session, svc: Services, mentee: Mentee, assessment: Assessment,
+                       now: datetime) -> None:
+    """Tell the mentor a message arrived (no body over SMS: they read it in the service)."""
+    mentor = StaffRepo(session).get(mentee.mentor_id)
+    if mentor is not None and not assessment.findings:
+        queue_to_staff(session, svc, mentor,
+                       f"{mentee.display_name} sent you a message between check-ins. "
+                       "Please get in touch when you can.", now, mentee_id=mentee.id)
+
+
+def _mark_reachable(mentee: Mentee, channel: str) -> None:
+    if channel == "sms":
+        mentee.sms_reachable = True
+    elif channel == "telegram":
+        mentee.telegram_reachable = True
+    if mentee.sms_reachable and mentee.telegram_reachable:
+        mentee.unreachable_since = None
+
+
+def help_text(session: Session, svc: Services, mentee: Mentee) -> str:
+    """Who runs the service and how to reach the mentor, in one SMS."""
+    mentor = StaffRepo(session).get(mentee.mentor_id)
+    contact = ""
+    if mentor is not None and mentor.phone:
+        contact = f" on {mentor.phone}"
+    elif svc.config.service.help_phone:
+        contact = f" or call {svc.config.service.help_phone}"
+    first = mentor.name.split()[0] if mentor is not None else "your mentor"
+    return (f"This is {svc.config.service.org_name}. Your mentor is {first}{contact}. "
+            "Text CHECKIN to talk, STOP to stop. In danger? Call 999.")

@@ -15,7 +15,8 @@ and the last rung repeats until someone acknowledges:
            `concern_repeat_every`. (Decision: an unacknowledged concern reaches the duty contact
            after a day, because "nobody has taken hold of this" is itself the risk.)
 
-Rung times count from the ladder start, not from when the last step happened to run, so a late
+Quiet hours never apply here: staff alerts go out whatever the hour. Rung times count from the
+ladder start, not from when the last step happened to run, so a late
 tick never pushes the whole ladder back. After downtime only one catch-up notification is sent
 (to everyone any missed rung would have told), never one per missed repeat.
 """

@@ -72,7 +72,7 @@ class ReplySettings:
     )
     urgent_housing: str = (
         "Free housing advice: Shelter {shelter}. Your local council's homelessness team can "
-        "help too, even before you lose your home."
+        "help before you lose your home. Probation can refer you if you agree."
     )
     urgent_domestic_abuse: str = (
         "Thanks for your message. Your mentor will be in touch soon. If you ever need help fast "

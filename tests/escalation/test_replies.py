@@ -88,6 +88,7 @@ def test_crisis_with_domestic_abuse_keeps_the_crisis_lines() -> None:
 def test_housing_reply_gives_shelter_and_the_council() -> None:
     joined = " ".join(mentee_safety_reply({"housing"}, SETTINGS))
     assert "0808 800 4444" in joined and "council" in joined and "mentor has been told" in joined
+    assert "Probation can refer you if you agree" in joined  # Duty to Refer needs consent
 
 
 def test_crisis_and_housing_open_once_then_give_both_sets_of_numbers() -> None:

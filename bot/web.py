@@ -76,7 +76,9 @@ async def _form(request: Request) -> ImmutableMultiDict[str, str]:
         raise _BadForm(400, "expected a form")
     body = await request.body()  # the app-wide body limit answers 413 while reading
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
+        pairs = parse_qsl(
+            body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body), errors="strict"
+        )
     except (UnicodeDecodeError, ValueError):
         raise _BadForm(400, "malformed form") from None
     return ImmutableMultiDict(pairs)

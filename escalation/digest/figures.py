@@ -28,8 +28,9 @@ from escalation.digest.records import AlertRecord, CheckinRecord, DigestRecords,
 from escalation.digest.week import Week
 
 # Acknowledgement targets per severity; an alert not acknowledged within its target is "late".
+# They mirror the ladder's defaults ([escalation] urgent_reack_minutes, concern_supervisor_minutes).
 DEFAULT_ACK_TARGETS: Mapping[str, timedelta] = MappingProxyType(
-    {"P1": timedelta(minutes=15), "P2": timedelta(hours=1), "P3": timedelta(hours=24)}
+    {"urgent": timedelta(minutes=15), "concern": timedelta(hours=4)}
 )
 
 
@@ -45,8 +46,8 @@ class DigestRules:
     mood_weeks: int = 8
     trend_weeks: int = 4
     ack_targets: Mapping[str, timedelta] = field(default_factory=lambda: DEFAULT_ACK_TARGETS)
-    # A severity missing from `ack_targets` still gets a target, so no alert escapes "late".
-    default_ack_target: timedelta = timedelta(hours=1)
+    # A severity missing from `ack_targets` gets the strictest usual target, so none escapes "late".
+    default_ack_target: timedelta = timedelta(minutes=15)
 
     def ack_target(self, severity: str) -> timedelta:
         return self.ack_targets.get(severity, self.default_ack_target)

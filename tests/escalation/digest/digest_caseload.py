@@ -90,13 +90,13 @@ def hand_built_records(
         missed(ZED, uk(10, 20, 10)),
     )
     alerts = (
-        AlertRecord(SAM, "A1", "crisis", "P1", uk(10, 20, 14),
+        AlertRecord(SAM, "A1", "crisis", "urgent", uk(10, 20, 14),
                     acknowledged_at=uk(10, 20, 14, 40), closed_at=uk(10, 21, 9), ladder_fired=True),
-        AlertRecord(LEE, "A2", "housing", "P2", uk(10, 22, 9), ladder_fired=True),
+        AlertRecord(LEE, "A2", "housing", "concern", uk(10, 22, 9), ladder_fired=True),
         # Handled promptly weeks ago: not news.
-        AlertRecord(ANA, "A0", "housing", "P2", uk(9, 30, 9),
+        AlertRecord(ANA, "A0", "housing", "concern", uk(9, 30, 9),
                     acknowledged_at=uk(9, 30, 9, 10), closed_at=uk(10, 2, 9)),
-        AlertRecord(ZED, "Z1", "crisis", "P1", uk(10, 20, 9)),
+        AlertRecord(ZED, "Z1", "crisis", "urgent", uk(10, 20, 9)),
     )
     contacts = (
         LastContact(SAM, uk(10, 21, 10, 30)),

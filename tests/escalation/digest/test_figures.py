@@ -107,7 +107,7 @@ def test_reasons_carry_the_facts_behind_them(records: DigestRecords) -> None:
 
 
 def test_alerts_show_time_to_acknowledge_lateness_and_the_ladder(records: DigestRecords) -> None:
-    """A1 (P1, 15 min target) took 40 min; A2 (P2, 1 h target) was never acknowledged."""
+    """A1 (urgent, 15 min target) took 40 min; A2 (concern, 4 h target) was never acknowledged."""
     a1, a2 = supervisor_digest(records, 1, W43).alerts
     assert (a1.code, a1.time_to_ack, a1.late, a1.state, a1.ladder_fired) == (
         "A1", timedelta(minutes=40), True, "closed", True)
@@ -162,11 +162,18 @@ def test_thresholds_are_configurable(records: DigestRecords) -> None:
     }
 
 
-def test_an_unknown_severity_still_has_an_acknowledgement_target(records: DigestRecords) -> None:
-    odd = replace(records.alerts[1], severity="urgent")
-    records = replace(records, alerts=(records.alerts[0], odd, *records.alerts[2:]))
-    a2 = next(a for a in supervisor_digest(records, 1, W43).alerts if a.code == "A2")
-    assert a2.late
+def test_an_unknown_severity_gets_the_strictest_acknowledgement_target(records: DigestRecords) -> None:
+    """A1 with a severity nobody configured: 40 min to acknowledge is still late (15 min target)."""
+    odd = replace(records.alerts[0], severity="something-new")
+    records = replace(records, alerts=(odd, *records.alerts[1:]))
+    a1 = next(a for a in supervisor_digest(records, 1, W43).alerts if a.code == "A1")
+    assert a1.late
+
+
+def test_acknowledgement_targets_are_configurable(records: DigestRecords) -> None:
+    relaxed = DigestRules(ack_targets={"urgent": timedelta(hours=1), "concern": timedelta(days=7)})
+    a1, a2 = supervisor_digest(records, 1, W43, relaxed).alerts
+    assert (a1.late, a2.late) == (False, False)
 
 
 def test_a_mentee_who_never_wrote_is_silent_since_joining(records: DigestRecords) -> None:

@@ -29,12 +29,12 @@ def test_the_html_leads_with_who_needs_a_look_then_each_mentor(records: DigestRe
     texts = row_texts(html)
     assert texts[0] == ["Mentee", "Mentor", "Why"]
     assert [row[0] for row in texts[1:5]] == ["Lee D.", "Sam K.", "Ana B.", "Mo R."]
-    assert "Housing alert A2 (P2) raised Thu 22 Oct 09:00: not acknowledged (target 1 h)" in texts[1][2]
+    assert "Housing alert A2 (concern) raised Thu 22 Oct 09:00: not acknowledged (target 4 h)" in texts[1][2]
     assert html.index("Needs a look (4)") < html.index("Mentor: Alex Moss") < html.index("Mentor: Bea Khan")
     assert ["Response rate", "60%"] in texts
     assert ["Against the previous 4 weeks", "down 15 points (was 75%)"] in texts
     assert ["Median time to reply", "1 h 30 min"] in texts
-    assert ["A1", "Sam K.", "Crisis", "P1", "Tue 20 Oct 14:00", "40 min", "yes", "yes", "closed"] in texts
+    assert ["A1", "Sam K.", "Crisis", "urgent", "Tue 20 Oct 14:00", "40 min", "yes", "yes", "closed"] in texts
 
 
 def test_mood_cells_are_coloured_by_mood_and_blank_before_joining(records: DigestRecords) -> None:
@@ -90,7 +90,7 @@ def test_the_csv_has_one_row_per_mentee_with_their_figures(records: DigestRecord
     assert (sam["response_rate_pct"], sam["median_reply_minutes"]) == ("50", "21")
     assert sam["mood_2026-W43"] == "3.5" and sam["mood_2026-W36"] == ""
     assert rows[0]["counted_from"] == "2026-10-22 12:00"
-    assert rows[3]["needs_a_look"].startswith("Housing alert A2 (P2)")
+    assert rows[3]["needs_a_look"].startswith("Housing alert A2 (concern)")
     assert "Kerr" not in render_csv(supervisor_digest(records, 1, W43))
 
 

@@ -55,7 +55,7 @@ _STATUS = re.compile(r"^[a-z_]{1,40}$")
 _response_headers: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("twilio_headers")
 
 
-class _HttpxTwilioClient(AsyncHttpClient):
+class _HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]  # twilio ships no types
     """twilio's async transport, on httpx with an enforced timeout.
 
     twilio's own AsyncTwilioHttpClient ignores its `timeout` argument and uses aiohttp; this
@@ -79,13 +79,12 @@ class _HttpxTwilioClient(AsyncHttpClient):
         allow_redirects: bool = False,
     ) -> TwilioResponse:
         if self._client is None:
-            # trust_env=False: a stray HTTPS_PROXY must not route message bodies elsewhere.
-            self._client = httpx.AsyncClient(trust_env=False)
+            self._client = httpx.AsyncClient()  # honours HTTPS_PROXY like twilio's own client
         response = await self._client.request(
             method.upper(),
             uri,
             params=params,  # type: ignore[arg-type]
-            data=data,  # type: ignore[arg-type]
+            data=data,
             headers=headers,
             auth=auth,
             timeout=timeout or self.timeout,

@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -120,7 +120,7 @@ class FakeProviderServer:
         assert self._runner is not None, "start() the fake first"
         return self._runner.url
 
-    def start(self) -> "FakeProviderServer":
+    def start(self) -> Self:
         self._runner = ThreadedServer(self.app).start()
         return self
 
@@ -131,7 +131,7 @@ class FakeProviderServer:
             self._runner.stop()
             self._runner = None
 
-    def __enter__(self) -> "FakeProviderServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -17,7 +17,8 @@ class ConsoleChannel:
     def __init__(self, stream: TextIO | None = None, label: str = "phone") -> None:
         self.stream = stream
         self.label = label
-        self.sent: list[tuple[str, OutboundText]] = []  # (provider id, message)
+        self.sent: list[OutboundText] = []
+        self.provider_ids: list[str] = []  # parallel to `sent`
         self._sent_count = 0
         self._received_count = 0
 
@@ -25,7 +26,8 @@ class ConsoleChannel:
         """Record `message` and write it as `[phone -> <address>] <text>` plus its buttons."""
         self._sent_count += 1
         provider_id = f"console-out-{self._sent_count:06d}"
-        self.sent.append((provider_id, message))
+        self.sent.append(message)
+        self.provider_ids.append(provider_id)
         if self.stream is not None:
             line = f"[{self.label} -> {message.address}] {message.text}"
             if message.buttons:
@@ -47,4 +49,4 @@ class ConsoleChannel:
 
     def texts_for(self, address: str) -> list[str]:
         """Everything sent to `address`, oldest first."""
-        return [m.text for _, m in self.sent if m.address == address]
+        return [m.text for m in self.sent if m.address == address]

@@ -38,3 +38,10 @@ def test_sent_messages_are_kept_per_address() -> None:
     asyncio.run(go())
     assert phone.texts_for("a") == ["for a"]
     assert phone.inbound("b", "hi").channel == "console"
+
+
+def test_each_sent_message_is_kept_with_its_provider_id() -> None:
+    phone = ConsoleChannel()
+    message = OutboundText("a", "hello")
+    receipt = asyncio.run(phone.send(message))
+    assert (phone.sent, phone.provider_ids) == ([message], [receipt.provider_id])

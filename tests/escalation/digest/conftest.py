@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from digest_caseload import hand_built_records
 
 from escalation.digest.records import DigestRecords
+
+from .digest_caseload import hand_built_records
 
 
 @pytest.fixture

@@ -11,14 +11,15 @@ import zlib
 from pathlib import Path
 
 import pytest
-from digest_caseload import hand_built_records
-from digest_html import row_texts, table_rows
 
 from escalation.digest.figures import supervisor_digest
 from escalation.digest.records import DigestRecords
 from escalation.digest.render import render_html
 from escalation.digest.week import parse_week
 from escalation.digest.wording import MOOD_COLOURS
+
+from .digest_caseload import hand_built_records
+from .digest_html import row_texts, table_rows
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "digest"

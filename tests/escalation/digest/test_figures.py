@@ -6,7 +6,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from digest_caseload import ANA, JO, LEE, MO, SAM, uk
 
 from escalation.digest.figures import (
     Digest,
@@ -26,6 +25,8 @@ from escalation.digest.reasons import (
 )
 from escalation.digest.records import DigestRecords, Mentee, Mentor, Supervisor
 from escalation.digest.week import parse_week
+
+from .digest_caseload import ANA, JO, LEE, MO, SAM, uk
 
 W43 = parse_week("2026-W43")
 

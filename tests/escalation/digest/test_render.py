@@ -6,14 +6,15 @@ import csv
 import io
 import re
 
-from digest_caseload import SAM, hand_built_records
-from digest_html import row_texts, table_rows
 
 from escalation.digest.figures import supervisor_digest
 from escalation.digest.records import DigestRecords
 from escalation.digest.render import render, render_csv, render_html, render_text
 from escalation.digest.week import parse_week
 from escalation.digest.wording import MOOD_COLOURS, NOT_JOINED_COLOURS
+
+from .digest_caseload import SAM, hand_built_records
+from .digest_html import row_texts, table_rows
 
 W43 = parse_week("2026-W43")
 HOSTILE_NAME = '<script>alert("x")</script><img src=x onerror=alert(1)>'

@@ -102,6 +102,11 @@ class Runner:
     async def _plan(self) -> None:
         await asyncio.to_thread(plan_all, self.svc)
 
+    async def _retention(self) -> None:
+        from bot.service.retention import apply_retention
+
+        await asyncio.to_thread(apply_retention, self.svc)
+
     async def _digest(self) -> None:
         from bot.service.digests import send_weekly
 
@@ -115,10 +120,7 @@ class Runner:
             try:
                 messages, offset = await channel.poll_once(offset, timeout=20)  # type: ignore[attr-defined]
                 for message in messages:
-                    await sink.store_inbound(message)
-                    callback = message.extra.get("callback_query_id")
-                    if callback:
-                        await channel.answer_button(callback)  # type: ignore[attr-defined]
+                    await sink.store_inbound(message)  # also answers button presses
                 await asyncio.to_thread(_save_offset, self.svc, offset)
             except Exception as exc:
                 log.warning("Telegram polling: %s", exc)
@@ -133,6 +135,8 @@ class Runner:
                                id="tick", max_instances=1, coalesce=True)
         self.scheduler.add_job(self._plan, CronTrigger(hour=3, minute=17, timezone=cfg.service.timezone),
                                id="plan", coalesce=True, misfire_grace_time=3600)
+        self.scheduler.add_job(self._retention, CronTrigger(hour=4, minute=7, timezone=cfg.service.timezone),
+                               id="retention", coalesce=True, misfire_grace_time=6 * 3600)
         if cfg.digest.enabled:
             hh, mm = (int(x) for x in cfg.digest.time.split(":"))
             self.scheduler.add_job(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from bot.channels.base import STATUS_RANK, TERMINAL_STATUSES, InboundMessage, StatusUpdate
 from bot.service.runtime import Services
 from bot.storage.messages import MessageRepo
+
+log = logging.getLogger("checkins.sink")
 
 
 class DatabaseSink:
@@ -27,6 +30,13 @@ class DatabaseSink:
         new = await asyncio.to_thread(self.store_inbound_sync, message)
         if new:
             self.svc.poke_inbound()
+        callback = message.extra.get("callback_query_id")
+        telegram = self.svc.channels.get("telegram")
+        if callback and telegram is not None:
+            try:  # stops the button's spinner; cosmetic, so a failure is only logged
+                await telegram.answer_button(callback)  # type: ignore[attr-defined]
+            except Exception as exc:
+                log.info("could not answer Telegram button %s: %s", callback, exc)
         return new
 
     def store_status_sync(self, update: StatusUpdate) -> None:

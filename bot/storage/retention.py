@@ -1,0 +1,34 @@
+"""Retention: words people sent or were sent are removed after the configured period.
+
+Figures the digest needs (answer values, mood numbers, timestamps, statuses) are kept; the free
+text is blanked. Open alerts keep their evidence until a human closes them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from bot.storage.models import Alert, Answer, Message
+
+REDACTED = ""
+
+
+def redact_before(session: Session, cutoff: datetime) -> dict[str, int]:
+    """Blank message bodies, free-text answers and closed alerts' evidence older than `cutoff`."""
+    messages = session.execute(
+        update(Message).where(Message.created_at < cutoff, Message.body != REDACTED)
+        .values(body=REDACTED)
+    ).rowcount
+    answers = session.execute(
+        update(Answer).where(Answer.answered_at < cutoff, Answer.raw_text != REDACTED)
+        .values(raw_text=REDACTED)
+    ).rowcount
+    alerts = session.execute(
+        update(Alert).where(Alert.closed_at.is_not(None), Alert.closed_at < cutoff,
+                            Alert.evidence != REDACTED)
+        .values(evidence=REDACTED)
+    ).rowcount
+    return {"messages": int(messages or 0), "answers": int(answers or 0), "alerts": int(alerts or 0)}

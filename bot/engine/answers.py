@@ -32,7 +32,15 @@ _NO = {
 _DONT_KNOW = {
     "dunno", "dont know", "don't know", "idk", "not sure", "unsure", "no idea", "dk", "maybe",
     "possibly", "perhaps", "kind of", "kinda", "sort of", "sorta", "?", "don't no", "dont no",
+    # Longer than the "i dont" / "im not" / "not really" that would otherwise read them as no.
+    "i dont know", "i don't know", "i dont no", "i don't no", "i dunno", "im not sure",
+    "i'm not sure", "i am not sure", "not really sure", "not too sure", "no clue", "not a clue",
 }
+# Plain yes-words: "yeah no" is contradictory. Phrases like "i do", "of course" followed by
+# "not" are plain negatives ("i have not", "of course not", "definitely not").
+_PLAIN_YES = {"y", "yes", "yeah", "yeh", "yea", "ye", "yep", "yup", "ya", "yah", "aye", "ok",
+              "okay", "yess", "yh", "ys", "si", "👍"}
+_NEGATORS = {"no", "not", "never", "nah", "nope", "na"}
 _WORD_NUMBERS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
     "won": 1, "too": 2, "to": 2, "tree": 3, "for": 4, "fore": 4, "fiv": 5,
@@ -40,6 +48,8 @@ _WORD_NUMBERS = {
 # A phone keypad neighbour typo ("6" for "5") is not guessed at; only digits 1-5 count.
 _SCALE_DIGIT = re.compile(r"(?<![\d.])([1-5])(?:\s*(?:/|out of|outta|of)\s*(?:5|five))?(?![\d.])")
 _OTHER_DIGIT = re.compile(r"\d")
+_DOUBLED_DIGIT = re.compile(r"(?<![\d.])([1-5])\1(?![\d.])")
+_AMBIGUOUS_WORDS = {"to", "too", "for", "fore", "won"}  # also plain English words
 
 
 def _clean(text: str) -> str:
@@ -60,15 +70,26 @@ def parse_yes_no(text: str) -> ParsedAnswer | None:
             return ParsedAnswer(value)
     words = re.findall(r"[a-z']+|[?👍👎]", cleaned)
     # Longest known phrase at the start wins: "not really sure" is don't know, "no not yet" is no.
-    for length in (3, 2, 1):
+    for length in (4, 3, 2, 1):
+        if length > len(words):
+            continue
         head = " ".join(words[:length])
         if head in _DONT_KNOW:
             return ParsedAnswer(DONT_KNOW)
         if head in _NO:
             return ParsedAnswer("no")
         if head in _YES:
-            return ParsedAnswer("yes")
+            return _yes_unless_negated(head, words[length:])
     return None
+
+
+def _yes_unless_negated(head: str, rest: list[str]) -> ParsedAnswer | None:
+    """A yes-phrase followed by a negation is not a yes: misreading "i have not" would hide a risk."""
+    if rest and rest[0] in {"not", "never"} and head not in _PLAIN_YES:
+        return ParsedAnswer("no")  # "i do not", "of course not", "definitely not"
+    if any(w in _NEGATORS for w in rest[:3]):
+        return None  # "yeah no", "yes not really": ask again rather than guess
+    return ParsedAnswer("yes")
 
 
 def parse_scale(text: str, low: int = 1, high: int = 5) -> ParsedAnswer | None:
@@ -78,11 +99,17 @@ def parse_scale(text: str, low: int = 1, high: int = 5) -> ParsedAnswer | None:
         return None
     if cleaned in _DONT_KNOW:
         return ParsedAnswer(DONT_KNOW)
+    cleaned = _DOUBLED_DIGIT.sub(r"\1", cleaned)  # a key pressed twice: "44" is 4
     digits = [int(m.group(1)) for m in _SCALE_DIGIT.finditer(cleaned)]
     digits = [d for d in digits if low <= d <= high]
     if len(set(digits)) == 1:
         if len(_OTHER_DIGIT.findall(cleaned)) > len(digits) and "/" not in cleaned and "of" not in cleaned:
             return None  # "3 or 4", "45": ambiguous, ask again
+        rest = _SCALE_DIGIT.sub(" ", cleaned)  # without "4 out of five" itself
+        named = {_WORD_NUMBERS[w] for w in re.findall(r"[a-z]+", rest)
+                 if w in _WORD_NUMBERS and w not in _AMBIGUOUS_WORDS}
+        if named - {digits[0]}:
+            return None  # "two 3": the words and the digit disagree
         return ParsedAnswer(str(digits[0]), digits[0])
     if digits:
         return None  # "3 or 4": ambiguous

@@ -73,7 +73,10 @@ def calls(fake: FakeTelegram, method: str) -> list[dict[str, str]]:
 
 
 def test_start_checks_the_token_and_learns_the_bot_username_for_deep_links(fake_telegram: FakeTelegram) -> None:
-    link = with_channel(fake_telegram, lambda c: asyncio.sleep(0, c.start_link("Xy7_k2")))
+    async def use(channel: TelegramChannel) -> str:
+        return channel.start_link("Xy7_k2")
+
+    link = with_channel(fake_telegram, use)
     assert link == "https://t.me/checkins_fake_bot?start=Xy7_k2"
     assert len(calls(fake_telegram, "getMe")) == 1
 
@@ -176,8 +179,8 @@ def test_sending_works_again_once_telegram_recovers(fake_telegram: FakeTelegram)
 def test_each_chat_gets_about_one_message_a_second_after_a_short_burst(fake_telegram: FakeTelegram) -> None:
     clock = ManualClock(T0)
 
-    async def use(channel: TelegramChannel) -> list[float]:
-        waits = []
+    async def use(channel: TelegramChannel) -> list[float | None]:
+        waits: list[float | None] = []
         for _ in range(2):
             await channel.send(OutboundText(str(CHAT), "burst"))
         with pytest.raises(RateLimitedError) as held:

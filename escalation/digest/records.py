@@ -17,14 +17,14 @@ CheckinOutcome = Literal["completed", "missed", "open", "expired"]
 class Supervisor:
     id: int
     name: str
-    email: str
+    email: str | None
 
 
 @dataclass(frozen=True)
 class Mentor:
     id: int
     name: str
-    supervisor_id: int
+    supervisor_id: int | None
     # Only needed when mentors get their own digest.
     email: str | None = None
 

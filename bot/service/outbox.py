@@ -18,6 +18,7 @@ from bot.channels.base import (
     Button,
     OutboundText,
     PermanentSendError,
+    RateLimitedError,
     SendReceipt,
     TransientSendError,
 )
@@ -175,7 +176,7 @@ async def _send(svc: Services, job: SendJob) -> SendOutcome:
     try:
         receipt = await channel.send(OutboundText(job.address, job.text, job.buttons))
         return SendOutcome(job, receipt=receipt)
-    except (TransientSendError, PermanentSendError) as exc:
+    except (TransientSendError, PermanentSendError) as exc:  # RateLimitedError is transient
         return SendOutcome(job, error=exc)
     except Exception as exc:  # an adapter bug must not lose the message: retry it
         log.exception("unexpected error sending message %s", job.message_id)
@@ -195,6 +196,12 @@ def record_outcomes(svc: Services, outcomes: list[SendOutcome]) -> None:
                 continue
             if outcome.receipt is not None:
                 _record_sent(session, row, outcome.receipt, now)
+            elif isinstance(outcome.error, RateLimitedError):
+                # Held back by a rate limit (ours or the provider's): not a failed attempt.
+                row.status = "pending"
+                row.attempts = max(0, row.attempts - 1)
+                row.next_attempt_at = now + timedelta(seconds=outcome.error.retry_after or 1)
+                row.updated_at = now
             elif isinstance(outcome.error, TransientSendError) and row.attempts < MAX_ATTEMPTS:
                 delay = outcome.error.retry_after or BACKOFF_SECONDS[min(row.attempts, len(BACKOFF_SECONDS)) - 1]
                 row.status = "pending"

@@ -42,7 +42,7 @@ ServicesFactory = Callable[[], Services]
 
 
 @pytest.fixture
-def make_services(db_url: str, clock: ManualClock) -> Iterator[ServicesFactory]:
+def new_services(db_url: str, clock: ManualClock) -> Iterator[ServicesFactory]:
     """Build Services on the test's database: call it again to simulate a process restart.
 
     Each build gets its own recording ConsoleChannel as "console", so outbound messages are
@@ -62,9 +62,9 @@ def make_services(db_url: str, clock: ManualClock) -> Iterator[ServicesFactory]:
 
 
 @pytest.fixture
-def services(make_services: ServicesFactory) -> Services:
+def services(new_services: ServicesFactory) -> Services:
     """Real services on a fresh, migrated SQLite file, with a recording console channel."""
-    return make_services()
+    return new_services()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.storage.models import Alert, Answer, Conversation, Mentee, Message, Staff
@@ -70,19 +70,19 @@ def _staff(
         return supervisors, mentors
     if supervisor_id is not None:
         supervisors = list(session.scalars(select(Staff).where(Staff.id == supervisor_id)).all())
-        mentors = list(session.scalars(_ordered(select(Staff).where(Staff.supervisor_id == supervisor_id))).all())
+        mentors = list(session.scalars(
+            select(Staff).where(Staff.supervisor_id == supervisor_id).order_by(Staff.id)
+        ).all())
         return supervisors, mentors
-    supervisors = list(session.scalars(_ordered(select(Staff).where(Staff.role == "supervisor"))).all())
+    supervisors = list(session.scalars(
+        select(Staff).where(Staff.role == "supervisor").order_by(Staff.id)
+    ).all())
     # Anyone with mentees is a mentor for the digest, whatever their role says.
     with_mentees = select(Mentee.mentor_id)
     mentors = list(session.scalars(
-        _ordered(select(Staff).where(or_(Staff.role == "mentor", Staff.id.in_(with_mentees))))
+        select(Staff).where(or_(Staff.role == "mentor", Staff.id.in_(with_mentees))).order_by(Staff.id)
     ).all())
     return supervisors, mentors
-
-
-def _ordered(stmt: Select[tuple[Staff]]) -> Select[tuple[Staff]]:
-    return stmt.order_by(Staff.id)
 
 
 def _mentee(m: Mentee) -> MenteeRecord:
@@ -147,7 +147,11 @@ def _moods(session: Session, conversation_ids: list[int], question: str) -> dict
         )
         .order_by(Answer.answered_at, Answer.id)
     ).all()
-    return {conversation_id: number for conversation_id, number in rows if 1 <= number <= 5}
+    return {
+        conversation_id: number
+        for conversation_id, number in rows
+        if number is not None and 1 <= number <= 5
+    }
 
 
 def _alerts(

@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from escalation.digest.render import RenderedDigest
+from escalation.notify_email import SmtpSettings  # one SMTP settings type for alerts and digests
 
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    """Where and how to hand mail over; `ca_file` trusts a private CA (e.g. an internal relay)."""
-
-    host: str
-    port: int = 587
-    starttls: bool = True
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    timeout: float = 30.0
-    ca_file: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.username and not self.starttls:
-            raise ValueError("SMTP login needs starttls = true: the password would go unencrypted")
+__all__ = ["DigestSendError", "SmtpSettings", "build_digest_email", "send_email"]
 
 
 class DigestSendError(Exception):

@@ -10,7 +10,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from statistics import median
 from types import MappingProxyType
 from typing import Literal
 
@@ -75,7 +74,11 @@ class Engagement:
 
     @property
     def median_reply(self) -> timedelta | None:
-        return median(self.reply_times) if self.reply_times else None
+        if not self.reply_times:
+            return None
+        times = sorted(self.reply_times)
+        middle = len(times) // 2
+        return times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
 
     @staticmethod
     def combine(parts: Iterable[Engagement]) -> Engagement:

@@ -62,16 +62,17 @@ def _png_pixels(path: Path) -> set[tuple[int, int, int]]:
     channels = 4
     while pos < len(data):
         (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        if kind == b"IHDR":
+        chunk, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        if chunk == b"IHDR":
             width, _height, depth, colour, _c, _f, interlace = struct.unpack(">IIBBBBB", body)
             assert (depth, interlace) == (8, 0) and colour in (2, 6)
             channels = 3 if colour == 2 else 4
-        elif kind == b"IDAT":
+        elif chunk == b"IDAT":
             idat += body
         pos += 12 + length
     raw, stride = zlib.decompress(idat), width * channels
-    previous, colours = bytearray(stride), set()
+    previous = bytearray(stride)
+    colours: set[tuple[int, int, int]] = set()
     for start in range(0, len(raw), stride + 1):
         kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
         for i in range(stride):
@@ -88,9 +89,9 @@ def _png_pixels(path: Path) -> set[tuple[int, int, int]]:
                 pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
                 pred = left if pa <= pb and pa <= pc else up if pb <= pc else corner
                 line[i] = (line[i] + pred) & 0xFF
-        colours.update(tuple(line[i : i + 3]) for i in range(0, stride, channels))
+        colours.update((line[i], line[i + 1], line[i + 2]) for i in range(0, stride, channels))
         previous = line
-    return colours  # type: ignore[return-value]
+    return colours
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:

@@ -1,0 +1,158 @@
+"""The rule-based risk detector: normalise, match tiered phrases, apply context."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from escalation.detect.context import Context
+from escalation.detect.normalise import Normaliser
+from escalation.detect.ruleset import (
+    CATEGORIES, Rule, load_context, load_macros, load_normalisation, load_rules,
+)
+
+_SEVERITY_RANK = {"urgent": 0, "concern": 1}
+_CATEGORY_RANK = {c: i for i, c in enumerate((*CATEGORIES, "review"))}
+_WORD = re.compile(r"[a-z][a-z']*")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One risk found in a message, with the words that triggered it."""
+
+    category: str  # "crisis" | "housing" | "domestic_abuse" | "review"
+    severity: str  # "urgent" | "concern"
+    evidence: str  # short excerpt of the original text
+    rule_id: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Everything the detector found in one message."""
+
+    findings: tuple[Finding, ...]
+    failed: bool = False  # detection raised; findings then hold an urgent "review" finding
+
+    @property
+    def risks(self) -> list[str]:
+        """Sorted distinct risk categories (the "review" marker is not a risk)."""
+        return sorted({f.category for f in self.findings if f.category != "review"})
+
+    def severity(self) -> dict[str, str]:
+        """Worst severity per category, including "review" when detection failed."""
+        worst: dict[str, str] = {}
+        for f in self.findings:
+            if f.category not in worst or _SEVERITY_RANK[f.severity] < _SEVERITY_RANK[worst[f.category]]:
+                worst[f.category] = f.severity
+        return worst
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One rule match and what context did to it (for evaluation and staff explanations)."""
+
+    rule_id: str
+    category: str
+    severity: str
+    evidence: str
+    modifiers: frozenset[str]
+    kept: bool
+
+
+def failed_assessment(reason: str) -> Assessment:
+    """Fail closed: a message that could not be checked goes to a human."""
+    return Assessment(
+        findings=(Finding("review", "urgent", f"could not check this message ({reason})", "detector-error"),),
+        failed=True,
+    )
+
+
+class Detector:
+    """Offline detector built from an explicit rule list (see ``default_detector``)."""
+
+    def __init__(self, rules: Sequence[Rule], normaliser: Normaliser, context: Context) -> None:
+        if not rules:
+            raise ValueError("refusing to build a detector with no rules: it would miss every risk")
+        self._normaliser = normaliser
+        self._context = context
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        groups: list[tuple[str, re.Pattern[str], tuple[Rule, ...]]] = []
+        for category in sorted({r.category for r in rules}, key=lambda c: _CATEGORY_RANK.get(c, 99)):
+            members = tuple(sorted(
+                (r for r in rules if r.category == category),
+                key=lambda r: (not r.strong, _SEVERITY_RANK[r.severity]),
+            ))
+            # One combined pass per category lets the common no-risk message skip every rule.
+            prefilter = re.compile("|".join(f"(?:{r.regex.pattern})" for r in members))
+            groups.append((category, prefilter, members))
+        self._groups = tuple(groups)
+
+    def assess(self, text: str) -> Assessment:
+        """Check one message. Never raises: any error gives a failed, urgent "review" result."""
+        try:
+            return self._assess(text)
+        except Exception as exc:  # noqa: BLE001 - fail closed on anything
+            return failed_assessment(type(exc).__name__)
+
+    def explain(self, text: str) -> list[Trace]:
+        """Every rule match in ``text``, including those context set aside."""
+        return list(self._traces(text))
+
+    def _assess(self, text: str) -> Assessment:
+        best: dict[str, Finding] = {}
+        for trace in self._traces(text):
+            if not trace.kept:
+                continue
+            current = best.get(trace.rule_id)
+            if current is None or _SEVERITY_RANK[trace.severity] < _SEVERITY_RANK[current.severity]:
+                best[trace.rule_id] = Finding(trace.category, trace.severity, trace.evidence, trace.rule_id)
+        findings = sorted(
+            best.values(),
+            key=lambda f: (_CATEGORY_RANK.get(f.category, 99), _SEVERITY_RANK[f.severity], f.rule_id),
+        )
+        return Assessment(findings=tuple(findings))
+
+    def _traces(self, text: str) -> Iterable[Trace]:
+        if not isinstance(text, str):
+            raise TypeError(f"expected text, got {type(text).__name__}")
+        norm = self._normaliser.normalise(text)
+        t = norm.text
+        ctx = self._context
+        idioms = None
+        for category, prefilter, members in self._groups:
+            if prefilter.search(t) is None:
+                continue
+            for rule in members:
+                for m in rule.regex.finditer(t):
+                    start, end = m.span()
+                    mods: frozenset[str] = frozenset()
+                    if not rule.strong:
+                        if idioms is None:
+                            idioms = ctx.idiom_spans(t)
+                        mods = frozenset(ctx.modifiers(t, start, end, idioms) - rule.ignore_context)
+                    severity = rule.severity
+                    if not mods and severity == "concern" and ctx.escalates(category, t, start, end):
+                        severity = "urgent"
+                    yield Trace(rule.id, category, severity, norm.excerpt(start, end), mods, kept=not mods)
+
+
+def vocabulary(rules: Iterable[Rule], macros: dict[str, list[str]]) -> set[str]:
+    """Words the rules spell out, used to undo stretched letters ("hellllp" -> "help")."""
+    words: set[str] = set()
+    for rule in rules:
+        for source in rule.source:
+            words.update(_WORD.findall(source))
+    for items in macros.values():
+        for item in items:
+            words.update(_WORD.findall(item))
+    return words
+
+
+def default_detector() -> Detector:
+    """The detector built from the rule files shipped in ``escalation/detect/rules``."""
+    macros = load_macros()
+    rules = load_rules()
+    norm_data = load_normalisation()
+    normaliser = Normaliser(norm_data["words"], norm_data["emoji"], vocabulary(rules, macros))
+    return Detector(rules, normaliser, Context(load_context(), macros))

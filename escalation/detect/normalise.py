@@ -1,0 +1,118 @@
+"""Text normalisation for risk detection, keeping a map back to the original text.
+
+Mentees write on basic phones in a hurry: text-speak, missing apostrophes, stretched
+letters, emoji. Rules are written against one canonical spelling, so the message is
+rewritten into it first; every rewrite records where it came from, so evidence shown to
+staff is always an excerpt of what the mentee actually wrote.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+# Apostrophe look-alikes and dashes become plain characters one-for-one, so offsets are kept.
+_ONE_FOR_ONE = str.maketrans({
+    "\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'",
+    "-": " ", "\u2013": " ", "\u2014": " ", "_": " ", "\u00a0": " ",
+})
+# 3+ repeats of one letter ("sooooo", "helllp").
+_REPEATS = re.compile(r"([a-z])\1{2,}")
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """Normalised text plus enough bookkeeping to map a span back to the original."""
+
+    original: str
+    text: str
+    # Sorted (normalised_start, original_start, original_end, replaced) segments; replaced
+    # segments map as a whole, others map one character to one character.
+    _segments: tuple[tuple[int, int, int, bool], ...]
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) span of the normalised text to the original text."""
+        return self._map(start, is_end=False), self._map(max(start, end - 1), is_end=True)
+
+    def excerpt(self, start: int, end: int, limit: int = 80) -> str:
+        """The original words behind a normalised span, trimmed to ``limit`` characters."""
+        a, b = self.original_span(start, end)
+        piece = " ".join(self.original[a:b].split())
+        return piece if len(piece) <= limit else piece[: limit - 1].rstrip() + "\u2026"
+
+    def _map(self, pos: int, *, is_end: bool) -> int:
+        starts = [s[0] for s in self._segments]
+        i = bisect_right(starts, pos) - 1
+        n_start, o_start, o_end, replaced = self._segments[i]
+        if replaced:
+            return o_end if is_end else o_start
+        o = o_start + (pos - n_start)
+        return o + 1 if is_end else o
+
+
+class Normaliser:
+    """Rewrites text into the canonical form the rules are written against."""
+
+    def __init__(self, words: Mapping[str, str], emoji: Mapping[str, str], vocabulary: Iterable[str] = ()) -> None:
+        self._words = {k.lower(): v for k, v in words.items()}
+        self._emoji = dict(emoji)
+        self._vocabulary = frozenset(vocabulary) | frozenset(self._words.values())
+        alternatives = [re.escape(e) for e in sorted(self._emoji, key=len, reverse=True)]
+        emoji_part = "|".join(alternatives) if alternatives else "(?!)"
+        # Only tokens that may need rewriting are visited; everything else is copied untouched.
+        self._interesting = re.compile(
+            rf"(?P<emoji>{emoji_part})|(?P<word>(?<![\w'])[\w']+(?![\w']))"
+        )
+
+    def normalise(self, text: str) -> Normalised:
+        """Return the canonical form of ``text`` with an offset map to the original."""
+        original = unicodedata.normalize("NFKC", text)
+        lowered = original.lower()
+        if len(lowered) != len(original):  # rare characters whose lower case is longer
+            lowered = "".join(c.lower()[0] if c.lower() else c for c in original)
+        lowered = lowered.translate(_ONE_FOR_ONE)
+        pieces: list[str] = []
+        segments: list[tuple[int, int, int, bool]] = []
+        n_pos = 0
+        last = 0
+        words = self._words
+        for m in self._interesting.finditer(lowered):
+            token = m.group()
+            if m.lastgroup == "emoji":
+                replacement = f" {self._emoji[token]} "
+            else:
+                replacement = self._rewrite_word(token, words)
+                if replacement is None:
+                    continue
+            start, end = m.span()
+            if start > last:
+                segments.append((n_pos, last, start, False))
+                pieces.append(lowered[last:start])
+                n_pos += start - last
+            segments.append((n_pos, start, end, True))
+            pieces.append(replacement)
+            n_pos += len(replacement)
+            last = end
+        if last < len(lowered) or not segments:
+            segments.append((n_pos, last, len(lowered), False))
+            pieces.append(lowered[last:])
+        return Normalised(original=original, text="".join(pieces), _segments=tuple(segments))
+
+    def _rewrite_word(self, token: str, words: Mapping[str, str]) -> str | None:
+        mapped = words.get(token)
+        if mapped is not None:
+            return mapped
+        stripped = token.strip("'")
+        if stripped != token and stripped in words:
+            return words[stripped]
+        if _REPEATS.search(token):
+            double = _REPEATS.sub(r"\1\1", token)
+            single = _REPEATS.sub(r"\1", token)
+            for candidate in (double, single):
+                if candidate in self._vocabulary or candidate in words:
+                    return words.get(candidate, candidate)
+            return words.get(double, double)
+        return None

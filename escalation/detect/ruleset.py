@@ -1,0 +1,162 @@
+"""Rule data: loading the TOML rule files and compiling their phrase patterns.
+
+Phrase syntax (kept close to plain words so a safeguarding lead can read and extend it):
+
+- words separated by spaces match words separated by any whitespace (hyphens count as spaces);
+- ``(a|b|c)`` is a choice, ``(really )?`` an optional part, ``word*`` any word starting "word";
+- ``...`` is a gap of up to five words inside one sentence;
+- ``{NAME}`` is a word list from ``lexicon.toml`` (e.g. ``{PARTNER}``);
+- anything else is a Python regular expression over the normalised (lower-case) text.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Mapping, Protocol, Sequence
+
+CATEGORIES = ("crisis", "housing", "domestic_abuse")
+SEVERITIES = ("urgent", "concern")
+MODIFIERS = ("negation", "idiom", "third_party", "past")
+
+_GAP = r"(?:\s+[^\s.!?;]+){0,5}?\s+"
+_MACRO = re.compile(r"\{([A-Z_]+)\}")
+
+
+class Matcher(Protocol):
+    """What a rule needs from a compiled pattern (a ``re.Pattern`` in practice)."""
+
+    pattern: str
+
+    def finditer(self, string: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One detection rule: a named, tiered set of phrase patterns for a category."""
+
+    id: str
+    category: str
+    severity: str
+    description: str
+    regex: Matcher
+    # A strong rule is never changed by context: its phrase is risk on its own.
+    strong: bool = False
+    # Context modifiers that do not apply to this rule (e.g. DA rules name another person).
+    ignore_context: frozenset[str] = frozenset()
+    matches: tuple[str, ...] = ()
+    ignores: tuple[str, ...] = ()
+    source: tuple[str, ...] = field(default=(), compare=False)
+
+
+def compile_phrase(phrase: str, macros: Mapping[str, Sequence[str]], _depth: int = 0) -> str:
+    """Turn one phrase pattern into a regular-expression body (no boundaries)."""
+    if _depth > 5:
+        raise ValueError(f"word lists nest too deeply near {phrase!r}")
+
+    def expand(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in macros:
+            raise ValueError(f"unknown word list {{{name}}} in {phrase!r}")
+        alts = [compile_phrase(a, macros, _depth + 1) for a in macros[name]]
+        return "(?:" + "|".join(alts) + ")"
+
+    out: list[str] = []
+    i = 0
+    while i < len(phrase):
+        if phrase.startswith(" ... ", i):
+            out.append(_GAP)
+            i += 5
+        elif phrase[i] == "{" and _MACRO.match(phrase, i):
+            m = _MACRO.match(phrase, i)
+            assert m is not None
+            out.append(expand(m))
+            i = m.end()
+        elif phrase[i] == "*" and (i == 0 or phrase[i - 1] not in ")]\\"):
+            out.append(r"[\w']*")
+            i += 1
+        elif phrase.startswith(" ?", i):
+            out.append(r"\s*")  # "cas ?3": the space is optional
+            i += 2
+        elif phrase[i] == " ":
+            out.append(r"\s+")
+            i += 1
+        elif phrase[i] == "\\" and i + 1 < len(phrase):
+            out.append(phrase[i : i + 2])
+            i += 2
+        else:
+            out.append(phrase[i])
+            i += 1
+    return "".join(out)
+
+
+def compile_patterns(patterns: Sequence[str], macros: Mapping[str, Sequence[str]]) -> re.Pattern[str]:
+    """Compile a rule's phrase patterns into one word-bounded regex."""
+    if not patterns:
+        raise ValueError("a rule needs at least one pattern")
+    body = "|".join(f"(?:{compile_phrase(p, macros)})" for p in patterns)
+    return re.compile(rf"(?<![\w'])(?:{body})(?![\w'])")
+
+
+def _load_toml(name: str) -> dict[str, Any]:
+    return tomllib.loads(resources.files("escalation.detect.rules").joinpath(name).read_text("utf-8"))
+
+
+def load_macros() -> dict[str, list[str]]:
+    """Word lists shared by the rules (``lexicon.toml``)."""
+    return {k: list(v) for k, v in _load_toml("lexicon.toml")["lists"].items()}
+
+
+def parse_rules(data: Mapping[str, Any], macros: Mapping[str, Sequence[str]]) -> list[Rule]:
+    """Build rules from one parsed rule file; raises ValueError on anything malformed."""
+    category = data.get("category")
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown category {category!r}")
+    default_ignore = frozenset(data.get("ignore_context", ()))
+    rules = []
+    for raw in data.get("rule", []):
+        rid = raw.get("id", "?")
+        severity = raw.get("severity")
+        if severity not in SEVERITIES:
+            raise ValueError(f"rule {rid}: severity must be one of {SEVERITIES}")
+        ignore = frozenset(raw.get("ignore_context", default_ignore))
+        if not ignore <= set(MODIFIERS):
+            raise ValueError(f"rule {rid}: unknown context modifier in {sorted(ignore)}")
+        if not raw.get("description"):
+            raise ValueError(f"rule {rid}: needs a description")
+        try:
+            regex = compile_patterns(raw["patterns"], macros)
+        except (re.error, KeyError) as exc:
+            raise ValueError(f"rule {rid}: bad pattern: {exc}") from exc
+        rules.append(Rule(
+            id=rid, category=category, severity=severity, description=raw["description"],
+            regex=regex, strong=bool(raw.get("strong", False)), ignore_context=ignore,
+            matches=tuple(raw.get("matches", ())), ignores=tuple(raw.get("ignores", ())),
+            source=tuple(raw["patterns"]),
+        ))
+    return rules
+
+
+def load_rules() -> list[Rule]:
+    """All rules shipped in ``escalation/detect/rules/*.toml`` (category files)."""
+    macros = load_macros()
+    rules: list[Rule] = []
+    for category in CATEGORIES:
+        rules.extend(parse_rules(_load_toml(f"{category}.toml"), macros))
+    ids = [r.id for r in rules]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise ValueError(f"duplicate rule ids: {sorted(duplicates)}")
+    return rules
+
+
+def load_context() -> dict[str, Any]:
+    """Context cue lists (negation, idioms, other people, past events, escalators)."""
+    return _load_toml("context.toml")
+
+
+def load_normalisation() -> dict[str, Any]:
+    """Text-speak, misspelling and emoji maps (``normalise.toml``)."""
+    return _load_toml("normalise.toml")

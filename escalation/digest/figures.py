@@ -197,7 +197,9 @@ def supervisor_digest(
     if supervisor is None:
         raise LookupError(f"no supervisor with id {supervisor_id} in the digest records")
     mentors = [m for m in records.mentors if m.supervisor_id == supervisor_id]
-    return _digest("supervisor", supervisor.name, supervisor.email, mentors, records, week, rules, as_of)
+    return _digest(
+        "supervisor", supervisor.name, supervisor.email, mentors, records, week, rules, as_of
+    )
 
 
 def mentor_digest(
@@ -248,7 +250,7 @@ def _digest(
         week=week,
         as_of=cutoff,
         rules=rules,
-        mood_weeks=tuple(week.shifted(-k) for k in reversed(range(rules.mood_weeks))),
+        mood_weeks=_mood_weeks(week, rules),
         mentors=figures,
         needs_a_look=tuple(flagged),
         totals=Engagement.combine(m.engagement for m in figures),
@@ -327,15 +329,44 @@ def _mentee_figures(
     cutoff: datetime,
 ) -> MenteeFigures:
     checkins = history.checkins.get(mentee.id, ())
-    engagement = _engagement(checkins, mentee, week, cutoff)
     last_contact = _last_contact(mentee, checkins, history.last_inbound.get(mentee.id), cutoff)
-    silent_since = last_contact or mentee.joined_at
-    days_silent = max(0, (cutoff - silent_since) // timedelta(days=1))
-    mood_row = tuple(_mood_cell(checkins, mentee, week.shifted(-k)) for k in reversed(range(rules.mood_weeks)))
-    alerts = [_alert_figure(a, mentee, mentor, rules, cutoff) for a in history.alerts.get(mentee.id, ())]
+    days_silent = max(0, (cutoff - (last_contact or mentee.joined_at)) // timedelta(days=1))
+    alerts = [
+        _alert_figure(a, mentee, mentor, rules, cutoff) for a in history.alerts.get(mentee.id, ())
+    ]
+    return MenteeFigures(
+        id=mentee.id,
+        name=mentee.display_name,
+        mentor_id=mentor.id,
+        mentor_name=mentor.name,
+        joined_at=mentee.joined_at,
+        status=mentee.status,
+        counted_from=max(mentee.joined_at, week.start),
+        engagement=_engagement(checkins, mentee, week, cutoff),
+        last_contact=last_contact,
+        days_since_contact=days_silent,
+        mood_row=tuple(_mood_cell(checkins, mentee, w) for w in _mood_weeks(week, rules)),
+        alerts_raised=sum(1 for a in alerts if week.contains(a.created_at)),
+        reasons=_reasons(
+            mentee, checkins, alerts, NoContact(days_silent, last_contact), week, rules, cutoff
+        ),
+    )
 
+
+def _reasons(
+    mentee: Mentee,
+    checkins: tuple[CheckinRecord, ...],
+    alerts: list[AlertFigure],
+    silence: NoContact,
+    week: Week,
+    rules: DigestRules,
+    cutoff: datetime,
+) -> tuple[Reason, ...]:
+    """Everything that makes this mentee need a look, most urgent first."""
     reasons: list[Reason] = [
-        AlertConcern(a) for a in alerts if a.state != "closed" or (a.late and week.contains(a.created_at))
+        AlertConcern(a)
+        for a in alerts
+        if a.state != "closed" or (a.late and week.contains(a.created_at))
     ]
     unreachable = _known(mentee.unreachable_since, cutoff)
     if unreachable is not None:
@@ -346,27 +377,18 @@ def _mentee_figures(
     streak = _missed_streak(checkins, mentee, min(week.end, cutoff), cutoff)
     if streak >= rules.missed_streak:
         reasons.append(MissedStreak(streak))
-    if opted_out is None and days_silent >= rules.no_contact_days:
-        reasons.append(NoContact(days_silent, last_contact))
+    # Someone who has opted out is not chased for going quiet.
+    if opted_out is None and silence.days >= rules.no_contact_days:
+        reasons.append(silence)
     falling = _falling_mood(checkins, mentee, week, rules)
     if falling is not None:
         reasons.append(falling)
+    return tuple(sorted(reasons, key=urgency))
 
-    return MenteeFigures(
-        id=mentee.id,
-        name=mentee.display_name,
-        mentor_id=mentor.id,
-        mentor_name=mentor.name,
-        joined_at=mentee.joined_at,
-        status=mentee.status,
-        counted_from=max(mentee.joined_at, week.start),
-        engagement=engagement,
-        last_contact=last_contact,
-        days_since_contact=days_silent,
-        mood_row=mood_row,
-        alerts_raised=sum(1 for a in alerts if week.contains(a.created_at)),
-        reasons=tuple(sorted(reasons, key=urgency)),
-    )
+
+def _mood_weeks(week: Week, rules: DigestRules) -> tuple[Week, ...]:
+    """The weeks of the mood row, oldest first, ending with `week`."""
+    return tuple(week.shifted(-k) for k in reversed(range(rules.mood_weeks)))
 
 
 def _on_caseload(mentee: Mentee, week: Week) -> bool:
@@ -449,7 +471,9 @@ def _falling_mood(
     checkins: tuple[CheckinRecord, ...], mentee: Mentee, week: Week, rules: DigestRules
 ) -> MoodFalling | None:
     now = _moods(checkins, mentee, week)
-    earlier = [m for k in range(1, rules.trend_weeks + 1) for m in _moods(checkins, mentee, week.shifted(-k))]
+    earlier = [
+        m for k in range(1, rules.trend_weeks + 1) for m in _moods(checkins, mentee, week.shifted(-k))
+    ]
     if not now or len(earlier) < rules.mood_min_earlier_answers:
         return None
     now_mean, earlier_mean = sum(now) / len(now), sum(earlier) / len(earlier)

@@ -116,7 +116,8 @@ def describe(reason: Reason, digest: Digest) -> str:
     match reason:
         case AlertConcern(alert=a):
             target = duration(digest.rules.ack_target(a.severity))
-            head = f"{category_name(a.category)} alert {a.code} ({a.severity}) raised {local_time(a.created_at, tz)}"
+            raised = local_time(a.created_at, tz)
+            head = f"{category_name(a.category)} alert {a.code} ({a.severity}) raised {raised}"
             if a.time_to_ack is None:
                 return f"{head}: not acknowledged (target {target})"
             return f"{head}: {alert_state(a)}; target {target}"

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from escalation.digest.figures import AlertFigure
+    from escalation.digest.results import AlertFigure
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from html import escape
 
 from escalation.digest import wording as w
-from escalation.digest.figures import AlertFigure, Digest, Engagement, MenteeFigures, MentorFigures
+from escalation.digest.results import (
+    AlertFigure,
+    Digest,
+    Engagement,
+    MenteeFigures,
+    MentorFigures,
+)
 
 _FONT = "font-family:Arial,Helvetica,sans-serif;color:#1a1a1a;"
 _TABLE = "border-collapse:collapse;margin:0 0 16px 0;font-size:14px;"

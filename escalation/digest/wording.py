@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from escalation.digest.figures import AlertFigure, Digest
+from escalation.digest.results import AlertFigure, Digest
 from escalation.digest.reasons import (
     AlertConcern,
     MissedStreak,

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from bot.channels.console import ConsoleChannel
+from bot.channels.base import ChannelName, OutboundText, SendReceipt
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.service.runtime import Services, build_services
@@ -24,6 +24,28 @@ except Exception:  # pragma: no cover - only while that area is mid-change
 PG_ENV = "CHECKINS_TEST_POSTGRES_URL"
 # A Tuesday mid-morning in London (GMT): outside the default 21:00-08:00 quiet hours.
 TEST_START = datetime(2026, 3, 10, 10, 30, tzinfo=UTC)
+
+
+class RecordingPhone:
+    """The "console" channel for tests: keeps every message it is handed, like the demo's phone.
+
+    Provider ids are unique across instances, so a "restarted" service on the same database
+    never reuses one (the console channel counts from 1 in each process).
+    """
+
+    name: ChannelName = "console"
+
+    def __init__(self) -> None:
+        self.sent: list[OutboundText] = []
+        self._prefix = secrets.token_hex(4)
+
+    async def send(self, message: OutboundText) -> SendReceipt:
+        self.sent.append(message)
+        return SendReceipt(provider_id=f"rec-{self._prefix}-{len(self.sent)}", status="delivered")
+
+    def texts_for(self, address: str) -> list[str]:
+        """Everything sent to `address`, oldest first."""
+        return [m.text for m in self.sent if m.address == address]
 
 
 @pytest.fixture
@@ -45,14 +67,14 @@ ServicesFactory = Callable[[], Services]
 def new_services(db_url: str, clock: ManualClock) -> Iterator[ServicesFactory]:
     """Build Services on the test's database: call it again to simulate a process restart.
 
-    Each build gets its own recording ConsoleChannel as "console", so outbound messages are
-    really sent by `outbox.send_pass` and can be read back from `svc.channels["console"].sent`.
+    Each build gets its own RecordingPhone as "console", so outbound messages are really sent
+    by `outbox.send_pass` and can be read back with `svc.channels["console"].texts_for(...)`.
     """
     built: list[Services] = []
 
     def factory() -> Services:
         svc = build_services(Config().with_database(db_url), clock,
-                             channels={"console": ConsoleChannel()})
+                             channels={"console": RecordingPhone()})
         built.append(svc)
         return svc
 

@@ -1,0 +1,316 @@
+"""The `checkins` command line, run in-process against a temporary SQLite file."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, select
+
+from bot.cli import build_parser, main
+from bot.storage.models import Base, Message
+
+CSV_HEADER = "first_name,last_name,phone,telegram_chat_id,preferred_channel,mentor,timezone,release_date,plan\n"
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A database URL for the CLI; the environment cannot point it anywhere else."""
+    for name in ("CHECKINS_CONFIG", "CHECKINS_DATABASE_URL", "CHECKINS_SERVICE_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+class Cli:
+    def __init__(self, db: str, capsys: pytest.CaptureFixture[str]) -> None:
+        self.db = db
+        self.capsys = capsys
+
+    def __call__(self, *argv: str) -> tuple[int, str, str]:
+        """Run `checkins --database DB ARGV...`; returns (exit code, stdout, stderr)."""
+        self.capsys.readouterr()
+        code = main(["--database", self.db, *argv])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def ok(self, *argv: str) -> str:
+        code, out, err = self(*argv)
+        assert code == 0, err
+        return out
+
+
+@pytest.fixture
+def cli(db: str, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(db, capsys)
+
+
+@pytest.fixture
+def staffed(cli: Cli) -> Cli:
+    """A supervisor and a mentor they supervise."""
+    cli.ok("staff", "add", "Priya Shah", "--role", "supervisor", "--phone", "07700 900002",
+           "--email", "priya@example.org", "--channels", "sms,email")
+    cli.ok("staff", "add", "Dan Carter", "--phone", "+447700900001", "--supervisor", "Priya Shah")
+    return cli
+
+
+def one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("checkins: error: ")
+    return lines[0]
+
+
+def write_csv(tmp_path: Path, *rows: str) -> str:
+    path = tmp_path / "mentees.csv"
+    path.write_text(CSV_HEADER + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+def mentee_lines(cli: Cli) -> list[str]:
+    out = cli.ok("mentee", "list")
+    return [line for line in out.splitlines() if "mentor:" in line]
+
+
+# ---- init and staff -----------------------------------------------------------------------------
+def test_init_creates_the_database_and_can_run_again(cli: Cli, db: str) -> None:
+    out = cli.ok("init")
+    assert out.startswith("database ready at revision ")
+    engine = create_engine(db)
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    engine.dispose()
+    assert cli.ok("init") == out
+
+
+def test_staff_add_and_list(staffed: Cli) -> None:
+    out = staffed.ok("staff", "list")
+    priya, dan = (line for line in out.splitlines() if line.strip())
+    assert "supervisor" in priya and "Priya Shah" in priya and "+447700900002" in priya
+    assert "priya@example.org" in priya and "alerts by sms,email" in priya
+    assert "mentor" in dan and "Dan Carter" in dan and "supervisor: Priya Shah" in dan
+
+
+def test_staff_list_when_empty_says_how_to_start(cli: Cli) -> None:
+    assert "no staff yet" in cli.ok("staff", "list")
+
+
+def test_staff_add_with_a_bad_phone_is_one_line_and_exit_2(cli: Cli) -> None:
+    code, out, err = cli("staff", "add", "Dan Carter", "--phone", "12345")
+    assert code == 2 and out == ""
+    assert "phone '12345'" in one_error_line(err)
+
+
+# ---- mentees ------------------------------------------------------------------------------------
+def test_mentee_add_and_list(staffed: Cli) -> None:
+    out = staffed.ok("mentee", "add", "Sam", "--last-name", "Taylor", "--phone", "07700 900123",
+                     "--mentor", "Dan Carter", "--plan", "mon,thu 10:00")
+    assert out.startswith("added mentee Sam T. (id ")
+    (line,) = mentee_lines(staffed)
+    assert "Sam T." in line and "+447700900123" in line and "active" in line
+    assert "mentor: Dan Carter" in line and "plan: mon,thu 10:00" in line
+
+
+@pytest.mark.parametrize("phone", ["12345", "0770090012", "not a number", "+44 20 7946 09"])
+def test_mentee_add_with_a_bad_phone_is_one_line_and_exit_2(staffed: Cli, phone: str) -> None:
+    code, out, err = staffed("mentee", "add", "Sam", "--phone", phone, "--mentor", "Dan Carter")
+    assert code == 2 and out == ""
+    assert "phone" in one_error_line(err)
+    assert mentee_lines(staffed) == []
+
+
+def test_mentee_add_with_an_unknown_mentor_is_exit_2(staffed: Cli) -> None:
+    code, _, err = staffed("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Nobody")
+    assert code == 2
+    assert "no mentor 'Nobody'" in one_error_line(err)
+
+
+def test_a_supervisor_cannot_be_a_mentee_s_mentor(staffed: Cli) -> None:
+    code, _, err = staffed("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Priya Shah")
+    assert code == 2 and "not a mentor" in one_error_line(err)
+
+
+@pytest.mark.parametrize("argv", [
+    ("checkin", "send", "Nobody"),
+    ("mentee", "pause", "42"),
+    ("schedule", "show", "+447700900999"),
+])
+def test_an_unknown_mentee_is_exit_2(staffed: Cli, argv: tuple[str, ...]) -> None:
+    code, _, err = staffed(*argv)
+    assert code == 2 and "no mentee" in one_error_line(err)
+
+
+def test_pause_and_resume(staffed: Cli) -> None:
+    staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
+    assert staffed.ok("mentee", "pause", "Sam") == "paused check-ins for Sam\n"
+    assert "paused" in mentee_lines(staffed)[0]
+    assert staffed.ok("mentee", "resume", "Sam") == "resumed check-ins for Sam\n"
+    assert "active" in mentee_lines(staffed)[0]
+
+
+# ---- CSV import ---------------------------------------------------------------------------------
+def test_import_of_a_good_file_imports_every_row(staffed: Cli, tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path,
+        "Sam,Taylor,07700 900123,,sms,Dan Carter,,,mon 10:00",
+        "Alex,Jones,+447700900124,,,Dan Carter,Europe/London,2026-04-01,",
+        "Jo,,447700900125,,sms,Dan Carter,,,",
+    )
+    code, out, _ = staffed("mentee", "import", path)
+    assert code == 0
+    assert out.strip() == "imported 3 of 3 mentees"
+    assert len(mentee_lines(staffed)) == 3
+
+
+def bad_file(tmp_path: Path) -> str:
+    return write_csv(
+        tmp_path,
+        "Sam,Taylor,07700 900123,,sms,Dan Carter,,,",       # line 2: good
+        "Alex,Jones,12345,,sms,Dan Carter,,,",              # line 3: bad phone
+        "Jo,,07700900125,,sms,Nobody,,,",                   # line 4: unknown mentor
+        "Kim,,07700900126,,sms,Dan Carter,,not-a-date,",    # line 5: bad release date
+        "Lee,,07700 900123,,sms,Dan Carter,,,",             # line 6: same phone as line 2
+        ",,07700900127,,sms,Dan Carter,,,",                 # line 7: no first name
+        "Max,,07700900128,,sms,Dan Carter,,,every day",     # line 8: bad plan
+        "Ash,,07700900129,,sms,Dan Carter,,,",              # line 9: good
+    )
+
+
+def test_import_with_bad_rows_imports_nothing_and_reports_each_with_its_reason(
+        staffed: Cli, tmp_path: Path) -> None:
+    code, out, _ = staffed("mentee", "import", bad_file(tmp_path))
+    assert code == 1
+    rejected = [line for line in out.splitlines() if line.startswith("rejected line ")]
+    assert [line.split(":")[0] for line in rejected] == [
+        "rejected line 3", "rejected line 4", "rejected line 5", "rejected line 6",
+        "rejected line 7", "rejected line 8"]
+    reasons = dict(line.split(": ", 1) for line in rejected)
+    assert "phone '12345'" in reasons["rejected line 3"]
+    assert "no mentor 'Nobody'" in reasons["rejected line 4"]
+    assert "release date 'not-a-date'" in reasons["rejected line 5"]
+    assert "appears twice" in reasons["rejected line 6"]
+    assert "first name is required" in reasons["rejected line 7"]
+    assert reasons["rejected line 8"].startswith("plan:")
+    assert "nothing imported: 6 of 8 rows need fixing" in out
+    assert mentee_lines(staffed) == []
+
+
+def test_import_partial_imports_the_good_rows_and_reports_the_rest(staffed: Cli, tmp_path: Path) -> None:
+    code, out, _ = staffed("mentee", "import", "--partial", bad_file(tmp_path))
+    assert code == 1  # some rows still need fixing
+    assert out.count("rejected line ") == 6
+    assert "imported 2 of 8 mentees" in out
+    names = sorted(line.split()[1] for line in mentee_lines(staffed))
+    assert names == ["Ash", "Sam"]
+
+
+def test_import_refuses_a_phone_that_already_belongs_to_someone(staffed: Cli, tmp_path: Path) -> None:
+    staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
+    code, out, _ = staffed("mentee", "import", write_csv(tmp_path, "Alex,,07700900123,,sms,Dan Carter,,,"))
+    assert code == 1
+    assert "rejected line 2: phone or Telegram chat already belongs to someone" in out
+    assert len(mentee_lines(staffed)) == 1
+
+
+def test_import_of_a_file_without_the_needed_columns_is_exit_2(staffed: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "wrong.csv"
+    path.write_text("name,phone\nSam,07700900123\n", encoding="utf-8")
+    code, _, err = staffed("mentee", "import", str(path))
+    assert code == 2 and "missing column(s) first_name, mentor" in one_error_line(err)
+
+
+def test_import_of_a_missing_file_is_exit_2(staffed: Cli, tmp_path: Path) -> None:
+    code, _, err = staffed("mentee", "import", str(tmp_path / "nope.csv"))
+    assert code == 2 and "file not found" in one_error_line(err)
+
+
+# ---- check-ins and schedules --------------------------------------------------------------------
+def test_checkin_send_starts_one_and_says_so(staffed: Cli) -> None:
+    staffed.ok("mentee", "add", "Sam", "--last-name", "Taylor", "--phone", "07700900123",
+               "--mentor", "Dan Carter")
+    assert staffed.ok("checkin", "send", "Sam Taylor").startswith("check-in started with Sam T.")
+    assert "already has a check-in in progress" in staffed.ok("checkin", "send", "+447700900123")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the CLI builds Services with no channels, so queue_to_mentee finds no route and drops the "
+    "first question ('no reachable channel; message not queued'): the check-in stays open, "
+    "unsent, until it expires as missed"))
+def test_checkin_send_puts_its_first_question_in_the_outbox_for_serve(staffed: Cli, db: str) -> None:
+    staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
+    staffed.ok("checkin", "send", "Sam")
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        queued = conn.execute(select(Message.body, Message.status, Message.address)
+                              .where(Message.direction == "out")).all()
+    engine.dispose()
+    assert len(queued) == 1
+    body, status, address = queued[0]
+    assert body.startswith("Hi Sam, it's your check-in.") and status == "pending"
+    assert address == "+447700900123"
+
+
+def test_checkin_send_to_a_paused_mentee_is_refused(staffed: Cli) -> None:
+    staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
+    staffed.ok("mentee", "pause", "Sam")
+    code, _, err = staffed("checkin", "send", "Sam")
+    assert code == 2 and "is paused" in one_error_line(err)
+
+
+def test_schedule_set_and_show(staffed: Cli) -> None:
+    staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
+    out = staffed.ok("schedule", "set", "Sam", "mon,thu 10:00")
+    assert out.startswith("Sam: plan is now mon,thu 10:00")
+    shown = staffed.ok("schedule", "show", "Sam").splitlines()
+    assert shown[0].startswith("Sam: plan mon,thu 10:00 (Europe/London)")
+    assert len([line for line in shown[1:] if line.strip().endswith("checkin")]) >= 4  # two weeks
+
+
+@pytest.mark.parametrize("plan", ["every day", "mon 25:00", "funday 10:00", ""])
+def test_schedule_set_with_a_bad_plan_is_exit_2(staffed: Cli, plan: str) -> None:
+    staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
+    code, out, err = staffed("schedule", "set", "Sam", plan)
+    assert code == 2 and out == ""
+    assert "plan" in one_error_line(err)
+
+
+def test_a_bad_config_file_is_one_line_and_exit_2(cli: Cli, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = tmp_path / "config.toml"
+    bad.write_text('[service]\nport = "eighty"\n', encoding="utf-8")
+    monkeypatch.setenv("CHECKINS_CONFIG", str(bad))
+    code, _, err = cli("staff", "list")
+    assert code == 2 and "[service] port: must be a number" in one_error_line(err)
+
+
+# ---- help everywhere ----------------------------------------------------------------------------
+def _commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    yield prefix
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _commands(sub, (*prefix, name))
+
+
+ALL_COMMANDS = list(_commands(build_parser()))
+
+
+def test_every_command_is_found() -> None:
+    assert {("init",), ("demo",), ("staff", "add"), ("mentee", "import"), ("checkin", "send"),
+            ("schedule", "set")} <= set(ALL_COMMANDS)
+
+
+@pytest.mark.parametrize("command", ALL_COMMANDS, ids=lambda c: " ".join(c) or "checkins")
+def test_help_on_every_command_exits_0(command: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: checkins")
+
+
+def test_an_unknown_command_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["frobnicate"])
+    assert exited.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err

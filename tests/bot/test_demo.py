@@ -1,0 +1,83 @@
+"""`checkins demo`: a whole check-in on a fresh machine, no credentials, driven by a script."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+CLOSING = "Thanks Sam, that's it for this week. Your mentor will see your answers."
+GOOD_WEEK = "# a good week: mood, sleep, somewhere safe, safe at home, nothing to add\n4\n3 i guess\nyeh\nyes\nno\n"
+
+
+def script(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "replies.txt"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def mentee_lines(out: str) -> list[str]:
+    return [line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("  -> Sam (mentee")]
+
+
+def test_demo_script_completes_a_whole_check_in(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["demo", "--script", script(tmp_path, GOOD_WEEK)])
+    out = capsys.readouterr().out
+    assert code == 0
+    said = mentee_lines(out)
+    assert said[0].startswith("Hi Sam, it's your check-in.")
+    assert said[-1].startswith(CLOSING)
+    assert len(said) == 6  # five questions and the closing: no re-asks for these replies
+    assert out.index("Sam texts: no") < out.index(CLOSING)
+    assert out.rstrip().endswith("demo finished; the temporary database has been deleted.")
+
+
+def test_demo_shows_staff_alerts_as_they_would_arrive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    replies = "4\n4\nno\nyes\nLeeds\nyes\nno\n/ack\n/quit\nnever read\n"
+    code = main(["demo", "--script", script(tmp_path, replies)])
+    out = capsys.readouterr().out
+    assert code == 0
+    to_mentor = [line for line in out.splitlines() if line.startswith("  -> Dan (mentor): ")]
+    to_supervisor = [line for line in out.splitlines() if line.startswith("  -> Priya (supervisor): ")]
+    assert any("URGENT" in line and "ACK" in line for line in to_mentor)
+    assert any("URGENT" in line and "ACK" in line for line in to_supervisor)
+    assert "Dan (mentor) texts: ACK " in out and "is acknowledged" in out
+    assert mentee_lines(out)[-1].startswith(CLOSING)
+    assert "never read" not in out  # /quit ends the script
+
+
+def test_a_missing_script_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["demo", "--script", str(tmp_path / "nope.txt")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().splitlines() == [f"checkins: error: script file not found: {tmp_path / 'nope.txt'}"]
+
+
+def installed_checkins() -> str:
+    path = Path(sys.executable).parent / "checkins"
+    if not path.exists():
+        pytest.skip("the checkins console script is not installed in this environment")
+    return str(path)
+
+
+def test_the_installed_command_runs_the_demo_script_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    workdir = tmp_path / "fresh"
+    workdir.mkdir()
+    result = subprocess.run([installed_checkins(), "demo", "--script", script(tmp_path, GOOD_WEEK)],
+                            cwd=workdir, capture_output=True, text=True, timeout=120,
+                            env={"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert CLOSING in result.stdout
+    assert list(workdir.iterdir()) == []  # the demo's database was temporary
+
+
+def test_the_demo_reads_piped_stdin_too(tmp_path: Path) -> None:
+    result = subprocess.run([installed_checkins(), "demo"], input=GOOD_WEEK, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert CLOSING in result.stdout
+    assert "Sam> " not in result.stdout  # not interactive: no prompts in the transcript

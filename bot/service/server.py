@@ -34,8 +34,11 @@ from bot.web import WebSettings, create_app
 log = logging.getLogger("checkins.server")
 
 
-def build_channels(config: Config, clock: Clock) -> dict[str, Channel]:
-    """The channels the config enables (none at all is allowed: e.g. email-only staff)."""
+def build_channels(config: Config, clock: Clock, *, timeout: float = 10.0) -> dict[str, Channel]:
+    """The channels the config enables (none at all is allowed: e.g. email-only staff).
+
+    `timeout` bounds each provider API call, so a hung provider is a retry, not a stuck sender.
+    """
     channels: dict[str, Channel] = {}
     if config.twilio.enabled:
         from bot.channels.twilio_sms import TwilioSmsChannel
@@ -46,13 +49,14 @@ def build_channels(config: Config, clock: Clock) -> dict[str, Channel]:
             messaging_service_sid=t.messaging_service_sid or None, api_base_url=t.api_base_url,
             status_callback_url=f"{config.service.public_base_url.rstrip('/')}/twilio/status",
             validity_seconds=t.validity_seconds, messages_per_second=t.messages_per_second,
-            clock=clock,
+            timeout=timeout, clock=clock,
         )
     if config.telegram.enabled:
         from bot.channels.telegram import TelegramChannel
 
         channels["telegram"] = TelegramChannel(config.telegram.token,
-                                               api_base_url=config.telegram.api_base_url, clock=clock)
+                                               api_base_url=config.telegram.api_base_url,
+                                               timeout=timeout, clock=clock)
     if config.email.enabled:
         from bot.channels.email import EmailChannel
         from escalation.notify_email import EmailNotifier, SmtpSettings

@@ -211,7 +211,9 @@ def opt_in(session: Session, svc: Services, mentee: Mentee, now: datetime) -> No
     mentee.status = "active"
     mentee.opted_out_at = None
     mentee.sms_reachable = True
-    plan_mentee(session, svc, mentee, now)
+    # A new plan version: STOP cancelled the planned rows, and their dedupe keys would
+    # otherwise stop plan_mentee from creating them again (no check-ins for two weeks).
+    replan(session, svc, mentee, now)
     queue_to_mentee(session, svc, mentee,
                     "Welcome back. Your check-ins will start again. Text HELP for help.", now,
                     purpose="system", respect_quiet_hours=False)

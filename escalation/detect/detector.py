@@ -6,15 +6,17 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from escalation.detect.anchors import anchors_for, index
 from escalation.detect.context import Context
 from escalation.detect.normalise import Normaliser
 from escalation.detect.ruleset import (
-    CATEGORIES, Rule, load_context, load_macros, load_normalisation, load_rules,
+    CATEGORIES, Matcher, Rule, load_context, load_macros, load_normalisation, load_rules,
 )
 
 _SEVERITY_RANK = {"urgent": 0, "concern": 1}
 _CATEGORY_RANK = {c: i for i, c in enumerate((*CATEGORIES, "review"))}
 _WORD = re.compile(r"[a-z][a-z']*")
+_TOKEN = re.compile(r"[a-z0-9'][a-z0-9']+")
 
 
 @dataclass(frozen=True)
@@ -76,17 +78,25 @@ class Detector:
             raise ValueError("refusing to build a detector with no rules: it would miss every risk")
         self._normaliser = normaliser
         self._context = context
-        self.rules: tuple[Rule, ...] = tuple(rules)
-        groups: list[tuple[str, re.Pattern[str], tuple[Rule, ...]]] = []
-        for category in sorted({r.category for r in rules}, key=lambda c: _CATEGORY_RANK.get(c, 99)):
-            members = tuple(sorted(
-                (r for r in rules if r.category == category),
-                key=lambda r: (not r.strong, _SEVERITY_RANK[r.severity]),
-            ))
-            # One combined pass per category lets the common no-risk message skip every rule.
-            prefilter = re.compile("|".join(f"(?:{r.regex.pattern})" for r in members))
-            groups.append((category, prefilter, members))
-        self._groups = tuple(groups)
+        self.rules: tuple[Rule, ...] = tuple(
+            sorted(rules, key=lambda r: (_CATEGORY_RANK.get(r.category, 99), not r.strong, _SEVERITY_RANK[r.severity]))
+        )
+        # One unit per pattern; a unit runs only when one of its anchor words is in the message.
+        units: list[tuple[Rule, Matcher]] = []
+        always: list[int] = []
+        anchored: list[tuple[int, frozenset[str]]] = []
+        for rule in self.rules:
+            for part in rule.parts or (rule.regex,):
+                n = len(units)
+                units.append((rule, part))
+                found = anchors_for(part.pattern) if isinstance(part.pattern, str) else None
+                if found:
+                    anchored.append((n, found))
+                else:
+                    always.append(n)
+        self._units = tuple(units)
+        self._always = frozenset(always)
+        self._index = index(anchored)
 
     def assess(self, text: str) -> Assessment:
         """Check one message. Never raises: any error gives a failed, urgent "review" result."""
@@ -120,21 +130,29 @@ class Detector:
         t = norm.text
         ctx = self._context
         idioms = None
-        for category, prefilter, members in self._groups:
-            if prefilter.search(t) is None:
-                continue
-            for rule in members:
-                for m in rule.regex.finditer(t):
-                    start, end = m.span()
-                    mods: frozenset[str] = frozenset()
-                    if not rule.strong:
-                        if idioms is None:
-                            idioms = ctx.idiom_spans(t)
-                        mods = frozenset(ctx.modifiers(t, start, end, idioms) - rule.ignore_context)
-                    severity = rule.severity
-                    if not mods and severity == "concern" and ctx.escalates(category, t, start, end):
-                        severity = "urgent"
-                    yield Trace(rule.id, category, severity, norm.excerpt(start, end), mods, kept=not mods)
+        for n in sorted(self._candidates(t)):
+            rule, part = self._units[n]
+            for m in part.finditer(t):
+                start, end = m.span()
+                mods: frozenset[str] = frozenset()
+                if not rule.strong:
+                    if idioms is None:
+                        idioms = ctx.idiom_spans(t)
+                    mods = frozenset(ctx.modifiers(t, start, end, idioms) - rule.ignore_context)
+                severity = rule.severity
+                if not mods and severity == "concern" and ctx.escalates(rule.category, t, start, end):
+                    severity = "urgent"
+                yield Trace(rule.id, rule.category, severity, norm.excerpt(start, end), mods, kept=not mods)
+
+    def _candidates(self, text: str) -> set[int]:
+        """Units whose anchor words start one of the message's words."""
+        chosen = set(self._always)
+        table = self._index
+        for word in set(_TOKEN.findall(text)):
+            for prefix, n in table.get(word[:3], ()):
+                if word.startswith(prefix):
+                    chosen.add(n)
+        return chosen
 
 
 def vocabulary(rules: Iterable[Rule], macros: dict[str, list[str]]) -> set[str]:

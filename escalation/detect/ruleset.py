@@ -49,6 +49,8 @@ class Rule:
     matches: tuple[str, ...] = ()
     ignores: tuple[str, ...] = ()
     source: tuple[str, ...] = field(default=(), compare=False)
+    # The same patterns compiled one by one (lets the detector run only the likely ones).
+    parts: tuple[Matcher, ...] = field(default=(), compare=False)
 
 
 def compile_phrase(phrase: str, macros: Mapping[str, Sequence[str]], _depth: int = 0) -> str:
@@ -100,6 +102,11 @@ def compile_patterns(patterns: Sequence[str], macros: Mapping[str, Sequence[str]
     return re.compile(rf"(?<![\w'])(?:{body})(?![\w'])")
 
 
+def compile_each(patterns: Sequence[str], macros: Mapping[str, Sequence[str]]) -> tuple[re.Pattern[str], ...]:
+    """Compile each phrase pattern on its own, word-bounded."""
+    return tuple(re.compile(rf"(?<![\w'])(?:{compile_phrase(p, macros)})(?![\w'])") for p in patterns)
+
+
 def _load_toml(name: str) -> dict[str, Any]:
     return tomllib.loads(resources.files("escalation.detect.rules").joinpath(name).read_text("utf-8"))
 
@@ -128,13 +135,14 @@ def parse_rules(data: Mapping[str, Any], macros: Mapping[str, Sequence[str]]) ->
             raise ValueError(f"rule {rid}: needs a description")
         try:
             regex = compile_patterns(raw["patterns"], macros)
+            parts = compile_each(raw["patterns"], macros)
         except (re.error, KeyError) as exc:
             raise ValueError(f"rule {rid}: bad pattern: {exc}") from exc
         rules.append(Rule(
             id=rid, category=category, severity=severity, description=raw["description"],
             regex=regex, strong=bool(raw.get("strong", False)), ignore_context=ignore,
             matches=tuple(raw.get("matches", ())), ignores=tuple(raw.get("ignores", ())),
-            source=tuple(raw["patterns"]),
+            source=tuple(raw["patterns"]), parts=parts,
         ))
     return rules
 

@@ -1,0 +1,84 @@
+"""Throughput of the risk detector on one core (messages per second).
+
+    python benchmarks/risk_speed.py [--seconds 3]
+
+Uses a built-in mix of everyday check-in replies and risk messages; if the labelled dev set
+is present (../shared/data/risk-dev.jsonl) it is measured too, as a risk-heavy worst case.
+Single process, single thread: the figure is per core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from escalation.detect import assess  # noqa: E402
+
+DEV = ROOT.parent / "shared" / "data" / "risk-dev.jsonl"
+
+# Mostly ordinary replies, as real traffic is; a few risk messages so the slow path is exercised.
+EVERYDAY = [
+    "yes", "no", "ok thanks", "all good mate", "see you thurs", "can we move to 3pm?", "1", "y",
+    "had a decent week, went to the gym twice and sorted my UC journal",
+    "bit tired, started the new job monday, long shifts but its alright",
+    "probation appointment went fine, next one in 2 weeks",
+    "my daughter came round sunday, first time in ages, made my week",
+    "skint til payday but managing, food bank helped",
+    "can you send me the address for the course again pls",
+    "I'd kill for a bacon roll right now",
+    "this weather is killing me, roll on summer",
+    "dead on my feet after that double shift",
+    "not great, bit low, but talked to my mum and feel better",
+    "phone's nearly dead, will text tomorrow",
+    "court got adjourned again, so annoying but solicitor says its fine",
+    "landlord finally fixed the shower",
+    "Good morning! Just checking in, all fine here. Looking forward to the football on Saturday with my brother, first match together since I got out.",
+]
+RISK = [
+    "got nowhere to sleep tonight",
+    "i just want to die",
+    "he took my bank card again and says ill get nothing if i leave",
+    "landlord gave me a section 21, got to be out by the end of the month",
+    "been saving my tablets",
+    "my ex keeps turning up outside the hostel at night",
+]
+
+
+def measure(messages: list[str], seconds: float) -> float:
+    """Messages assessed per second over at least ``seconds`` of wall time."""
+    for m in messages:  # warm caches and compiled regexes
+        assess(m)
+    count = 0
+    start = time.perf_counter()
+    while True:
+        for m in messages:
+            assess(m)
+        count += len(messages)
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return count / elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    args = parser.parse_args(argv)
+    mix = EVERYDAY * 3 + RISK  # about 1 in 11 messages carries a risk
+    print(f"built-in mix ({len(mix)} messages, ~{len(RISK) / len(mix):.0%} risky): "
+          f"{measure(mix, args.seconds):,.0f} messages/s")
+    if DEV.exists():
+        texts = [json.loads(line)["text"] for line in DEV.read_text("utf-8").splitlines() if line.strip()]
+        print(f"dev set ({len(texts)} messages, 60% risky): {measure(texts, args.seconds):,.0f} messages/s")
+    else:
+        print(f"dev set not found at {DEV}; skipped that measurement")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -188,17 +188,32 @@ def run_ladder(session: Session, svc: Services, alert: Alert, now: datetime) -> 
             due_at=decision.next_due, now=now, mentee_id=alert.mentee_id, alert_id=alert.id)
 
 
+def failed_channels(session: Session, alert_id: int, staff_id: int) -> set[str]:
+    """Channels that failed for good for this person on this alert: later rungs skip them."""
+    return {m.channel for m in MessageRepo(session).for_alert(alert_id)
+            if m.staff_id == staff_id and m.status == "failed"}
+
+
 def notify_staff(session: Session, svc: Services, alert: Alert, person: Staff, now: datetime,
-                 note: Notification | None = None, exclude: set[str] = frozenset()) -> Message | None:
-    """Queue the alert to one staff member on their first working channel."""
+                 note: Notification | None = None, exclude: set[str] = frozenset(), *,
+                 reminder: bool | None = None, event: str = "queued", detail: str = "") -> Message | None:
+    """Queue the alert to one staff member on their first working channel.
+
+    `reminder` (default: from `note`) picks the STILL NOT ACKED wording; `event` and `detail`
+    name the step in the alert's history ("queued", or "fallback" after a channel failed).
+    """
+    exclude = set(exclude) | (failed_channels(session, alert.id, person.id) if alert.id else set())
     route = staff_route(person, set(svc.channels), exclude)
     if route is None:
+        log.critical("ALERT %s: no working channel left for staff %s", alert.code, person.id)
         AlertRepo(session).record(alert, "failed", now, staff_id=person.id,
-                                  detail="no working channel for this person")
+                                  detail="no working channel left for this person")
         return None
     channel, address = route
     view = view_of(alert, session)
-    reminder_at = now if (note and note.reminder) else None
+    if reminder is None:
+        reminder = bool(note and note.reminder)
+    reminder_at = now if reminder else None
     buttons: tuple[tuple[str, str], ...] = ()
     if channel == "email":
         email = staff_alert_email(view, reminder_at=reminder_at)
@@ -214,9 +229,10 @@ def notify_staff(session: Session, svc: Services, alert: Alert, person: Staff, n
                      purpose="alert", staff_id=person.id, alert_id=alert.id,
                      mentee_id=alert.mentee_id, buttons=buttons, respect_quiet_hours=False)
         first = first or msg
-    AlertRepo(session).record(alert, "queued", now, staff_id=person.id, channel=channel,
+    why = detail or (note.role if note else "direct")
+    AlertRepo(session).record(alert, event, now, staff_id=person.id, channel=channel,
                               message_id=first.id if first else None,
-                              detail=f"{note.role if note else 'fallback'} via {channel}")
+                              detail=f"{why}; trying {channel}" if event == "fallback" else f"{why} via {channel}")
     svc.poke_outbox()
     return first
 

@@ -185,8 +185,6 @@ async def _send(svc: Services, job: SendJob) -> SendOutcome:
 
 def record_outcomes(svc: Services, outcomes: list[SendOutcome]) -> None:
     """Store what each send did: provider id, retry time, or a permanent failure and fallback."""
-    from bot.service.reachability import on_unreachable  # late: it queues alerts through us
-
     now = svc.clock.now()
     with svc.sessions() as session, session.begin():
         messages = MessageRepo(session)
@@ -214,15 +212,9 @@ def record_outcomes(svc: Services, outcomes: list[SendOutcome]) -> None:
                 row.error_code = getattr(error, "code", None)
                 row.error_detail = str(error)[:300]
                 row.updated_at = now
-                if row.alert_id is not None:
-                    alert = AlertRepo(session).get(row.alert_id)
-                    if alert is not None:
-                        AlertRepo(session).record(alert, "failed", now, staff_id=row.staff_id,
-                                                  channel=row.channel, message_id=row.id,
-                                                  detail=row.error_detail or "")
-                if isinstance(error, PermanentSendError) and error.unreachable:
-                    on_unreachable(session, svc, row, now)
-                _fall_back(session, svc, row, now)
+                handle_permanent_failure(
+                    session, svc, row, now,
+                    unreachable=isinstance(error, PermanentSendError) and error.unreachable)
 
 
 def _record_sent(session: Session, row: Message, receipt: SendReceipt, now: datetime) -> None:
@@ -240,36 +232,70 @@ def _record_sent(session: Session, row: Message, receipt: SendReceipt, now: date
                                       detail=f"handed to {row.channel}")
 
 
+def handle_permanent_failure(session: Session, svc: Services, row: Message, now: datetime, *,
+                             unreachable: bool = False) -> None:
+    """A row that will never arrive (provider refusal, retries used up, an 'undelivered' callback):
+    record it on the alert, mark a mentee unreachable if the provider says so, try the next channel."""
+    from bot.service.reachability import on_unreachable  # late: it queues alerts through us
+
+    if row.alert_id is not None:
+        alert = AlertRepo(session).get(row.alert_id)
+        if alert is not None:
+            AlertRepo(session).record(alert, "failed", now, staff_id=row.staff_id,
+                                      channel=row.channel, message_id=row.id,
+                                      detail=row.error_detail or row.error_code or "")
+    if unreachable:
+        on_unreachable(session, svc, row, now)
+    _fall_back(session, svc, row, now)
+
+
+def _tried_up_to(order: list[str], channel: str) -> set[str]:
+    """Channels at or before `channel` in a person's order: a fallback only ever moves forward,
+    so two failing channels can never hand a message back and forth."""
+    if channel not in order:
+        return {channel}
+    return set(order[: order.index(channel) + 1])
+
+
 def _fall_back(session: Session, svc: Services, row: Message, now: datetime) -> None:
-    """A permanent failure on one channel: try the person's next channel with the same text."""
-    failed = {m.channel for m in _siblings(session, row)} | {row.channel}
+    """A permanent failure on one channel: try the person's next channel."""
     if row.staff_id is not None:
         staff = StaffRepo(session).get(row.staff_id)
-        if staff is not None:
-            new = queue_to_staff(session, svc, staff, row.body, now, alert_id=row.alert_id,
-                                 mentee_id=row.mentee_id, exclude=failed)
-            if new is not None and row.alert_id is not None:
-                alert = AlertRepo(session).get(row.alert_id)
-                if alert is not None:
-                    AlertRepo(session).record(alert, "fallback", now, staff_id=staff.id,
-                                              channel=new.channel, message_id=new.id,
-                                              detail=f"{row.channel} failed; trying {new.channel}")
+        if staff is None:
+            return
+        exclude = _tried_up_to([*staff.channel_list, "console"], row.channel)
+        alert = AlertRepo(session).get(row.alert_id) if row.alert_id is not None else None
+        if alert is not None:
+            from bot.service import alerting  # late: alerting queues through this module
+
+            exclude |= alerting.failed_channels(session, alert.id, staff.id)
+            if _already_fallen_back(session, row, exclude):
+                return  # a sibling of this notification (e.g. the housing SMS) already did it
+            # Rendered afresh for the new channel: an email gets its subject, Telegram its button.
+            alerting.notify_staff(session, svc, alert, staff, now, exclude=exclude,
+                                  reminder=row.body.startswith("STILL NOT ACKED"),
+                                  event="fallback", detail=f"{row.channel} failed")
+            return
+        queue_to_staff(session, svc, staff, row.body, now, mentee_id=row.mentee_id, exclude=exclude)
     elif row.mentee_id is not None and row.purpose != "system":
         mentee = MenteeRepo(session).get(row.mentee_id)
         if mentee is not None:
+            order = [mentee.preferred_channel] + [c for c in ("sms", "telegram", "console")
+                                                  if c != mentee.preferred_channel]
             queue_to_mentee(session, svc, mentee, row.body, now, purpose=row.purpose,
                             conversation_id=row.conversation_id,
                             buttons=tuple(tuple(b) for b in (row.buttons or [])),  # type: ignore[misc]
                             respect_quiet_hours=row.respect_quiet_hours, not_after=row.not_after,
-                            exclude=failed)
+                            exclude=_tried_up_to(order, row.channel))
 
 
-def _siblings(session: Session, row: Message) -> list[Message]:
-    """Earlier failed attempts of the same text to the same person (to avoid ping-pong)."""
-    if row.alert_id is not None:
-        return [m for m in MessageRepo(session).for_alert(row.alert_id)
-                if m.staff_id == row.staff_id and m.status == "failed" and m.body == row.body]
-    return []
+def _already_fallen_back(session: Session, row: Message, exclude: set[str]) -> bool:
+    """True if this person already has a copy of the alert queued on a channel still in play."""
+    return any(
+        m.id != row.id and m.staff_id == row.staff_id and m.created_at >= row.created_at
+        and m.channel not in exclude and m.status != "failed"
+        for m in MessageRepo(session).for_alert(row.alert_id)  # type: ignore[arg-type]
+    )
 
 
 async def send_pass(svc: Services, limit: int = 200, concurrency: int = 32) -> int:

@@ -12,8 +12,10 @@ from bot.storage.models import Mentee, Message
 
 
 def on_unreachable(session: Session, svc: Services, row: Message, now: datetime) -> None:
-    if row.mentee_id is None:
-        return  # staff: the alert's own fallback and 'failed' events cover it
+    if row.mentee_id is None or row.staff_id is not None:
+        # Staff (their rows carry the alert's mentee id too): the alert's own fallback and
+        # 'failed' events cover it; a mentor's phone refusing texts says nothing of the mentee.
+        return
     mentee = session.get(Mentee, row.mentee_id)
     if mentee is None:
         return

@@ -36,7 +36,7 @@ LONDON = ZoneInfo("Europe/London")
 # A Tuesday mid-morning in London (GMT): outside the default 21:00-08:00 quiet hours.
 START = datetime(2026, 3, 10, 10, 30, tzinfo=UTC)
 CRISIS = "I've saved up all my tablets and I'm taking them tonight"
-CRISIS_AGAIN = "still got the tablets, going to take them all tonight"
+CRISIS_AGAIN = "got all my pills ready for tonight"
 CONCERN = "sometimes I wish I could go to sleep and not wake up"
 ABUSE = "my partner tried to strangle me last night and I am scared to go home"
 HELPLINES = ("999", "116 123", "85258", "111, option 2")
@@ -420,9 +420,14 @@ def test_missed_checkins_raise_a_no_contact_concern_for_the_mentor_then_the_supe
     assert page.startswith("CONCERN Jo B.: no contact.") and alert.code in page
     assert world.telegram_to(SUPERVISOR_CHAT) == []
 
-    _miss_a_checkin(world)  # the third: the supervisor is told too, on the same alert
-    assert world.alert().code == alert.code
-    assert len(world.telegram_to(SUPERVISOR_CHAT)) == 1
+    # Nobody acknowledged: after 4 hours the concern climbs to the supervisor.
+    world.at(world.clock.now() + timedelta(hours=4))
+    [tg] = world.telegram_to(SUPERVISOR_CHAT)
+    assert tg["text"].startswith("STILL NOT ACKED 4 h: CONCERN Jo B.: no contact.")
+
+    _miss_a_checkin(world)  # the third: the supervisor is told at once
+    assert world.telegram_to(SUPERVISOR_CHAT)[-1]["text"].startswith(
+        "CONCERN Jo B.: no contact. 3 check-ins missed")
 
 
 def test_an_unreachable_mentee_raises_a_no_contact_concern(world: World) -> None:

@@ -17,6 +17,7 @@ _SEVERITY_RANK = {"urgent": 0, "concern": 1}
 _CATEGORY_RANK = {c: i for i, c in enumerate((*CATEGORIES, "review"))}
 _WORD = re.compile(r"[a-z][a-z']*")
 _TOKEN = re.compile(r"[a-z0-9'][a-z0-9']+")
+_WORD_CACHE_SIZE = 50_000
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class Detector:
         self._units = tuple(units)
         self._always = frozenset(always)
         self._index = index(anchored)
+        self._word_units: dict[str, tuple[int, ...]] = {}
 
     def assess(self, text: str) -> Assessment:
         """Check one message. Never raises: any error gives a failed, urgent "review" result."""
@@ -147,11 +149,14 @@ class Detector:
     def _candidates(self, text: str) -> set[int]:
         """Units whose anchor words start one of the message's words."""
         chosen = set(self._always)
-        table = self._index
+        cache = self._word_units
         for word in set(_TOKEN.findall(text)):
-            for prefix, n in table.get(word[:3], ()):
-                if word.startswith(prefix):
-                    chosen.add(n)
+            units = cache.get(word)
+            if units is None:
+                units = tuple(n for prefix, n in self._index.get(word[:3], ()) if word.startswith(prefix))
+                if len(cache) < _WORD_CACHE_SIZE:  # words repeat a lot; bounded so memory cannot grow
+                    cache[word] = units
+            chosen.update(units)
         return chosen
 
 

@@ -79,14 +79,21 @@ class Normaliser:
         n_pos = 0
         last = 0
         words = self._words
+        emoji = self._emoji
+        stretched = _REPEATS.search(lowered) is not None
         for m in self._interesting.finditer(lowered):
             token = m.group()
-            if m.lastgroup == "emoji":
-                replacement = f" {self._emoji[token]} "
+            replacement = emoji.get(token)
+            if replacement is not None:
+                replacement = f" {replacement} "
             else:
-                replacement = self._rewrite_word(token, words)
+                replacement = words.get(token)
                 if replacement is None:
-                    continue
+                    if not stretched and not token.startswith("'") and not token.endswith("'"):
+                        continue  # the common case: an ordinary word, left as it is
+                    replacement = self._rewrite_word(token, words)
+                    if replacement is None:
+                        continue
             start, end = m.span()
             if start > last:
                 segments.append((n_pos, last, start, False))

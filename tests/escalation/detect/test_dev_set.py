@@ -1,0 +1,24 @@
+"""The development-set targets (skips when the labelled set is not present)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from escalation.detect import assess
+
+DEV = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "risk-dev.jsonl"
+
+
+@pytest.mark.skipif(not DEV.exists(), reason=f"labelled dev set not present at {DEV}")
+def test_recall_and_precision_targets_on_the_dev_set() -> None:
+    rows = [json.loads(line) for line in DEV.read_text("utf-8").splitlines() if line.strip()]
+    got = [assess(r["text"]).risks for r in rows]
+    for cat in ("crisis", "housing", "domestic_abuse"):
+        tp = sum(cat in r["risks"] and cat in g for r, g in zip(rows, got))
+        fn = sum(cat in r["risks"] and cat not in g for r, g in zip(rows, got))
+        fp = sum(cat not in r["risks"] and cat in g for r, g in zip(rows, got))
+        assert tp / (tp + fn) >= 0.97, cat
+        assert tp / (tp + fp) >= 0.85, cat

@@ -360,3 +360,19 @@ def test_an_unanswered_check_in_is_reminded_once_then_missed(services: Services,
     clock.advance(minutes=5)
     text(services, "4")
     assert rows(services, Answer) == []
+
+
+def test_timers_survive_a_restart_because_they_are_rows(
+        new_services: Callable[[], Services], clock: ManualClock) -> None:
+    first = new_services()
+    mentee_id = seed(first)
+    start_checkin(first, mentee_id)
+    settle(first)
+    first.engine.dispose()
+
+    second = new_services()
+    clock.advance(hours=second.config.checkins.reminder_after_hours)
+    assert tick(second) == 1
+    settle(second)
+    assert sent_to(second, MENTEE) == ["Reminder: " + prompt("mood")]
+    assert conversation(second, mentee_id).reminded

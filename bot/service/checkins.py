@@ -28,9 +28,17 @@ from bot.engine import (
     step,
 )
 from bot.flows import get_flow
-from bot.schedule import CheckinPlan, next_checkins, parse_plan
+from bot.schedule import (
+    CheckinPlan,
+    FollowUpPolicy,
+    expiry_at,
+    next_checkins,
+    parse_plan,
+    reminder_at,
+)
 from bot.service import alerting
 from bot.service.outbox import queue_to_mentee, queue_to_staff
+from bot.service.quiet import quiet_hours_for, tz_for
 from bot.service.runtime import Services
 from bot.storage.conversations import ConversationRepo
 from bot.storage.models import Answer, Conversation, Mentee, Message
@@ -69,15 +77,29 @@ def start(session: Session, svc: Services, mentee: Mentee, now: datetime, *, tri
     late = timedelta(hours=svc.config.checkins.late_window_hours)
     _apply(session, svc, mentee, conversation, result, now, respect_quiet_hours=scheduled,
            not_after=(due_at or now) + late if scheduled else None)
-    cfg = svc.config.checkins
+    # The reminder is booked outside quiet hours, so it never waits in the outbox while the
+    # mentee answers. Expiry counts from when the check-in was due: a daily check-in's expiry then
+    # falls due with the next one, which the ticker lets run first (see ticker._checkin_due).
+    policy = follow_up_policy(svc)
+    tz, quiet = tz_for(mentee), quiet_hours_for(svc.config, mentee)
+    anchor = due_at if scheduled and due_at is not None and due_at <= now else now
     timers = DueEventRepo(session)
     timers.schedule(kind="reminder", dedupe_key=f"reminder:{conversation.id}",
-                    due_at=now + timedelta(hours=cfg.reminder_after_hours), now=now,
+                    due_at=reminder_at(now, policy, tz, quiet), now=now,
                     mentee_id=mentee.id, conversation_id=conversation.id)
     timers.schedule(kind="expiry", dedupe_key=f"expiry:{conversation.id}",
-                    due_at=now + timedelta(hours=cfg.expire_after_hours), now=now,
+                    due_at=max(expiry_at(anchor, policy, tz, quiet), now), now=now,
                     mentee_id=mentee.id, conversation_id=conversation.id)
     return conversation
+
+
+def follow_up_policy(svc: Services) -> FollowUpPolicy:
+    """Reminder and expiry delays from config; an expiry is never sooner than the reminder."""
+    cfg = svc.config.checkins
+    expire = max(timedelta(hours=cfg.expire_after_hours), timedelta(minutes=2))
+    remind = min(max(timedelta(hours=cfg.reminder_after_hours), timedelta(minutes=1)),
+                 expire - timedelta(minutes=1))
+    return FollowUpPolicy(remind_after=remind, expire_after=expire)
 
 
 def start_on_demand(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
@@ -166,8 +188,12 @@ def remind(session: Session, svc: Services, conversation_id: int, now: datetime)
     if conversation is None or conversation.finished_at is not None:
         return
     mentee = session.get(Mentee, conversation.mentee_id)
-    if mentee is not None and mentee.status == "active":
-        advance(session, svc, mentee, conversation, Remind(), now)
+    if mentee is None or mentee.status != "active":
+        return
+    last_heard = mentee.last_inbound_at
+    if last_heard is not None and now - last_heard < follow_up_policy(svc).remind_after:
+        return  # they wrote to us recently (e.g. while the reminder waited out the night): no nag
+    advance(session, svc, mentee, conversation, Remind(), now)
 
 
 def expire(session: Session, svc: Services, conversation_id: int, now: datetime) -> None:

@@ -17,6 +17,7 @@ from bot.service import alerting, checkins
 from bot.service.quiet import quiet_hours_for, tz_for
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
+from bot.storage.conversations import ConversationRepo
 from bot.storage.models import DueEvent
 from bot.storage.people import MenteeRepo
 from bot.storage.schedule import DueEventRepo
@@ -59,7 +60,7 @@ def _handle(session: Session, svc: Services, row: DueEvent, now: datetime) -> No
     if row.kind in ("checkin", "oneoff"):
         _checkin_due(session, svc, row, now)
     elif row.kind == "reminder" and row.conversation_id is not None:
-        checkins.remind(session, svc, row.conversation_id, now)
+        _reminder_due(session, svc, row, now)
     elif row.kind == "expiry" and row.conversation_id is not None:
         checkins.expire(session, svc, row.conversation_id, now)
     elif row.kind == "ladder" and row.alert_id is not None:
@@ -81,6 +82,17 @@ def _checkin_due(session: Session, svc: Services, row: DueEvent, now: datetime) 
         row.status = "cancelled"
         row.note = "plan changed"
         return
+    open_now = ConversationRepo(session).open_for(mentee.id)
+    if open_now is not None:
+        # The open check-in's expiry may fall due at this very instant (daily plans): let it
+        # expire first, so today's check-in is not skipped as "one in progress".
+        timer, busy = DueEventRepo(session).take_due_timer(open_now.id, "expiry", now, svc.worker_id)
+        if busy:  # another worker is expiring it right now: try again on a later tick
+            row.status = "pending"
+            row.due_at = now + timedelta(seconds=max(svc.config.service.tick_seconds, 1))
+            return
+        if timer is not None:
+            checkins.expire(session, svc, open_now.id, now)
     window = timedelta(hours=svc.config.checkins.late_window_hours)
     when = dispatch_time(row.due_at, now, window, tz_for(mentee), quiet_hours_for(svc.config, mentee))
     if when is None:
@@ -94,6 +106,18 @@ def _checkin_due(session: Session, svc: Services, row: DueEvent, now: datetime) 
         if started is None:
             row.status = "skipped"
             row.note = "a check-in was already in progress"
+
+
+def _reminder_due(session: Session, svc: Services, row: DueEvent, now: datetime) -> None:
+    """Send the reminder, unless quiet hours hold it: then the row waits, not the message, so an
+    answer given meanwhile cancels it instead of finding a stale reminder queued."""
+    mentee = MenteeRepo(session).get(row.mentee_id) if row.mentee_id else None
+    quiet = quiet_hours_for(svc.config, mentee) if mentee is not None else None
+    if mentee is not None and quiet is not None and quiet.is_quiet(now, tz_for(mentee)):
+        row.status = "pending"
+        row.due_at = quiet.next_open(now, tz_for(mentee))
+        return
+    checkins.remind(session, svc, row.conversation_id, now)  # type: ignore[arg-type]
 
 
 def plan_all(svc: Services) -> int:

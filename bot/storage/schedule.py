@@ -54,6 +54,27 @@ class DueEventRepo:
             row.claimed_at = now
         return rows
 
+    def take_due_timer(self, conversation_id: int, kind: str, now: datetime,
+                       worker: str) -> tuple[DueEvent | None, bool]:
+        """The conversation's `kind` timer due by `now`, taken by this transaction if it can be.
+
+        Returns (row, busy): the row (now 'done', or one claimed earlier in this transaction),
+        or busy=True when such a row exists but another worker holds it (SKIP LOCKED).
+        """
+        due = (DueEvent.conversation_id == conversation_id, DueEvent.kind == kind,
+               DueEvent.due_at <= now, DueEvent.status.in_(("pending", "claimed")))
+        row = self.session.scalars(
+            select(DueEvent).where(*due).order_by(DueEvent.id).limit(1)
+            .with_for_update(skip_locked=True)).first()
+        if row is not None:
+            if row.status == "pending":
+                row.status = "done"
+                row.claimed_by = worker
+                row.claimed_at = now
+            return row, False
+        busy = self.session.scalars(select(DueEvent.id).where(*due).limit(1)).first() is not None
+        return None, busy
+
     def cancel(self, *, mentee_id: int | None = None, kinds: Sequence[str],
                after: datetime | None = None, conversation_id: int | None = None,
                alert_id: int | None = None) -> int:

@@ -39,6 +39,30 @@ class MessageRepo:
         result = self.session.execute(stmt)
         return bool(result.rowcount)
 
+    def store_inbound_many(self, rows: Sequence[dict[str, Any]], now: datetime) -> set[tuple[str, str]]:
+        """Store many inbound messages in one statement, each once per (channel, provider id).
+
+        `rows` carry channel, provider_id, address, body, segments. Returns the (channel,
+        provider_id) pairs that were new; the others were duplicates of stored messages.
+        """
+        if not rows:
+            return set()
+        values = [
+            {"direction": "in", "channel": r["channel"], "provider_id": r["provider_id"],
+             "address": r["address"], "body": r["body"], "status": "received",
+             "segments": r.get("segments", 1), "created_at": now, "updated_at": now,
+             "purpose": "inbound", "respect_quiet_hours": False, "attempts": 0}
+            for r in rows
+        ]
+        table = Message.__table__
+        stmt = (
+            _insert(self.session)(table)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_id"])
+            .returning(table.c.channel, table.c.provider_id)
+        )
+        return {(c, p) for c, p in self.session.execute(stmt).all()}
+
     def next_inbound(self, limit: int = 50) -> Sequence[Message]:
         """Unprocessed inbound messages, oldest first, locked (skipped if another worker has them)."""
         stmt = (

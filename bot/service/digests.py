@@ -1,0 +1,162 @@
+"""The weekly digest in the world: load records, compute figures (pure), render, send once.
+
+`send_weekly` is the Monday cron job; `digest_command` is `checkins digest`. Each supervisor's
+digest for a week is recorded in `digests_sent` before it is sent, in the same transaction that
+claims it, so a re-run (or a second worker) never sends it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.service.runtime import Services
+from bot.storage.digest_records import load_digest_records
+from bot.storage.models import DigestSent, Staff
+from bot.storage.people import StaffRepo
+from escalation.digest.email import DigestSendError, build_digest_email, send_email
+from escalation.digest.figures import mentor_digest, supervisor_digest
+from escalation.digest.render import RenderedDigest, render
+from escalation.digest.results import DigestRules
+from escalation.digest.week import Week, parse_week
+from escalation.notify_email import SmtpSettings
+
+log = logging.getLogger("checkins.digest")
+
+
+@dataclass(frozen=True)
+class DigestOutcome:
+    recipient: str
+    week: str
+    status: str  # sent | already sent | no email address | failed: ...
+
+
+def rules_for(svc: Services) -> DigestRules:
+    d, e = svc.config.digest, svc.config.escalation
+    return DigestRules(
+        no_contact_days=d.no_contact_days, missed_streak=d.missed_streak,
+        ack_targets={"urgent": timedelta(minutes=e.urgent_reack_minutes),
+                     "concern": timedelta(minutes=e.concern_supervisor_minutes)},
+    )
+
+
+def smtp_settings(svc: Services) -> SmtpSettings:
+    e = svc.config.email
+    return SmtpSettings(host=e.host, port=e.port, sender=e.from_address, starttls=e.starttls,
+                        username=e.username or None, password=e.password or None,
+                        timeout=e.timeout_seconds)
+
+
+def week_of(svc: Services, label: str) -> Week:
+    return parse_week(label) if label else Week.last_complete(svc.clock.now())
+
+
+def render_for(svc: Services, week: Week, staff: Staff, as_of: datetime | None = None) -> RenderedDigest:
+    """One staff member's digest: a supervisor's whole team, or a mentor's own mentees."""
+    with svc.sessions() as session:
+        if staff.role == "mentor":
+            records = load_digest_records(session, week, mentor_id=staff.id, as_of=as_of)
+            return render(mentor_digest(records, staff.id, week, rules_for(svc), as_of))
+        records = load_digest_records(session, week, supervisor_id=staff.id, as_of=as_of)
+        return render(supervisor_digest(records, staff.id, week, rules_for(svc), as_of))
+
+
+def recipients(svc: Services, name: str = "", mentors: bool = False) -> list[Staff]:
+    with svc.sessions() as session:
+        staff = StaffRepo(session)
+        if name:
+            found = staff.find(name)
+            if found is None:
+                raise ValueError(f"no staff member {name!r}")
+            return [found]
+        people = list(staff.list("supervisor"))
+        if mentors:
+            people += list(staff.list("mentor"))
+        return people
+
+
+def _claim(svc: Services, staff: Staff, week: Week, kind: str) -> bool:
+    """Record the digest as sent; False if it already was (this week, this person)."""
+    try:
+        with svc.sessions() as session, session.begin():
+            session.add(DigestSent(staff_id=staff.id, week=week.label, kind=kind,
+                                   sent_at=svc.clock.now()))
+        return True
+    except IntegrityError:
+        return False
+
+
+def _unclaim(svc: Services, staff: Staff, week: Week, kind: str) -> None:
+    with svc.sessions() as session, session.begin():
+        row = session.query(DigestSent).filter_by(staff_id=staff.id, week=week.label, kind=kind).first()
+        if row is not None:
+            session.delete(row)
+
+
+def send_one(svc: Services, staff: Staff, week: Week, *, force: bool = False) -> DigestOutcome:
+    kind = "mentor" if staff.role == "mentor" else "supervisor"
+    if not staff.email:
+        return DigestOutcome(staff.name, week.label, "no email address")
+    if not force and not _claim(svc, staff, week, kind):
+        return DigestOutcome(staff.name, week.label, "already sent")
+    rendered = render_for(svc, week, staff)
+    message = build_digest_email(rendered, sender=svc.config.email.from_address, to=staff.email,
+                                 sent_at=svc.clock.now())
+    try:
+        send_email(message, smtp_settings(svc))
+    except DigestSendError as exc:
+        if not force:
+            _unclaim(svc, staff, week, kind)  # let the next run try again
+        log.error("digest for %s not sent: %s", staff.name, exc)
+        return DigestOutcome(staff.name, week.label, f"failed: {exc}")
+    return DigestOutcome(staff.name, week.label, "sent")
+
+
+def send_weekly(svc: Services) -> list[DigestOutcome]:
+    """The cron job: last week's digest to every supervisor (and mentor, if enabled), once."""
+    if not svc.config.email.enabled:
+        log.warning("weekly digest not sent: [email] is not enabled")
+        return []
+    week = Week.last_complete(svc.clock.now())
+    return [send_one(svc, person, week)
+            for person in recipients(svc, mentors=svc.config.digest.mentor_digest)]
+
+
+def write_files(rendered: RenderedDigest, out: Path, stem: str) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / f"{stem}.html", out / f"{stem}.txt", out / f"{stem}.csv"]
+    for path, content in zip(paths, (rendered.html, rendered.text, rendered.csv), strict=True):
+        path.write_text(content, encoding="utf-8")
+    return paths
+
+
+def digest_command(svc: Services, *, week: str, supervisor: str, out: str, send: bool) -> int:
+    """`checkins digest`: write files (--out), send now (--send), or print the text version."""
+    which = week_of(svc, week)
+    people = recipients(svc, supervisor)
+    if not people:
+        print("no supervisors yet: add one with `checkins staff add NAME --role supervisor`")
+        return 0
+    for person in people:
+        if out:
+            stem = f"digest-{which.label}-{person.name.lower().replace(' ', '-')}"
+            for path in write_files(render_for(svc, which, person), Path(out), stem):
+                print(f"wrote {path}")
+        if send:
+            if not svc.config.email.enabled:
+                raise ValueError("[email] is not enabled in config: cannot send")
+            outcome = send_one(svc, person, which, force=True)
+            print(f"{outcome.recipient}: {outcome.status}")
+        if not out and not send:
+            print(render_for(svc, which, person).text)
+    return 0
+
+
+def render_text_for_all(svc: Services, week: Week | None = None) -> str:
+    """Every supervisor's digest as text (the demo shows this)."""
+    which = week or Week.last_complete(svc.clock.now())
+    return "\n\n".join(render_for(svc, which, person).text for person in recipients(svc))

@@ -20,12 +20,13 @@ CHECKIN_WORDS = frozenset({"checkin", "check in", "check-in"})
 def keyword_of(text: str, opted_out: bool = False) -> Keyword | None:
     """The service keyword `text` is, if any."""
     cleaned = re.sub(r"[^a-z -]", "", text.strip().lower()).strip()
-    if cleaned in STOP_WORDS or cleaned.replace(" ", "") in STOP_WORDS - {"end"}:
+    squashed = re.sub(r"[ -]", "", cleaned)  # "opt out", "OPT-OUT", "stop all"
+    if cleaned in STOP_WORDS or squashed in STOP_WORDS - {"end"}:
         return "stop"
     if cleaned in START_WORDS and (cleaned != "yes" or opted_out):
         return "start"
     if cleaned in HELP_WORDS:
         return "help"
-    if cleaned in CHECKIN_WORDS:
+    if cleaned in CHECKIN_WORDS or squashed == "checkin":
         return "checkin"
     return None

@@ -92,7 +92,11 @@ def queue_to_mentee(session: Session, svc: Services, mentee: Mentee, text: str, 
                     buttons: tuple[tuple[str, str], ...] = (), respect_quiet_hours: bool = True,
                     not_after: datetime | None = None, exclude: set[str] = frozenset()) -> Message | None:
     """Write an outbound message to a mentee in the current transaction (sent after commit)."""
-    route = mentee_route(mentee, set(svc.channels), exclude)
+    route = mentee_route(mentee, svc.routes(), exclude)
+    if route is None and not exclude:
+        # No channel configured in this process (e.g. the CLI before any is set up): keep the
+        # message on the mentee's own channel rather than lose it; `serve` sends it.
+        route = mentee_route(mentee, {mentee.preferred_channel})
     if route is None:
         log.warning("mentee %s has no reachable channel; message not queued", mentee.id)
         return None
@@ -106,7 +110,7 @@ def queue_to_staff(session: Session, svc: Services, staff: Staff, text: str, now
                    alert_id: int | None = None, mentee_id: int | None = None,
                    exclude: set[str] = frozenset()) -> Message | None:
     """Write an outbound message to a staff member; staff messages ignore quiet hours."""
-    route = staff_route(staff, set(svc.channels), exclude)
+    route = staff_route(staff, svc.routes(), exclude)
     if route is None:
         return None
     channel, address = route
@@ -189,32 +193,38 @@ def record_outcomes(svc: Services, outcomes: list[SendOutcome]) -> None:
     with svc.sessions() as session, session.begin():
         messages = MessageRepo(session)
         for outcome in outcomes:
-            row = messages.get(outcome.job.message_id)
-            if row is None:
-                continue
-            if outcome.receipt is not None:
-                _record_sent(session, row, outcome.receipt, now)
-            elif isinstance(outcome.error, RateLimitedError):
-                # Held back by a rate limit (ours or the provider's): not a failed attempt.
-                row.status = "pending"
-                row.attempts = max(0, row.attempts - 1)
-                row.next_attempt_at = now + timedelta(seconds=outcome.error.retry_after or 1)
-                row.updated_at = now
-            elif isinstance(outcome.error, TransientSendError) and row.attempts < MAX_ATTEMPTS:
-                delay = outcome.error.retry_after or BACKOFF_SECONDS[min(row.attempts, len(BACKOFF_SECONDS)) - 1]
-                row.status = "pending"
-                row.next_attempt_at = now + timedelta(seconds=delay)
-                row.error_detail = str(outcome.error)[:300]
-                row.updated_at = now
-            else:
-                error = outcome.error or PermanentSendError("unknown")
-                row.status = "failed"
-                row.error_code = getattr(error, "code", None)
-                row.error_detail = str(error)[:300]
-                row.updated_at = now
-                handle_permanent_failure(
-                    session, svc, row, now,
-                    unreachable=isinstance(error, PermanentSendError) and error.unreachable)
+            with session.begin_nested():  # one bad result must not undo the others
+                _record_one(session, svc, messages, outcome, now)
+
+
+def _record_one(session: Session, svc: Services, messages: MessageRepo, outcome: SendOutcome,
+                now: datetime) -> None:
+    row = messages.get(outcome.job.message_id)
+    if row is None:
+        return
+    if outcome.receipt is not None:
+        _record_sent(session, row, outcome.receipt, now)
+    elif isinstance(outcome.error, RateLimitedError):
+        # Held back by a rate limit (ours or the provider's): not a failed attempt.
+        row.status = "pending"
+        row.attempts = max(0, row.attempts - 1)
+        row.next_attempt_at = now + timedelta(seconds=outcome.error.retry_after or 1)
+        row.updated_at = now
+    elif isinstance(outcome.error, TransientSendError) and row.attempts < MAX_ATTEMPTS:
+        delay = outcome.error.retry_after or BACKOFF_SECONDS[min(row.attempts, len(BACKOFF_SECONDS)) - 1]
+        row.status = "pending"
+        row.next_attempt_at = now + timedelta(seconds=delay)
+        row.error_detail = str(outcome.error)[:300]
+        row.updated_at = now
+    else:
+        error = outcome.error or PermanentSendError("unknown")
+        row.status = "failed"
+        row.error_code = getattr(error, "code", None)
+        row.error_detail = str(error)[:300]
+        row.updated_at = now
+        handle_permanent_failure(
+            session, svc, row, now,
+            unreachable=isinstance(error, PermanentSendError) and error.unreachable)
 
 
 def _record_sent(session: Session, row: Message, receipt: SendReceipt, now: datetime) -> None:

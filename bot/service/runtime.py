@@ -49,6 +49,16 @@ class Services:
     wakeups: Wakeups | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
+    def routes(self) -> set[str]:
+        """Channels messages may be queued on: those running here and those the config enables.
+
+        A CLI process runs no channels, yet a check-in it starts must be queued for `serve`.
+        """
+        cfg = self.config
+        enabled = {name for name, on in (("sms", cfg.twilio.enabled), ("telegram", cfg.telegram.enabled),
+                                         ("email", cfg.email.enabled)) if on}
+        return set(self.channels) | enabled
+
     def poke_outbox(self) -> None:
         if self.wakeups:
             self.wakeups.poke_outbox()

@@ -7,10 +7,13 @@ false positive with the rules and context decisions involved.
     python benchmarks/risk_eval.py                 # whole dev set
     python benchmarks/risk_eval.py --holdout 0     # only fold 0 of 5 (kept unseen while writing rules)
     python benchmarks/risk_eval.py --exclude 0     # every fold except 0 (what the rules were written on)
+    python benchmarks/risk_eval.py --challenge --split tune      # our own challenge set, tuning part
+    python benchmarks/risk_eval.py --challenge --split holdout   # ...its held-out part (run once, at the end)
 
 Folds are fixed by a hash of each message id, so they never change between runs. The dev set
 lives outside the product (../shared/data/risk-dev.jsonl from the repo root); if it is absent
-the script says so and exits 0.
+the script says so and exits 0. The challenge set (tests/escalation/detect/data/challenge.jsonl)
+is split 60/40 into "tune" and "holdout" by a hash of each message's text (``challenge_split``).
 """
 
 from __future__ import annotations
@@ -31,12 +34,18 @@ from escalation.detect import DEFAULT  # noqa: E402
 
 CATEGORIES = ("crisis", "housing", "domestic_abuse")
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "risk-dev.jsonl"
+CHALLENGE_DATA = ROOT / "tests" / "escalation" / "detect" / "data" / "challenge.jsonl"
 TARGET_RECALL, TARGET_PRECISION = 0.97, 0.85
 
 
 def fold_of(message_id: str, folds: int) -> int:
     """Stable fold number for a message id."""
     return int(hashlib.sha256(message_id.encode("utf-8")).hexdigest(), 16) % folds
+
+
+def challenge_split(text: str) -> str:
+    """Stable 60/40 split of the challenge set by a hash of the message text."""
+    return "tune" if int(hashlib.sha256(text.encode("utf-8")).hexdigest(), 16) % 10 < 6 else "holdout"
 
 
 def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -57,19 +66,29 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--holdout", type=int, metavar="K", help="evaluate only on held-out fold K")
     group.add_argument("--exclude", type=int, metavar="K", help="evaluate on every fold except K")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument("--challenge", action="store_true", help=f"use the challenge set ({CHALLENGE_DATA.name})")
+    parser.add_argument("--split", choices=("tune", "holdout"), help="only this part of the challenge set")
+    parser.add_argument("--quiet", action="store_true", help="figures only, no list of misses")
     args = parser.parse_args(argv)
+    if args.challenge:
+        args.data = CHALLENGE_DATA
 
     if not args.data.exists():
         print(f"skipped: labelled dev set not found at {args.data}")
         return 0
     rows = [json.loads(line) for line in args.data.read_text("utf-8").splitlines() if line.strip()]
-    if args.holdout is not None:
+    for n, r in enumerate(rows):
+        r.setdefault("id", f"line-{n + 1}")
+    if args.split is not None:
+        rows = [r for r in rows if challenge_split(r["text"]) == args.split]
+        scope = f"{args.split} split"
+    elif args.holdout is not None:
         rows = [r for r in rows if fold_of(r["id"], args.folds) == args.holdout]
         scope = f"held-out fold {args.holdout} of {args.folds}"
     elif args.exclude is not None:
         rows = [r for r in rows if fold_of(r["id"], args.folds) != args.exclude]
         scope = f"all folds except {args.exclude} of {args.folds}"
-    else:
+    elif args.split is None:
         scope = "whole set"
 
     stdin = io.StringIO("".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n" for r in rows))
@@ -123,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
                 state = "kept" if trace.kept else "set aside (" + ", ".join(sorted(trace.modifiers)) + ")"
                 print(f"      - {trace.rule_id} {trace.severity} {trace.evidence!r}: {state}")
 
+    if args.quiet:
+        return 1 if (args.check and not ok) else 0
     show("MISSES (labelled risk not detected)", misses)
     show("FALSE POSITIVES (detected, not labelled)", false_alarms)
     return 1 if (args.check and not ok) else 0

@@ -69,6 +69,31 @@ def build_channels(config: Config, clock: Clock, *, timeout: float = 10.0) -> di
 
 
 @dataclass
+class LoopWakeups(Wakeups):
+    """Wakeups that worker threads may poke: the turn, ticker and record passes run in
+    `asyncio.to_thread`, and a plain asyncio.Event set from another thread neither wakes the
+    loop nor is safe; this hands the set() to the loop that owns the events."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def _set(self, event: asyncio.Event) -> None:
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if self.loop is None or running is self.loop:
+            event.set()
+        elif not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(event.set)
+
+    def poke_inbound(self) -> None:
+        self._set(self.inbound)
+
+    def poke_outbox(self) -> None:
+        self._set(self.outbox)
+
+
+@dataclass
 class Runner:
     """The service's background loops, started in the ASGI lifespan."""
 
@@ -80,6 +105,9 @@ class Runner:
 
     async def _loop(self, name: str, event: asyncio.Event, work: Any) -> None:
         while not self.stopping.is_set():
+            # Clear before the pass, not after: a poke that lands while the pass runs (work
+            # committed just after our query looked) must wake the next wait, not be lost to it.
+            event.clear()
             try:
                 did = await work()
             except Exception:
@@ -87,7 +115,6 @@ class Runner:
                 did = 0
             if did:
                 continue  # more may be waiting: go again at once
-            event.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(event.wait(), timeout=self.poll_interval)
 
@@ -131,7 +158,7 @@ class Runner:
                 await asyncio.sleep(getattr(exc, "retry_after", None) or 5)
 
     async def start(self) -> None:
-        wakeups = self.svc.wakeups = Wakeups()
+        wakeups = self.svc.wakeups = LoopWakeups(loop=asyncio.get_running_loop())
         cfg = self.svc.config
         await asyncio.to_thread(plan_all, self.svc)
         self.scheduler = AsyncIOScheduler(timezone=cfg.service.timezone)
@@ -202,7 +229,7 @@ def build_app(svc: Services, *, run_loops: bool = True) -> tuple[Starlette, Runn
         if run_loops:
             await runner.start()
         else:
-            svc.wakeups = Wakeups()
+            svc.wakeups = LoopWakeups(loop=asyncio.get_running_loop())
         try:
             yield
         finally:

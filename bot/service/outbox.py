@@ -142,8 +142,10 @@ def claim_jobs(svc: Services, limit: int = 200) -> list[SendJob]:
     now = svc.clock.now()
     jobs: list[SendJob] = []
     with svc.sessions() as session, session.begin():
-        mentees = MenteeRepo(session)
-        for row in MessageRepo(session).claim_outbox(now, svc.worker_id, limit):
+        rows = MessageRepo(session).claim_outbox(now, svc.worker_id, limit)
+        mentees = MenteeRepo(session).get_many(
+            {r.mentee_id for r in rows if r.respect_quiet_hours and r.mentee_id is not None})
+        for row in rows:
             if row.respect_quiet_hours and row.mentee_id is not None:
                 mentee = mentees.get(row.mentee_id)
                 if mentee is not None and _hold_back(svc, row, mentee, now):
@@ -190,11 +192,27 @@ async def _send(svc: Services, job: SendJob) -> SendOutcome:
 def record_outcomes(svc: Services, outcomes: list[SendOutcome]) -> None:
     """Store what each send did: provider id, retry time, or a permanent failure and fallback."""
     now = svc.clock.now()
+    try:
+        _record_all(svc, outcomes, now, isolate=False)
+    except Exception:
+        # One bad result must not undo the others: record them again one savepoint each.
+        log.exception("recording a send batch failed; recording one at a time")
+        _record_all(svc, outcomes, now, isolate=True)
+
+
+def _record_all(svc: Services, outcomes: list[SendOutcome], now: datetime, *, isolate: bool) -> None:
     with svc.sessions() as session, session.begin():
         messages = MessageRepo(session)
+        messages.get_many([o.job.message_id for o in outcomes])  # one query warms the identity map
         for outcome in outcomes:
-            with session.begin_nested():  # one bad result must not undo the others
+            if not isolate:
                 _record_one(session, svc, messages, outcome, now)
+                continue
+            try:
+                with session.begin_nested():
+                    _record_one(session, svc, messages, outcome, now)
+            except Exception:
+                log.exception("could not record the send of message %s", outcome.job.message_id)
 
 
 def _record_one(session: Session, svc: Services, messages: MessageRepo, outcome: SendOutcome,

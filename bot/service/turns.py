@@ -30,22 +30,40 @@ _START_CODE = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{4,64})\s*$")
 
 
 def process_inbound(svc: Services, limit: int = 50) -> int:
-    """Handle stored, unprocessed inbound messages; returns how many were handled."""
+    """Handle stored, unprocessed inbound messages; returns how many were handled.
+
+    A batch is handled in one transaction. If anything in it raises, the whole batch is rolled
+    back and handled again one message per savepoint, so one bad message can neither block the
+    others nor go unseen: it is flagged for a human (fail closed).
+    """
+    try:
+        handled = _process_batch(svc, limit, isolate=False)
+    except Exception:
+        log.warning("an inbound batch failed; handling its messages one at a time")
+        handled = _process_batch(svc, limit, isolate=True)
+    if handled:
+        svc.poke_outbox()
+    return handled
+
+
+def _process_batch(svc: Services, limit: int, *, isolate: bool) -> int:
     handled = 0
     with svc.sessions() as session, session.begin():
         now = svc.clock.now()
         for row in MessageRepo(session).next_inbound(limit):
-            try:
-                with session.begin_nested():
-                    handle_message(session, svc, row, now)
-            except Exception:
-                log.exception("inbound message %s could not be handled; flagged for a human", row.id)
-                with session.begin_nested():
-                    _fail_closed(session, svc, row, now)
-            row.processed_at = now
+            row.processed_at = now  # set first: it joins the turn's own UPDATE of this row
+            if not isolate:
+                handle_message(session, svc, row, now)
+            else:
+                try:
+                    with session.begin_nested():
+                        handle_message(session, svc, row, now)
+                except Exception:
+                    log.exception("inbound message %s could not be handled; flagged for a human", row.id)
+                    with session.begin_nested():
+                        _fail_closed(session, svc, row, now)
+                    row.processed_at = now
             handled += 1
-    if handled:
-        svc.poke_outbox()
     return handled
 
 

@@ -100,6 +100,12 @@ class MessageRepo:
             row.updated_at = now
         return rows
 
+    def get_many(self, ids: Sequence[int]) -> dict[int, Message]:
+        if not ids:
+            return {}
+        rows = self.session.scalars(select(Message).where(Message.id.in_(list(ids)))).all()
+        return {m.id: m for m in rows}
+
     def get(self, message_id: int) -> Message | None:
         return self.session.get(Message, message_id)
 

@@ -26,6 +26,12 @@ class MenteeRepo:
             stmt = stmt.with_for_update()
         return self.session.scalars(stmt).first()
 
+    def get_many(self, ids: set[int]) -> dict[int, Mentee]:
+        if not ids:
+            return {}
+        rows = self.session.scalars(select(Mentee).where(Mentee.id.in_(sorted(ids)))).all()
+        return {m.id: m for m in rows}
+
     def find(self, ref: str) -> Mentee | None:
         """By id, phone or chat id, or an unambiguous full or first name (CLI convenience)."""
         if ref.isdigit():

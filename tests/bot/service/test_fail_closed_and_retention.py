@@ -1,0 +1,57 @@
+"""A message the service cannot handle still reaches a human; old free text is removed on time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.clock import ManualClock
+from bot.service.retention import apply_retention
+from bot.service.runtime import Services
+from bot.storage.models import Alert, Answer, Conversation, Message
+from tests.bot.service.test_checkin_persistence import (
+    seed,
+    settle,
+    start_checkin,
+    store,
+    text,
+)
+
+
+def test_a_message_that_breaks_its_turn_raises_a_review_alert_and_the_rest_of_the_batch_is_handled(
+        services: Services) -> None:
+    """A conversation whose flow no longer exists makes the turn raise: fail closed, not silent."""
+    mentee_id = seed(services)
+    start_checkin(services, mentee_id)
+    settle(services)
+    with services.sessions() as s, s.begin():
+        conversation = s.scalars(select(Conversation).where(Conversation.mentee_id == mentee_id)).one()
+        conversation.flow_name = "a-flow-removed-in-a-deploy"
+    store(services, "4")
+    store(services, "hello", sender="+447700900777")  # a stranger, in the same batch
+    settle(services)
+    with services.sessions() as s:
+        alerts = s.scalars(select(Alert).where(Alert.mentee_id == mentee_id)).all()
+        inbound = s.scalars(select(Message).where(Message.direction == "in")).all()
+    assert [(a.category, a.severity) for a in alerts] == [("review", "urgent")]
+    assert all(m.processed_at is not None for m in inbound)
+    assert any("isn't linked" in m for m in services.channels["console"].texts_for("+447700900777"))  # type: ignore[attr-defined]
+
+
+def test_retention_blanks_old_words_but_keeps_the_figures(services: Services, clock: ManualClock) -> None:
+    mentee_id = seed(services)
+    start_checkin(services, mentee_id)
+    settle(services)
+    text(services, "3")
+    clock.advance(days=400)
+    text(services, "feeling ok today")  # recent: kept
+    counts = apply_retention(services)
+    with services.sessions() as s:
+        old = s.scalars(select(Message).where(Message.created_at < clock.now() - timedelta(days=365))).all()
+        answer = s.scalars(select(Answer).where(Answer.mentee_id == mentee_id)).first()
+        recent = s.scalars(select(Message).where(Message.body == "feeling ok today")).all()
+    assert counts["messages"] >= 2 and counts["answers"] == 1
+    assert old and all(m.body == "" for m in old)
+    assert answer is not None and answer.raw_text == "" and answer.number == 3
+    assert len(recent) == 1

@@ -269,3 +269,49 @@ def test_our_own_sms_throughput_limit_holds_messages_back_and_sends_them_all(
     stack.settle()
     assert sorted(m["To"] for m in stack.twilio.messages) == [f"+4477009009{n:02d}" for n in range(3)]
     assert all(m.attempts == 1 for m in stack.messages(direction="out"))
+
+
+def test_a_provider_that_keeps_failing_ends_in_failed_after_the_last_attempt_and_falls_back(
+        make_stack: StackFactory, clock: ManualClock) -> None:
+    from bot.service.outbox import MAX_ATTEMPTS
+
+    stack = make_stack()
+    sam = stack.add_people(preferred="sms")
+    _link(stack, sam, clock)
+    stack.twilio.fail_recipient(MENTEE_PHONE, TwilioFault.server_error(503))  # down for hours
+    clock.set(CHECKIN_TIME)
+    stack.settle()
+    for _ in range(MAX_ATTEMPTS - 1):
+        row = [m for m in stack.messages(direction="out", channel="sms") if m.address == MENTEE_PHONE][0]
+        assert row.status == "pending" and row.next_attempt_at is not None
+        clock.set(row.next_attempt_at)
+        stack.settle()
+    [row] = [m for m in stack.messages(direction="out", channel="sms") if m.address == MENTEE_PHONE]
+    assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS)
+    assert _creates(stack) == [503] * MAX_ATTEMPTS
+    assert stack.mentee(sam).sms_reachable is True  # an outage says nothing about the person
+    # The question was not lost: it went to Sam's other channel.
+    assert [prompt_of(m["text"]) for m in stack.telegrams_to(MENTEE_CHAT)[1:]] == ["mood"]
+
+
+def test_a_staff_message_refused_by_sms_goes_to_their_telegram(make_stack: StackFactory,
+                                                               clock: ManualClock) -> None:
+    from bot.service import admin
+    from bot.storage.models import Staff
+
+    stack = make_stack()
+    stack.add_people(mentor_channels="sms,telegram")
+    with stack.svc.sessions() as s, s.begin():
+        mentor = s.query(Staff).filter_by(name="Dan Carter").one()
+        code = admin.new_staff_link_code(mentor)
+    mentor_chat = 5550011
+    stack.telegram_post(start_update(900_010, mentor_chat, code))
+    stack.settle()
+    assert "alerts for your mentees will come here" in stack.telegrams_to(mentor_chat)[0]["text"]
+    stack.twilio.fail_recipient(MENTOR_PHONE, TwilioFault.not_mobile())
+    clock.advance(minutes=1)
+    stack.sms("STOP")
+    stack.settle()
+    [refused] = [m for m in stack.messages(direction="out", channel="sms") if m.address == MENTOR_PHONE]
+    assert (refused.status, refused.error_code) == ("failed", "21614")
+    assert "Sam T. replied STOP" in stack.telegrams_to(mentor_chat)[-1]["text"]

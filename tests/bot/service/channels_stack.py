@@ -226,6 +226,16 @@ class Stack:
                 raise AssertionError(f"timed out waiting for {getattr(what, '__name__', what)}")
             time.sleep(0.02)
 
+    def wait_for_texts(self, number: str, count: int) -> list[str]:
+        """Wait until Twilio has taken `count` SMS for `number`; returns them all."""
+        self.wait_for(lambda: len(self.texts_to(number)) >= count)
+        return self.texts_to(number)
+
+    def wait_for_telegrams(self, chat: int, count: int) -> list[dict[str, Any]]:
+        """Wait until Telegram has taken `count` messages for `chat`; returns them all."""
+        self.wait_for(lambda: len(self.telegrams_to(chat)) >= count)
+        return self.telegrams_to(chat)
+
     # ---- observing ------------------------------------------------------------------------------
     def texts_to(self, number: str) -> list[str]:
         """Bodies of every SMS Twilio accepted for `number`, in order."""

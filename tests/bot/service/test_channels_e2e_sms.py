@@ -47,12 +47,12 @@ def test_a_scheduled_weekly_check_in_runs_start_to_finish_over_sms(make_stack: S
     clock.set(london(2026, 3, 10, 11, 0))  # the plan's time: the APScheduler tick notices
 
     for step, key in enumerate(PROMPTS):
-        texts = stack.wait_for(lambda n=step: (t := stack.texts_to(MENTEE_PHONE)) and len(t) > n and t)
+        texts = stack.wait_for_texts(MENTEE_PHONE, step + 1)
         assert prompt_of(texts[step]) == key, texts
         clock.advance(minutes=2)
         assert stack.sms(ANSWERS[key]).status_code == 200
 
-    texts = stack.wait_for(lambda: len(stack.texts_to(MENTEE_PHONE)) > len(PROMPTS) and stack.texts_to(MENTEE_PHONE))
+    texts = stack.wait_for_texts(MENTEE_PHONE, len(PROMPTS) + 1)
     assert CLOSING in texts[-1]
     assert len(texts) == len(PROMPTS) + 1  # nothing repeated, nothing extra
     stack.wait_for(lambda: stack.conversations(sam)[0].outcome == "completed")

@@ -133,8 +133,7 @@ def _run_check_in(stack: Stack, clock: ManualClock, deliver: Any) -> int:
     clock.set(london(2026, 3, 10, 11, 0))
     pressed = {"mood": "4", "safe_place": "yes"}
     for step, key in enumerate(PROMPTS, start=1):
-        sent = stack.wait_for(lambda n=step: len(stack.telegrams_to(MENTEE_CHAT)) > n
-                              and stack.telegrams_to(MENTEE_CHAT)[n])
+        sent = stack.wait_for_telegrams(MENTEE_CHAT, step + 1)[step]
         assert prompt_of(sent["text"]) == key, sent["text"]
         if key in ("mood", "sleep"):
             assert _buttons(sent) == [(str(n), str(n)) for n in range(1, 6)]
@@ -147,8 +146,7 @@ def _run_check_in(stack: Stack, clock: ManualClock, deliver: Any) -> int:
             deliver(updates.press(MENTEE_CHAT, pressed[key], message_id=sent["message_id"]))
         else:
             deliver(updates.text(MENTEE_CHAT, {"safe_home": "Yes"}.get(key, ANSWERS[key])))
-    closing = stack.wait_for(lambda: len(stack.telegrams_to(MENTEE_CHAT)) > len(PROMPTS) + 1
-                             and stack.telegrams_to(MENTEE_CHAT)[-1])
+    closing = stack.wait_for_telegrams(MENTEE_CHAT, len(PROMPTS) + 2)[-1]
     assert CLOSING in closing["text"]
     stack.wait_for(lambda: stack.conversations(sam) and stack.conversations(sam)[0].outcome == "completed")
     assert _answers(stack, sam) == {
@@ -165,7 +163,9 @@ def test_a_weekly_check_in_over_telegram_in_webhook_mode(make_stack: StackFactor
                                                          clock: ManualClock) -> None:
     stack = make_stack(run_loops=True, mode="webhook")
     # At start-up the service registered its public webhook URL and secret with Telegram.
-    hook = stack.wait_for(lambda: stack.telegram.webhook)
+    stack.wait_for(lambda: stack.telegram.webhook)
+    hook = stack.telegram.webhook
+    assert hook is not None
     assert hook["url"] == PUBLIC + "/telegram/webhook"
     assert hook["secret_token"] == SECRET
     assert set(hook["allowed_updates"]) == {"message", "callback_query"}

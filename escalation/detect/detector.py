@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 
 from escalation.detect.anchors import anchors_for, index
 from escalation.detect.context import Context
-from escalation.detect.normalise import Normaliser
+from escalation.detect.normalise import Normaliser, dropped_g, missing_apostrophes, typos
 from escalation.detect.ruleset import (
     CATEGORIES, Matcher, Rule, load_context, load_macros, load_normalisation, load_rules,
 )
@@ -136,6 +136,12 @@ class Detector:
             rule, part = self._units[n]
             for m in part.finditer(t):
                 start, end = m.span()
+                ev_start, ev_end = start, end
+                if rule.also:
+                    found = self._combined(rule, t, start, end)
+                    if found is None:
+                        continue
+                    ev_start, ev_end = found
                 mods: frozenset[str] = frozenset()
                 if not rule.strong:
                     if idioms is None:
@@ -144,7 +150,22 @@ class Detector:
                 severity = rule.severity
                 if not mods and severity == "concern" and ctx.escalates(rule.category, t, start, end):
                     severity = "urgent"
-                yield Trace(rule.id, rule.category, severity, norm.excerpt(start, end), mods, kept=not mods)
+                yield Trace(rule.id, rule.category, severity, norm.excerpt(ev_start, ev_end), mods, kept=not mods)
+
+    def _combined(self, rule: Rule, text: str, start: int, end: int) -> tuple[int, int] | None:
+        """For a combination rule: the span covering every cue group, or None if one is missing."""
+        if rule.within == "message":
+            lo, hi = 0, len(text)
+        else:
+            sent = self._context.sentence(text, start, end)
+            lo, hi = sent.start, sent.end
+        first, last = start, end
+        for group in rule.also:
+            m = group.search(text, lo, hi)
+            if m is None:
+                return None
+            first, last = min(first, m.start()), max(last, m.end())
+        return first, last
 
     def _candidates(self, text: str) -> set[int]:
         """Units whose anchor words start one of the message's words."""
@@ -177,5 +198,12 @@ def default_detector() -> Detector:
     macros = load_macros()
     rules = load_rules()
     norm_data = load_normalisation()
-    normaliser = Normaliser(norm_data["words"], norm_data["emoji"], vocabulary(rules, macros))
+    vocab = vocabulary(rules, macros)
+    # Generated spellings first, so the hand-written map in normalise.toml always wins.
+    words: dict[str, str] = {}
+    words.update(typos(norm_data.get("typo_targets", {}).get("words", ()), vocab | set(norm_data["words"])))
+    words.update(dropped_g(vocab))
+    words.update(missing_apostrophes(vocab))
+    words.update(norm_data["words"])
+    normaliser = Normaliser(words, norm_data["emoji"], vocab, norm_data.get("phrases", {}))
     return Detector(rules, normaliser, Context(load_context(), macros))

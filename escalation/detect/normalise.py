@@ -56,15 +56,27 @@ class Normalised:
 class Normaliser:
     """Rewrites text into the canonical form the rules are written against."""
 
-    def __init__(self, words: Mapping[str, str], emoji: Mapping[str, str], vocabulary: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        words: Mapping[str, str],
+        emoji: Mapping[str, str],
+        vocabulary: Iterable[str] = (),
+        phrases: Mapping[str, str] | None = None,
+    ) -> None:
         self._words = {k.lower(): v for k, v in words.items()}
         self._emoji = dict(emoji)
+        self._phrases = {" ".join(k.lower().split()): v for k, v in (phrases or {}).items()}
         self._vocabulary = frozenset(vocabulary) | frozenset(self._words.values())
         alternatives = [re.escape(e) for e in sorted(self._emoji, key=len, reverse=True)]
         emoji_part = "|".join(alternatives) if alternatives else "(?!)"
+        phrase_alts = [
+            r"\s+".join(re.escape(w) for w in p.split()) for p in sorted(self._phrases, key=len, reverse=True)
+        ]
+        phrase_part = "|".join(phrase_alts) if phrase_alts else "(?!)"
         # Only tokens that may need rewriting are visited; everything else is copied untouched.
         self._interesting = re.compile(
-            rf"(?P<emoji>{emoji_part})|(?P<word>(?<![\w'])[\w']+(?![\w']))"
+            rf"(?P<emoji>{emoji_part})|(?P<phrase>(?<![\w'])(?:{phrase_part})(?![\w']))"
+            rf"|(?P<word>(?<![\w'])[\w']+(?![\w']))"
         )
 
     def normalise(self, text: str) -> Normalised:
@@ -86,6 +98,8 @@ class Normaliser:
             replacement = emoji.get(token)
             if replacement is not None:
                 replacement = f" {replacement} "
+            elif m.lastgroup == "phrase":
+                replacement = self._phrases[" ".join(token.split())]
             else:
                 replacement = words.get(token)
                 if replacement is None:
@@ -123,3 +137,65 @@ class Normaliser:
                     return words.get(candidate, candidate)
             return words.get(double, double)
         return None
+
+
+# Real words that a generated misspelling must never be rewritten from.
+_NOT_TYPOS = frozenset("""
+hotel bother bothers brother mother father there their where were well hell shell ill its shed
+lets wed cant wont hed id tablet pill pills mate mates sleep seep sleeping slipping
+haring hating overdoing overdoes overdue hanging haging coking cuing curing surfing sufring
+premise premised premiss tablet tables violet partners husbands kipper kippering streams
+sapped staking stalling relase relased released seeping streets strees tenacy
+""".split())
+
+
+def dropped_g(vocabulary: Iterable[str]) -> dict[str, str]:
+    """'sleepin' -> 'sleeping': the dropped final g of every -ing word the rules use."""
+    vocab = set(vocabulary)
+    out: dict[str, str] = {}
+    for word in vocab:
+        if len(word) >= 6 and word.endswith("ing") and word.isalpha():
+            short = word[:-1]
+            if short not in vocab and short not in _NOT_TYPOS:
+                out[short] = word
+    return out
+
+
+def missing_apostrophes(vocabulary: Iterable[str]) -> dict[str, str]:
+    """'couldnt' -> "couldn't", 'theyve' -> "they've": contractions typed without the apostrophe."""
+    vocab = set(vocabulary)
+    out: dict[str, str] = {}
+    for word in vocab:
+        if "'" in word and word.endswith(("n't", "'ve", "'re", "'ll", "'m")):
+            bare = word.replace("'", "")
+            if bare not in vocab and bare not in _NOT_TYPOS:
+                out[bare] = word
+    return out
+
+
+def typos(targets: Iterable[str], protected: Iterable[str]) -> dict[str, str]:
+    """One-slip misspellings of key risk words (a letter dropped, doubled or swapped).
+
+    Only words of six or more letters; the first and last letters are never dropped (that
+    often makes a real word: "stalking" -> "talking"); never a variant that is itself a word
+    the rules or the maps know, or a listed real word.
+    """
+    keep = set(protected) | _NOT_TYPOS
+    seen: dict[str, str | None] = {}
+    for word in targets:
+        if len(word) < 6 or not word.isalpha():
+            continue
+        variants: set[str] = set()
+        for i in range(1, len(word) - 1):
+            variants.add(word[:i] + word[i + 1 :])  # dropped letter
+        for i in range(len(word) - 1):
+            variants.add(word[:i] + word[i + 1] + word[i] + word[i + 2 :])  # swapped pair
+        for i in range(len(word)):
+            variants.add(word[:i] + word[i] + word[i:])  # doubled letter
+        variants.discard(word)
+        for v in variants:
+            if v in keep:
+                continue
+            # A variant reachable from two targets is ambiguous: drop it.
+            seen[v] = word if v not in seen or seen[v] == word else None
+    return {v: w for v, w in seen.items() if w is not None}

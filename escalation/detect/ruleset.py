@@ -7,6 +7,11 @@ Phrase syntax (kept close to plain words so a safeguarding lead can read and ext
 - ``...`` is a gap of up to five words inside one sentence;
 - ``{NAME}`` is a word list from ``lexicon.toml`` (e.g. ``{PARTNER}``);
 - anything else is a Python regular expression over the normalised (lower-case) text.
+
+A rule may instead list ``all = [[...], [...]]``: groups of phrases that must *all* appear in
+the same sentence (``within = "sentence"``, the default) or message (``within = "message"``).
+This is how weaker cues that only mean risk together ("pills" + "lined up") are written; the
+first group is the main cue (its words are the evidence start and context is judged on it).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from importlib import resources
 from typing import Any, Mapping, Protocol, Sequence
 
 CATEGORIES = ("crisis", "housing", "domestic_abuse")
+SCOPES = ("sentence", "message")
 SEVERITIES = ("urgent", "concern")
 MODIFIERS = ("negation", "idiom", "third_party", "past")
 
@@ -51,6 +57,9 @@ class Rule:
     source: tuple[str, ...] = field(default=(), compare=False)
     # The same patterns compiled one by one (lets the detector run only the likely ones).
     parts: tuple[Matcher, ...] = field(default=(), compare=False)
+    # Combination rules: further cue groups that must all be found too, and where.
+    also: tuple[Matcher, ...] = field(default=(), compare=False)
+    within: str = "sentence"
 
 
 def compile_phrase(phrase: str, macros: Mapping[str, Sequence[str]], _depth: int = 0) -> str:
@@ -133,16 +142,27 @@ def parse_rules(data: Mapping[str, Any], macros: Mapping[str, Sequence[str]]) ->
             raise ValueError(f"rule {rid}: unknown context modifier in {sorted(ignore)}")
         if not raw.get("description"):
             raise ValueError(f"rule {rid}: needs a description")
+        groups = raw.get("all")
+        if groups is not None and ("patterns" in raw or len(groups) < 2 or not all(groups)):
+            raise ValueError(f"rule {rid}: 'all' needs two or more non-empty groups and no 'patterns'")
+        within = raw.get("within", "sentence")
+        if within not in SCOPES:
+            raise ValueError(f"rule {rid}: within must be one of {SCOPES}")
+        main = groups[0] if groups else raw.get("patterns")
         try:
-            regex = compile_patterns(raw["patterns"], macros)
-            parts = compile_each(raw["patterns"], macros)
+            if main is None:
+                raise KeyError("patterns")
+            regex = compile_patterns(main, macros)
+            parts = compile_each(main, macros)
+            also = tuple(compile_patterns(g, macros) for g in (groups or [])[1:])
         except (re.error, KeyError) as exc:
             raise ValueError(f"rule {rid}: bad pattern: {exc}") from exc
         rules.append(Rule(
             id=rid, category=category, severity=severity, description=raw["description"],
             regex=regex, strong=bool(raw.get("strong", False)), ignore_context=ignore,
             matches=tuple(raw.get("matches", ())), ignores=tuple(raw.get("ignores", ())),
-            source=tuple(raw["patterns"]), parts=parts,
+            source=tuple(p for g in (groups or [main]) for p in g), parts=parts,
+            also=also, within=within,
         ))
     return rules
 

@@ -40,9 +40,11 @@ class Context:
         self._pseudo_negation = _words(neg["pseudo"], macros)
         self._negation_window = int(neg.get("window_words", 5))
         self._scope_stops = frozenset(neg.get("scope_stops", ()))
+        self._subject_stops = frozenset(neg.get("subject_stops", ()))
         people = data["people"]
         self._third = _words(people["others"], macros)
         self._first = _words(people["self"], macros)
+        self._others_after = _words(people.get("others_after", ()), macros)
         self._object_after = re.compile(r"\s+(?:(?:\w+\s+)?(?:me|us|myself)|my|our)(?![\w'])")
         past = data["past"]
         self._historical = _words(past["cues"], macros)
@@ -103,7 +105,9 @@ class Context:
         between = re.findall(r"[\w']+", before[last.end() :])
         if len(between) > self._negation_window:
             return False
-        return not any(w in self._scope_stops for w in between)
+        if any(w in self._scope_stops for w in between):
+            return False
+        return not any(w in self._subject_stops for w in between[1:])
 
     def third_party(self, text: str, clause: Span, start: int, end: int) -> bool:
         """The nearest person named before the match in its clause is someone else."""
@@ -114,6 +118,10 @@ class Context:
         kind = self._nearest_person(text, clause.start, start)
         if kind is None:  # nobody named in the clause: look back through the sentence
             kind = self._nearest_person(text, self.sentence(text, start, end).start, start)
+        if kind is None:  # nobody before it: "bailiffs came for my neighbour"
+            after = self._others_after.search(text, end, clause.end)
+            if after is not None and not self._first.search(text, end, after.start()):
+                return True
         return kind == "third"
 
     def _nearest_person(self, text: str, begin: int, start: int) -> str | None:

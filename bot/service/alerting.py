@@ -167,8 +167,8 @@ def _new_alert(session: Session, mentee: Mentee, category: str, severity: str, e
 # ---- the ladder ---------------------------------------------------------------------------------
 def run_ladder(session: Session, svc: Services, alert: Alert, now: datetime) -> None:
     """Send whatever rung is due now and book the next one as a due-event row."""
-    decision = climb_ladder(view_of(alert, session), people_for(session, alert.mentee), now,
-                            ladder_settings(svc))
+    view = view_of(alert, session)
+    decision = climb_ladder(view, people_for(session, alert.mentee), now, ladder_settings(svc))
     if decision.unroutable:
         # Nobody to reach: that failure itself must reach a human by a second route.
         log.critical("ALERT %s for mentee %s has no staff to notify", alert.code, alert.mentee_id)
@@ -178,10 +178,14 @@ def run_ladder(session: Session, svc: Services, alert: Alert, now: datetime) -> 
         AlertRepo(session).record(alert, "re-escalated", now, detail=f"step {decision.step}")
     alert.ladder_step = decision.step
     staff = StaffRepo(session)
+    # One look at the alert's earlier messages for everyone paged on this rung (a new alert has
+    # none): this runs on the urgent path between the mentee's text and the first page.
+    earlier = MessageRepo(session).for_alert(alert.id) if decision.notifications else []
     for note in decision.notifications:
         person = staff.get(int(note.staff_id))
         if person is not None:
-            notify_staff(session, svc, alert, person, now, note)
+            failed = {m.channel for m in earlier if m.staff_id == person.id and m.status == "failed"}
+            notify_staff(session, svc, alert, person, now, note, view=view, failed=failed)
     if decision.next_due is not None:
         DueEventRepo(session).schedule(
             kind="ladder", dedupe_key=f"ladder:{alert.id}:{decision.step}:{alert.ladder_started_at.isoformat()}",
@@ -196,13 +200,18 @@ def failed_channels(session: Session, alert_id: int, staff_id: int) -> set[str]:
 
 def notify_staff(session: Session, svc: Services, alert: Alert, person: Staff, now: datetime,
                  note: Notification | None = None, exclude: set[str] = frozenset(), *,
-                 reminder: bool | None = None, event: str = "queued", detail: str = "") -> Message | None:
+                 reminder: bool | None = None, event: str = "queued", detail: str = "",
+                 view: AlertView | None = None, failed: set[str] | None = None) -> Message | None:
     """Queue the alert to one staff member on their first working channel.
 
     `reminder` (default: from `note`) picks the STILL NOT ACKED wording; `event` and `detail`
     name the step in the alert's history ("queued", or "fallback" after a channel failed).
+    `view` and `failed` (channels that failed for this person on this alert) are looked up
+    when not given.
     """
-    exclude = set(exclude) | (failed_channels(session, alert.id, person.id) if alert.id else set())
+    if failed is None:
+        failed = failed_channels(session, alert.id, person.id)
+    exclude = set(exclude) | failed
     route = staff_route(person, set(svc.channels), exclude)
     if route is None:
         log.critical("ALERT %s: no working channel left for staff %s", alert.code, person.id)
@@ -210,7 +219,7 @@ def notify_staff(session: Session, svc: Services, alert: Alert, person: Staff, n
                                   detail="no working channel left for this person")
         return None
     channel, address = route
-    view = view_of(alert, session)
+    view = view or view_of(alert, session)
     if reminder is None:
         reminder = bool(note and note.reminder)
     reminder_at = now if reminder else None

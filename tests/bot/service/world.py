@@ -205,3 +205,32 @@ def answering(skip: Callable[[Sent], bool] = lambda s: False) -> Responder:
         return None
 
     return respond
+
+
+def seed_due_mentees(svc: Services, count: int, due: datetime, *, spread_seconds: int = 0) -> list[int]:
+    """`count` mentees on SMS, each with one check-in row due at `due` (+ i % spread seconds).
+
+    Bulk inserts (one executemany per table): this is set-up, not the path under test.
+    """
+    from sqlalchemy import insert
+
+    from bot.storage.models import Staff
+
+    with svc.sessions() as s, s.begin():
+        now = svc.clock.now()
+        mentor = admin.add_staff(s, now, name="Mentor Bulk", role="mentor",
+                                 phone="+447700800000", channels="sms")
+        s.execute(insert(Mentee), [
+            {"first_name": f"M{i}", "last_name": "", "phone": f"+4477{i:08d}",
+             "preferred_channel": "sms", "mentor_id": mentor.id, "timezone": "Europe/London",
+             "status": "active", "sms_reachable": True, "telegram_reachable": True,
+             "plan": "mon 10:00", "plan_version": 0, "missed_streak": 0, "created_at": now}
+            for i in range(count)])
+        ids = list(s.scalars(select(Mentee.id).where(Mentee.mentor_id == mentor.id).order_by(Mentee.id)))
+        s.execute(insert(DueEvent), [
+            {"kind": "checkin", "dedupe_key": f"bulk:{mid}",
+             "due_at": due + timedelta(seconds=(i % spread_seconds) if spread_seconds else 0),
+             "mentee_id": mid, "status": "pending", "plan_version": 0, "created_at": now}
+            for i, mid in enumerate(ids)])
+        del Staff
+    return ids

@@ -27,7 +27,7 @@ SCOPES = ("sentence", "message")
 SEVERITIES = ("urgent", "concern")
 MODIFIERS = ("negation", "idiom", "third_party", "past")
 
-_GAP = r"(?:\s+[^\s.!?;]+){0,5}?\s+"
+_GAP = r",?(?:\s+[^\s.!?;]+){0,5}?\s+"  # a comma may follow the word before the gap
 _MACRO = re.compile(r"\{([A-Z_]+)\}")
 
 
@@ -85,7 +85,7 @@ def compile_phrase(phrase: str, macros: Mapping[str, Sequence[str]], _depth: int
             assert m is not None
             out.append(expand(m))
             i = m.end()
-        elif phrase[i] == "*" and (i == 0 or phrase[i - 1] not in ")]\\"):
+        elif phrase[i] == "*" and (i == 0 or phrase[i - 1] not in ")]\\") and phrase[i - 2 : i - 1] != "\\":
             out.append(r"[\w']*")
             i += 1
         elif phrase.startswith(" ?", i):

@@ -107,7 +107,10 @@ class Context:
             return False
         if any(w in self._scope_stops for w in between):
             return False
-        return not any(w in self._subject_stops for w in between[1:])
+        # The match's own first word counts: "if i don't give him my card | he hits me".
+        first = re.match(r"[\w']+", text[start:])
+        later = between[1:] + ([first.group()] if first and between else [])
+        return not any(w in self._subject_stops for w in later)
 
     def third_party(self, text: str, clause: Span, start: int, end: int) -> bool:
         """The nearest person named before the match in its clause is someone else."""

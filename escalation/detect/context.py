@@ -96,6 +96,8 @@ class Context:
 
     def negated(self, text: str, clause: Span, start: int) -> bool:
         """A negation cue a few words before the match, in the same clause."""
+        if self._negation.match(text, start):
+            return False  # the phrase carries its own negation ("no reason to live"): a list of "no"s before it does not undo it
         before = self._pseudo_negation.sub(lambda m: " " * len(m.group()), text[clause.start : start])
         last = None
         for last in self._negation.finditer(before):

@@ -145,7 +145,8 @@ hotel bother bothers brother mother father there their where were well hell shel
 lets wed cant wont hed id tablet pill pills mate mates sleep seep sleeping slipping
 haring hating overdoing overdoes overdue hanging haging coking cuing curing surfing sufring
 premise premised premiss tablet tables violet partners husbands kipper kippering streams
-sapped staking stalling relase relased released seeping streets strees tenacy
+sapped staking stalling relase relased released seeping streets strees tenacy sacred pined
+thing think thins tings ending ening reason season letter
 """.split())
 
 

@@ -55,6 +55,7 @@ class TimedTwilio(FakeTwilio):
     def __init__(self) -> None:
         super().__init__()
         self.arrived: dict[tuple[int, str], float] = {}
+        self.arrived_wall: dict[tuple[int, str], float] = {}
         self.changed = threading.Condition()
 
     async def _answer_create(self, request: Any, form: dict[str, str]) -> Any:
@@ -63,7 +64,9 @@ class TimedTwilio(FakeTwilio):
         match = _LABEL.match(form.get("Body", ""))
         if response.status_code == 201 and match:
             with self.changed:
-                self.arrived.setdefault((int(match.group(1)), form.get("To", "")), at)
+                key = (int(match.group(1)), form.get("To", ""))
+                self.arrived.setdefault(key, at)
+                self.arrived_wall.setdefault(key, time.time() - (time.perf_counter() - at))
                 self.changed.notify_all()
         return response
 
@@ -172,6 +175,7 @@ def run(messages: int, database: str | None, gap: float, burst: int, timeout: fl
         latencies: list[float] = []
         answered: list[float] = []
         lost: list[int] = []
+        sent_wall: dict[int, float] = {}
         try:
             with httpx.Client(trust_env=False, timeout=10.0) as client:
                 url = f"{public}/twilio/sms"
@@ -182,6 +186,7 @@ def run(messages: int, database: str | None, gap: float, burst: int, timeout: fl
                     for index in group:
                         form = inbound_sms_form(f"+4477009{10000 + index:05d}", CRISIS)
                         headers = {"X-Twilio-Signature": twilio_signature(fake.auth_token, url, form)}
+                        sent_wall[index] = time.time()
                         starts[index] = time.perf_counter()
                         response = client.post(url, data=form, headers=headers)
                         answered.append(time.perf_counter() - starts[index])
@@ -199,9 +204,41 @@ def run(messages: int, database: str | None, gap: float, burst: int, timeout: fl
         finally:
             child.terminate()
             child.join(timeout=15)
+        stages = _stages(db_url, sent_wall, fake.arrived_wall)
     tmp.cleanup()
     _report(messages, database, burst, gap, latencies, answered, lost)
+    for name, values in stages.items():
+        if values:
+            print(f"  {name}: p50 {_percentile(values, 50):.1f} ms  p99 {_percentile(values, 99):.1f} ms")
     return 0 if not lost and latencies and _percentile(latencies, 99) < 0.250 else 1
+
+
+def _stages(db_url: str, sent: dict[int, float], arrived: dict[tuple[int, str], float]) -> dict[str, list[float]]:
+    """Where the time went, from the service's own timestamps (wall clock, same machine)."""
+    from sqlalchemy import create_engine, select
+
+    from bot.storage.models import Message
+
+    engine = create_engine(db_url)
+    stages: dict[str, list[float]] = {"webhook sent -> row stored": [],
+                                      "row stored -> turn started": [],
+                                      "turn started -> both alerts at the provider": []}
+    with engine.connect() as conn:
+        rows = conn.execute(select(Message.address, Message.created_at, Message.processed_at)
+                            .where(Message.direction == "in")).all()
+    engine.dispose()
+    for address, created, processed in rows:
+        index = int(address[-5:]) - 10000
+        keys = [(index, MENTOR_PHONE), (index, SUPERVISOR_PHONE)]
+        if index not in sent or processed is None or not all(k in arrived for k in keys):
+            continue
+        stored_at = created.replace(tzinfo=UTC).timestamp()
+        started_at = processed.replace(tzinfo=UTC).timestamp()
+        stages["webhook sent -> row stored"].append((stored_at - sent[index]) * 1000)
+        stages["row stored -> turn started"].append((started_at - stored_at) * 1000)
+        stages["turn started -> both alerts at the provider"].append(
+            (max(arrived[k] for k in keys) - started_at) * 1000)
+    return stages
 
 
 def _report(messages: int, database: str | None, burst: int, gap: float, latencies: list[float],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ from escalation.detect import Assessment, assess
 
 log = logging.getLogger("checkins.turns")
 
+BATCH_SECONDS = 0.05  # wall time, not the service clock: a bound on latency, not on logic
 _START_CODE = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{4,64})\s*$")
 
 
@@ -48,9 +50,15 @@ def process_inbound(svc: Services, limit: int = 50) -> int:
 
 def _process_batch(svc: Services, limit: int, *, isolate: bool) -> int:
     handled = 0
+    # A batch commits within about BATCH_SECONDS even in a burst: a crisis text's alerts are
+    # sent only after its batch commits, so a long batch would hold them back (the rows left
+    # over are released by the commit and taken by the next pass at once).
+    deadline = time.monotonic() + BATCH_SECONDS
     with svc.sessions() as session, session.begin():
         now = svc.clock.now()
         for row in MessageRepo(session).next_inbound(limit):
+            if handled and time.monotonic() > deadline:
+                break
             row.processed_at = now  # set first: it joins the turn's own UPDATE of this row
             if not isolate:
                 handle_message(session, svc, row, now)

@@ -48,9 +48,10 @@ def _score(candidate: set[str]) -> tuple[bool, int, int]:
 
 
 def _is_space_class(node: Any) -> bool:
+    """A class that never matches a word character (whitespace or \\W): what follows starts a word."""
     op, av = node
     if op is C.IN:
-        return any(o is C.CATEGORY and a is C.CATEGORY_SPACE for o, a in av)
+        return all(o is C.CATEGORY and a in (C.CATEGORY_SPACE, C.CATEGORY_NOT_WORD) for o, a in av)
     return False
 
 
@@ -88,7 +89,7 @@ def _sequence(items: list[Any], word_start: bool, lead: str = "") -> tuple[set[s
             lo, _hi, body = av
             body = list(body)
             if len(body) == 1 and _is_space_class(body[0]):
-                word_start = True if lo >= 1 else False
+                word_start = lo >= 1 or word_start
                 continue
             inner, ends_ws = _sequence(body, word_start)
             if lo >= 1 and inner:
@@ -126,7 +127,9 @@ def _sequence(items: list[Any], word_start: bool, lead: str = "") -> tuple[set[s
             word_start = all_ws
         elif op in (C.ASSERT, C.ASSERT_NOT, C.AT):
             flush()
-            if op is C.ASSERT_NOT and av[0] == -1:
+            if op is C.AT and av is C.AT_BEGINNING:
+                word_start = True  # "^homeless": the start of the text starts a word
+            elif op is C.ASSERT_NOT and av[0] == -1:
                 word_start = True  # (?<![\w']) - the next character starts a word
         elif op is C.IN and _is_space_class((op, av)):
             flush()

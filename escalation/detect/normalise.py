@@ -21,6 +21,7 @@ _ONE_FOR_ONE = str.maketrans({
 })
 # 3+ repeats of one letter ("sooooo", "helllp").
 _REPEATS = re.compile(r"([a-z])\1{2,}")
+_TOKENS = re.compile(r"(?<![\w'])[\w']+(?![\w'])")
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ class Normaliser:
             r"\s+".join(re.escape(w) for w in p.split()) for p in sorted(self._phrases, key=len, reverse=True)
         ]
         phrase_part = "|".join(phrase_alts) if phrase_alts else "(?!)"
+        self._phrase_only = re.compile(rf"(?<![\w'])(?:{phrase_part})(?![\w'])")
+        self._emoji_chars = frozenset("".join(self._emoji))
         # Only tokens that may need rewriting are visited; everything else is copied untouched.
         self._interesting = re.compile(
             rf"(?P<emoji>{emoji_part})|(?P<phrase>(?<![\w'])(?:{phrase_part})(?![\w']))"
@@ -86,6 +89,8 @@ class Normaliser:
         if len(lowered) != len(original):  # rare characters whose lower case is longer
             lowered = "".join(c.lower()[0] if c.lower() else c for c in original)
         lowered = lowered.translate(_ONE_FOR_ONE)
+        if self._unchanged(lowered):
+            return Normalised(original=original, text=lowered, _segments=((0, 0, len(lowered), False),))
         pieces: list[str] = []
         segments: list[tuple[int, int, int, bool]] = []
         n_pos = 0
@@ -121,6 +126,20 @@ class Normaliser:
             segments.append((n_pos, last, len(lowered), False))
             pieces.append(lowered[last:])
         return Normalised(original=original, text="".join(pieces), _segments=tuple(segments))
+
+    def _unchanged(self, lowered: str) -> bool:
+        """True when nothing in the text needs rewriting (most everyday replies): the fast path."""
+        if _REPEATS.search(lowered) or self._phrase_only.search(lowered):
+            return False
+        if not lowered.isascii() and not self._emoji_chars.isdisjoint(lowered):
+            return False
+        if "&" in lowered:
+            return False
+        words = self._words
+        for token in _TOKENS.findall(lowered):
+            if token in words or token[0] == "'" or token[-1] == "'":
+                return False
+        return True
 
     def _rewrite_word(self, token: str, words: Mapping[str, str]) -> str | None:
         mapped = words.get(token)

@@ -7,6 +7,7 @@ attaches a throwaway model restored from the stored state, fires one trigger and
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -179,13 +180,26 @@ def parse_answer(question: Question, text: str) -> ParsedAnswer | None:
 
 
 def buttons_for(question: Question) -> tuple[tuple[str, str], ...]:
+    """Quick replies; each carries its question's key, so a press on an old message is known."""
     if question.answer == "yes_no":
-        return (("Yes", "yes"), ("No", "no"))
-    if question.answer == "scale_1_5":
-        return tuple((str(n), str(n)) for n in range(1, 6))
-    if question.answer == "choice":
-        return tuple((key.replace("_", " ").capitalize(), key) for key in question.choices)
-    return ()
+        options = [("Yes", "yes"), ("No", "no")]
+    elif question.answer == "scale_1_5":
+        options = [(str(n), str(n)) for n in range(1, 6)]
+    elif question.answer == "choice":
+        options = [(key.replace("_", " ").capitalize(), key) for key in question.choices]
+    else:
+        options = []
+    return tuple((label, f"{question.key}={value}") for label, value in options)
+
+
+_BUTTON = re.compile(r"^([a-z][a-z0-9_]{0,39})=([^=]{1,40})$")
+STALE_BUTTON = "That button was for an earlier question. "
+
+
+def button_press(text: str) -> tuple[str, str] | None:
+    """(question key, value) if `text` is a quick-reply press rather than typed words."""
+    match = _BUTTON.match(text.strip())
+    return (match.group(1), match.group(2)) if match else None
 
 
 def render(text: str, first_name: str) -> str:
@@ -225,6 +239,11 @@ def step(flow: Flow, conv: ConversationState, event: Input, now: datetime) -> St
 
 
 def _answer(flow: Flow, conv: ConversationState, text: str) -> StepResult:
+    pressed = button_press(text)
+    if pressed and pressed[0] in {q.key for q in flow.questions}:
+        if pressed[0] != conv.state:  # a button on an earlier message: never answer this one with it
+            return StepResult(conv, (_ask(flow, conv.state, conv.first_name, prefix=STALE_BUTTON),))
+        text = pressed[1]
     question = flow.question(conv.state)
     parsed = parse_answer(question, text)
     if parsed is None and conv.reasks == 0:

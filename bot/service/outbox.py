@@ -22,7 +22,7 @@ from bot.channels.base import (
     SendReceipt,
     TransientSendError,
 )
-from bot.gsm7 import segment_count, to_gsm7
+from bot.gsm7 import SINGLE_SEGMENT, gsm7_length, segment_count, split_words, to_gsm7
 from bot.service.quiet import quiet_hours_for, tz_for
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
@@ -33,6 +33,7 @@ from bot.storage.people import MenteeRepo, StaffRepo
 log = logging.getLogger("checkins.outbox")
 
 MAX_ATTEMPTS = 8
+PART_GAP_SECONDS = 3
 BACKOFF_SECONDS = (5, 15, 60, 300, 600, 1200, 1800)
 
 
@@ -124,15 +125,37 @@ def _queue(session: Session, *, channel: str, address: str, text: str, now: date
            conversation_id: int | None = None, alert_id: int | None = None,
            buttons: tuple[tuple[str, str], ...] = (), respect_quiet_hours: bool = True,
            not_after: datetime | None = None) -> Message:
+    parts = [text]
     if channel == "sms":
         text = to_gsm7(text)  # basic phones: never let one curly quote triple the cost
+        # A long text goes as separate single-segment texts split between words, each readable
+        # on its own; later parts wait a moment so they arrive in order.
+        parts = split_words(text) if gsm7_length(text) > SINGLE_SEGMENT else [text]
+    first: Message | None = None
+    for index, part in enumerate(parts):
+        row = _queue_one(session, channel=channel, address=address, text=part, now=now,
+                         purpose=purpose, mentee_id=mentee_id, staff_id=staff_id,
+                         conversation_id=conversation_id, alert_id=alert_id,
+                         buttons=buttons if index == len(parts) - 1 else (),
+                         respect_quiet_hours=respect_quiet_hours, not_after=not_after,
+                         next_attempt_at=now + timedelta(seconds=PART_GAP_SECONDS * index) if index else None)
+        first = first or row
+    assert first is not None
+    return first
+
+
+def _queue_one(session: Session, *, channel: str, address: str, text: str, now: datetime,
+               purpose: str, mentee_id: int | None, staff_id: int | None,
+               conversation_id: int | None, alert_id: int | None,
+               buttons: tuple[tuple[str, str], ...], respect_quiet_hours: bool,
+               not_after: datetime | None, next_attempt_at: datetime | None) -> Message:
     return MessageRepo(session).add_outbound(Message(
         direction="out", channel=channel, address=address, body=text,
         buttons=[list(b) for b in buttons] or None, purpose=purpose, status="pending",
         segments=segment_count(text) if channel == "sms" else 1, attempts=0,
         respect_quiet_hours=respect_quiet_hours, not_after=not_after, mentee_id=mentee_id,
         staff_id=staff_id, conversation_id=conversation_id, alert_id=alert_id,
-        created_at=now, updated_at=now,
+        next_attempt_at=next_attempt_at, created_at=now, updated_at=now,
     ))
 
 

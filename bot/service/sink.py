@@ -97,10 +97,16 @@ class DatabaseSink:
                 allowed.append("delivered")
             changed = messages.set_status_if_forward(row.id, update.status, allowed,
                                                      self.svc.clock.now(), update.error_code)
-            if changed and update.status in ("undelivered", "failed") and update.error_code == "21610":
-                from bot.service.reachability import on_unreachable
+            if changed and update.status in ("undelivered", "failed"):
+                # The provider took it but it never arrived: treat it like a refused send, so
+                # a staff alert moves on to the person's next channel and nothing goes unseen.
+                from bot.service.outbox import handle_permanent_failure
 
-                on_unreachable(session, self.svc, row, self.svc.clock.now())
+                row.status = update.status
+                row.error_code = update.error_code
+                row.error_detail = f"{update.status} (provider error {update.error_code or 'none'})"
+                handle_permanent_failure(session, self.svc, row, self.svc.clock.now(),
+                                         unreachable=update.error_code == "21610" or update.unreachable)
 
     async def store_status(self, update: StatusUpdate) -> None:
         await asyncio.to_thread(self.store_status_sync, update)

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from bot.engine import Reply
+from bot.engine.core import button_press
 from bot.engine.keywords import keyword_of
 from bot.service import alerting, checkins
 from bot.service.outbox import queue_to_mentee, queue_to_staff
@@ -178,6 +179,11 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
     if conversation is not None:
         checkins.advance(session, svc, mentee, conversation, Reply(text), now,
                          inbound=row, quiet_reask=urgent)
+        return
+    if button_press(text) is not None:
+        queue_to_mentee(session, svc, mentee, "That check-in has finished. Text CHECKIN to start "
+                        "a new one, or just send a message.", now, purpose="system",
+                        respect_quiet_hours=False)
         return
     if not urgent:
         # Unsolicited: stored, checked for risk, acknowledged, and passed to the mentor.

@@ -441,3 +441,25 @@ def test_an_unreachable_mentee_raises_a_no_contact_concern(world: World) -> None
     assert (alert.category, alert.severity) == ("no_contact", "concern")
     assert "can't reach them" in alert.evidence
     assert any(alert.code in t for t in world.sms_to(MENTOR_PHONE))
+
+
+def test_a_staff_alert_reported_undelivered_later_falls_back_to_the_next_channel(world: World) -> None:
+    """Twilio took the mentor's SMS, then its status callback says it never arrived."""
+    from bot.channels.base import StatusUpdate
+    from bot.service.sink import DatabaseSink
+
+    world.sms_from(MENTEE_PHONE, CRISIS)
+    world.run()
+    alert = world.alert()
+    [sms] = [m for m in world.outbound() if m.channel == "sms" and m.alert_id == alert.id
+             and m.address == MENTOR_PHONE]
+    assert sms.provider_id and not world.telegram_to(MENTOR_CHAT)
+    DatabaseSink(world.svc).store_status_sync(
+        StatusUpdate(channel="sms", provider_id=sms.provider_id, status="undelivered", error_code="30003"))
+    world.run()
+    [page] = world.telegram_to(MENTOR_CHAT)
+    assert alert.code in page["text"]
+    mentor = world.people.mentor_id  # type: ignore[union-attr]
+    trail = [(e.kind, e.channel) for e in world.events(alert) if e.staff_id == mentor]
+    assert ("failed", "sms") in trail and ("fallback", "telegram") in trail
+    assert world.mentee().sms_reachable  # a staff phone's trouble says nothing about the mentee

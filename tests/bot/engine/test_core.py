@@ -70,7 +70,7 @@ def test_start_asks_the_first_question_by_first_name_with_scale_buttons() -> Non
     (send,) = result.effects
     assert isinstance(send, Send)
     assert send.text.startswith("Hi Sam, it's your check-in.")
-    assert [value for _, value in send.buttons] == ["1", "2", "3", "4", "5"]
+    assert [value for _, value in send.buttons] == ["mood=1", "mood=2", "mood=3", "mood=4", "mood=5"]
 
 
 def test_a_long_name_is_cut_so_the_prompt_still_fits_one_sms() -> None:
@@ -206,7 +206,22 @@ def test_a_yes_no_re_ask_says_yes_or_no_and_offers_buttons() -> None:
     result = reply(at("safe_home"), "eh")
     (send,) = of_type(result, Send)
     assert send.text == REASK_HINTS["yes_no"]
-    assert send.buttons == (("Yes", "yes"), ("No", "no"))
+    assert send.buttons == (("Yes", "safe_home=yes"), ("No", "safe_home=no"))
+
+
+def test_a_button_pressed_on_the_current_question_answers_it() -> None:
+    result = reply(at("safe_home"), "safe_home=no")
+    (answer,) = of_type(result, RecordAnswer)
+    assert (answer.question, answer.value, answer.raw_text) == ("safe_home", "no", "no")
+
+
+def test_a_button_from_an_earlier_question_is_not_taken_as_this_answer() -> None:
+    """Pressing "5" again on the old mood message must not become the sleep answer."""
+    result = reply(at("sleep"), "mood=5")
+    assert of_type(result, RecordAnswer) == []
+    assert result.state.state == "sleep" and result.state.reasks == 0
+    (send,) = of_type(result, Send)
+    assert "sleeping" in send.text
 
 
 # ---- timers: remind once, expire, cancel --------------------------------------------------------

@@ -131,14 +131,16 @@ def _run_check_in(stack: Stack, clock: ManualClock, deliver: Any) -> int:
     deliver(updates.start(MENTEE_CHAT, stack.link_code(sam)))
     stack.wait_for(lambda: stack.telegrams_to(MENTEE_CHAT))
     clock.set(london(2026, 3, 10, 11, 0))
-    pressed = {"mood": "4", "safe_place": "yes"}
+    pressed = {"mood": "mood=4", "safe_place": "safe_place=yes"}
     for step, key in enumerate(PROMPTS, start=1):
         sent = stack.wait_for_telegrams(MENTEE_CHAT, step + 1)[step]
         assert prompt_of(sent["text"]) == key, sent["text"]
+        # Each button carries its question, so a press on an old message is never taken as an
+        # answer to a later question.
         if key in ("mood", "sleep"):
-            assert _buttons(sent) == [(str(n), str(n)) for n in range(1, 6)]
+            assert _buttons(sent) == [(str(n), f"{key}={n}") for n in range(1, 6)]
         elif key in ("safe_place", "safe_home"):
-            assert _buttons(sent) == [("Yes", "yes"), ("No", "no")]
+            assert _buttons(sent) == [("Yes", f"{key}=yes"), ("No", f"{key}=no")]
         else:
             assert _buttons(sent) == []  # free text: nothing to press
         clock.advance(minutes=2)  # people take a moment; also keeps within 1 message/s a chat

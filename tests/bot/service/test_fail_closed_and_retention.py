@@ -55,3 +55,17 @@ def test_retention_blanks_old_words_but_keeps_the_figures(services: Services, cl
     assert old and all(m.body == "" for m in old)
     assert answer is not None and answer.raw_text == "" and answer.number == 3
     assert len(recent) == 1
+
+
+def test_a_button_pressed_after_the_check_in_finished_is_explained_not_forwarded(
+        services: Services) -> None:
+    mentee_id = seed(services)
+    start_checkin(services, mentee_id)
+    settle(services)
+    for answer in ("4", "3", "yes", "yes", "no"):
+        text(services, answer)
+    replies = text(services, "mood=5")  # an old Telegram button, pressed later
+    assert replies == ["That check-in has finished. Text CHECKIN to start a new one, or just send a message."]
+    with services.sessions() as s:
+        answers = s.scalars(select(Answer).where(Answer.mentee_id == mentee_id)).all()
+    assert [a.question for a in answers].count("mood") == 1

@@ -200,7 +200,8 @@ def typos(targets: Iterable[str], protected: Iterable[str]) -> dict[str, str]:
     often makes a real word: "stalking" -> "talking"); never a variant that is itself a word
     the rules or the maps know, or a listed real word.
     """
-    keep = set(protected) | _NOT_TYPOS
+    targets = list(targets)
+    keep = set(protected) | _NOT_TYPOS | set(targets)
     seen: dict[str, str | None] = {}
     for word in targets:
         if len(word) < 6 or not word.isalpha():

@@ -138,3 +138,63 @@ def test_other_cases_are_a_concern(text: str, category: str) -> None:
 
 def test_laughter_does_not_lower_an_urgent_risk() -> None:
     assert assess("sleeping rough tonight lol 😂").severity()["housing"] == "urgent"
+
+
+# --- negation scope: a new subject, and phrases that carry their own negation --------------
+
+@pytest.mark.parametrize("text, category", [
+    ("if i dont give him my card he hits me", "domestic_abuse"),     # "he" starts a new proposition
+    ("no home no family no reason to live", "crisis"),              # "no reason to live" carries its own "no"
+    ("heads not right thinking of ending things", "crisis"),        # "not right" is not a negation of what follows
+])
+def test_negation_does_not_reach_past_a_new_subject_or_into_a_self_negating_phrase(text: str, category: str) -> None:
+    assert category in risks(text)
+
+
+@pytest.mark.parametrize("text", [
+    "probation asked if i was suicidal, im not",                    # the subject straight after the cue is negated
+    "no thoughts of ending it",
+    "I would never hurt myself",
+])
+def test_negation_straight_before_the_phrase_still_applies(text: str) -> None:
+    assert risks(text) == []
+
+
+# --- other people named after the phrase, and the mentee among others ---------------------
+
+def test_someone_else_named_just_after_the_phrase_is_their_trouble() -> None:
+    assert risks("the bailiffs came for my neighbour") == []
+    assert risks("bailiff letter was for the last tenant") == []
+
+
+def test_the_mentee_named_after_the_phrase_still_fires() -> None:
+    assert "housing" in risks("bailiffs are coming for me friday")
+
+
+def test_the_mentee_among_others_is_first_person() -> None:
+    assert "domestic_abuse" in risks("me and the kids are terrified of him")
+    assert risks("the kids are terrified of him") == []
+
+
+# --- idioms added with the challenge set -------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "OD'd on chocolate at easter lol",
+    "laughing so hard i nearly died",
+    "saw a samaritans poster at the station",
+    "volunteering at the night shelter",
+    "section 21 of the form is confusing",
+    "she'll kill me if i'm late for dinner",
+])
+def test_new_idioms_do_not_fire(text: str) -> None:
+    assert risks(text) == []
+
+
+@pytest.mark.parametrize("text, category", [
+    ("i overdosed on my tablets", "crisis"),
+    ("need the samaritans number", "crisis"),
+    ("need a bed at the night shelter tonight", "housing"),
+    ("she'll kill me if i leave", "domestic_abuse"),
+])
+def test_the_literal_forms_of_the_new_idioms_still_fire(text: str, category: str) -> None:
+    assert category in risks(text)

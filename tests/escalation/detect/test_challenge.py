@@ -1,0 +1,63 @@
+"""The challenge set: 772 messages written fresh, in many voices, to measure generalisation.
+
+The set (data/challenge.jsonl, fields ``text`` and ``risks``) was written before any rule was
+changed for it, imagining UK adults on probation writing in text-speak, slang, dialect and
+misspellings, with idioms, negations, other people's trouble and resolved past events, and
+about 45% messages with no risk that share words with risky ones. It is split 60/40 into
+"tune" and "holdout" by a hash of each text; rules were tuned on "tune" only. This test runs
+the whole set so any regression shows; ``benchmarks/risk_eval.py --challenge --split K``
+reports each part with every miss listed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from escalation.detect import assess
+
+DATA = Path(__file__).parent / "data" / "challenge.jsonl"
+CATEGORIES = ("crisis", "housing", "domestic_abuse")
+ROWS = [json.loads(line) for line in DATA.read_text("utf-8").splitlines() if line.strip()]
+
+
+def split_of(text: str) -> str:
+    """The same 60/40 split as benchmarks/risk_eval.py (challenge_split)."""
+    return "tune" if int(hashlib.sha256(text.encode("utf-8")).hexdigest(), 16) % 10 < 6 else "holdout"
+
+
+def figures(rows: list[dict]) -> dict[str, tuple[float, float, list[str]]]:
+    """Recall, precision and the missed texts per category."""
+    got = [assess(r["text"]).risks for r in rows]
+    out = {}
+    for cat in CATEGORIES:
+        tp = sum(cat in r["risks"] and cat in g for r, g in zip(rows, got))
+        fp = sum(cat not in r["risks"] and cat in g for r, g in zip(rows, got))
+        missed = [r["text"] for r, g in zip(rows, got) if cat in r["risks"] and cat not in g]
+        out[cat] = (tp / (tp + len(missed)), tp / max(tp + fp, 1), missed)
+    return out
+
+
+def test_the_challenge_set_is_well_formed_and_big_enough() -> None:
+    assert len(ROWS) >= 400
+    assert len({r["text"] for r in ROWS}) == len(ROWS), "no duplicate messages"
+    labels = Counter(c for r in ROWS for c in r["risks"])
+    assert set(labels) == set(CATEGORIES) and min(labels.values()) >= 100
+    assert 0.35 <= sum(not r["risks"] for r in ROWS) / len(ROWS) <= 0.5, "about 40% no-risk messages"
+    parts = Counter(split_of(r["text"]) for r in ROWS)
+    assert 0.55 <= parts["tune"] / len(ROWS) <= 0.65
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_recall_and_precision_on_the_whole_challenge_set(category: str) -> None:
+    recall, precision, missed = figures(ROWS)[category]
+    assert recall >= 0.9, f"{category} recall {recall:.3f}; missed: {missed}"
+    assert precision >= 0.85, f"{category} precision {precision:.3f}"
+
+
+def test_no_message_in_the_challenge_set_fails_detection() -> None:
+    assert not any(assess(r["text"]).failed for r in ROWS)

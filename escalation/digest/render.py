@@ -135,7 +135,7 @@ def _html_mentor(digest: Digest, mentor: MentorFigures) -> str:
             f"Against the previous {digest.rules.trend_weeks} weeks",
             f"{w.trend(mentor.trend_points)} (was {w.rate(mentor.previous.rate)})",
         ),
-        ("Median time to reply", w.duration(e.median_reply) if e.median_reply else "n/a"),
+        ("Median time to reply", w.duration(e.median_reply) if e.median_reply is not None else "n/a"),
     ]
     rows = [
         f'<tr><th scope="row" style="{_TH}">{_e(k)}</th><td style="{_NUM}">{_e(v)}</td></tr>'
@@ -245,7 +245,7 @@ def render_text(digest: Digest) -> str:
 def _text_mentor(digest: Digest, mentor: MentorFigures) -> list[str]:
     e = mentor.engagement
     tz = digest.week.tz
-    reply = w.duration(e.median_reply) if e.median_reply else "n/a"
+    reply = w.duration(e.median_reply) if e.median_reply is not None else "n/a"
     lines = [
         f"MENTOR: {mentor.name}",
         f"  Mentees: {len(mentor.mentees)}",

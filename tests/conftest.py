@@ -89,12 +89,17 @@ def services(new_services: ServicesFactory) -> Services:
     return new_services()
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
+PG_SKIP = f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+
+
+def pg_schema_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema `t_<random>`, dropped afterwards.
+
+    Skips the test with a clear reason when CHECKINS_TEST_POSTGRES_URL is unset.
+    """
     base = os.environ.get(PG_ENV)
     if not base:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+        pytest.skip(PG_SKIP)
     import psycopg
 
     from bot.storage.db import normalise_url
@@ -110,3 +115,9 @@ def pg_url() -> Iterator[str]:
     finally:
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
+    yield from pg_schema_url()

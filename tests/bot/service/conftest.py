@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
@@ -17,32 +14,7 @@ from bot.clock import ManualClock
 from bot.config import Config
 from bot.service.runtime import Services, build_services
 from tests.bot.service.world import StampedPhone, World
-
-PG_ENV = "CHECKINS_TEST_POSTGRES_URL"
-PG_SKIP = f"PostgreSQL tests need {PG_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
-
-
-def pg_schema_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema `t_<random>`, dropped afterwards."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(PG_SKIP)
-    import psycopg
-
-    from bot.storage.db import normalise_url
-
-    url = normalise_url(base)
-    plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    schema = f"t_{secrets.token_hex(6)}"
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    joiner = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{joiner}options={quote(f'-csearch_path={schema}', safe='')}"
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
+from tests.conftest import pg_schema_url
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def sched_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:

@@ -20,6 +20,10 @@ def _words(items: Sequence[str], macros: Mapping[str, Sequence[str]]) -> re.Patt
     return re.compile(rf"(?<![\w'])(?:{body})(?![\w'])" if body else r"(?!)")
 
 
+# A person right after one of these is an object ("away from my ex"), not the one acting.
+_PREPOSITION_BEFORE = re.compile(r"(?<![\w'])(?:from|with|to|at|for|about|by|than|like|off|of)\s+$")
+
+
 @dataclass(frozen=True)
 class Span:
     """Start and end of a region of normalised text."""
@@ -138,7 +142,11 @@ class Context:
             if third is None and first is None:
                 break
             if first is None or (third is not None and third.start() <= first.start()):
-                last_kind, pos = "third", third.end()  # type: ignore[union-attr]
+                assert third is not None
+                # "ran from my partner, staying on a mate's floor": an object, not who is staying.
+                if not _PREPOSITION_BEFORE.search(text, max(begin, third.start() - 12), third.start()):
+                    last_kind = "third"
+                pos = third.end()
             else:
                 last_kind, pos = "first", first.end()
         return last_kind

@@ -84,7 +84,7 @@ class Normaliser:
 
     def normalise(self, text: str) -> Normalised:
         """Return the canonical form of ``text`` with an offset map to the original."""
-        original = unicodedata.normalize("NFKC", text)
+        original = text if text.isascii() else unicodedata.normalize("NFKC", text)
         lowered = original.lower()
         if len(lowered) != len(original):  # rare characters whose lower case is longer
             lowered = "".join(c.lower()[0] if c.lower() else c for c in original)

@@ -71,7 +71,10 @@ def compile_phrase(phrase: str, macros: Mapping[str, Sequence[str]], _depth: int
         name = m.group(1)
         if name not in macros:
             raise ValueError(f"unknown word list {{{name}}} in {phrase!r}")
-        alts = [compile_phrase(a, macros, _depth + 1) for a in macros[name]]
+        plain = [a for a in macros[name] if _PLAIN.fullmatch(a)]
+        alts = [compile_phrase(a, macros, _depth + 1) for a in macros[name] if not _PLAIN.fullmatch(a)]
+        if plain:  # plain words as a prefix tree: the regex engine tries far fewer branches
+            alts.insert(0, _trie(plain))
         return "(?:" + "|".join(alts) + ")"
 
     out: list[str] = []
@@ -101,6 +104,36 @@ def compile_phrase(phrase: str, macros: Mapping[str, Sequence[str]], _depth: int
             out.append(phrase[i])
             i += 1
     return "".join(out)
+
+
+_PLAIN = re.compile(r"[a-z0-9'&]+(?: [a-z0-9'&]+)*")
+
+
+def _trie(items: Sequence[str]) -> str:
+    """One regex matching exactly the plain phrases in ``items``, factored by common prefix.
+
+    Longer phrases are tried before their own prefixes ("ex partner" before "ex"), as in a
+    plain alternation sorted longest first; the word boundary after the whole rule decides.
+    """
+    tree: dict[str, Any] = {}
+    for item in items:
+        node = tree
+        for ch in item:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = []
+        for ch in sorted(k for k in node if k):
+            piece = r"\s+" if ch == " " else re.escape(ch)
+            branches.append(piece + emit(node[ch]))
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if ends else body
+
+    return emit(tree)
 
 
 def compile_patterns(patterns: Sequence[str], macros: Mapping[str, Sequence[str]]) -> re.Pattern[str]:

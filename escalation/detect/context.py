@@ -156,7 +156,8 @@ class Context:
         sent = self.sentence(text, start, end)
         if self._still.search(text, sent.start, sent.end):
             return False  # "again", "still", "last night": it is happening now
-        return self._historical.search(text, clause.start, clause.end) is not None
+        # The cue may follow in a later clause: "slept rough for a bit, long time ago".
+        return self._historical.search(text, clause.start, sent.end) is not None
 
     def escalates(self, category: str, text: str, start: int, end: int) -> bool:
         """An immediacy cue ("tonight", "right now") in the sentence raises concern to urgent."""

@@ -4,9 +4,11 @@ The set (data/challenge.jsonl, fields ``text`` and ``risks``) was written before
 changed for it, imagining UK adults on probation writing in text-speak, slang, dialect and
 misspellings, with idioms, negations, other people's trouble and resolved past events, and
 about 45% messages with no risk that share words with risky ones. It is split 60/40 into
-"tune" and "holdout" by a hash of each text; rules were tuned on "tune" only. This test runs
-the whole set so any regression shows; ``benchmarks/risk_eval.py --challenge --split K``
-reports each part with every miss listed.
+"tune" and "holdout" by a hash of each text; rules were tuned on "tune" only, then the
+holdout was run once. A second fresh set (data/challenge_fresh.jsonl, 274 messages) was
+written after that and run once before its misses were fixed. This test runs both whole sets
+so any regression shows; ``benchmarks/risk_eval.py --challenge --split K`` and ``--fresh``
+report each with every miss listed.
 """
 
 from __future__ import annotations
@@ -21,8 +23,16 @@ import pytest
 from escalation.detect import assess
 
 DATA = Path(__file__).parent / "data" / "challenge.jsonl"
+FRESH = Path(__file__).parent / "data" / "challenge_fresh.jsonl"
 CATEGORIES = ("crisis", "housing", "domestic_abuse")
-ROWS = [json.loads(line) for line in DATA.read_text("utf-8").splitlines() if line.strip()]
+
+
+def load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+ROWS = load(DATA)
+FRESH_ROWS = load(FRESH)
 
 
 def split_of(text: str) -> str:
@@ -59,5 +69,17 @@ def test_recall_and_precision_on_the_whole_challenge_set(category: str) -> None:
     assert precision >= 0.85, f"{category} precision {precision:.3f}"
 
 
-def test_no_message_in_the_challenge_set_fails_detection() -> None:
-    assert not any(assess(r["text"]).failed for r in ROWS)
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_recall_and_precision_on_the_fresh_set(category: str) -> None:
+    recall, precision, missed = figures(FRESH_ROWS)[category]
+    assert recall >= 0.9, f"{category} recall {recall:.3f}; missed: {missed}"
+    assert precision >= 0.85, f"{category} precision {precision:.3f}"
+
+
+def test_the_fresh_set_is_new_messages() -> None:
+    assert len(FRESH_ROWS) >= 250
+    assert not {r["text"].lower() for r in FRESH_ROWS} & {r["text"].lower() for r in ROWS}
+
+
+def test_no_message_in_either_set_fails_detection() -> None:
+    assert not any(assess(r["text"]).failed for r in ROWS + FRESH_ROWS)

@@ -7,8 +7,10 @@ they decide, in the caller's transaction.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -31,16 +33,18 @@ from bot.flows import get_flow
 from bot.schedule import (
     CheckinPlan,
     FollowUpPolicy,
+    QuietHours,
     expiry_at,
     next_checkins,
     parse_plan,
     reminder_at,
 )
 from bot.service import alerting
-from bot.service.outbox import queue_to_mentee, queue_to_staff
+from bot.service.outbox import queue_to_mentee, queue_to_staff, single_outbound_to_mentee
 from bot.service.quiet import quiet_hours_for, tz_for
 from bot.service.runtime import Services
 from bot.storage.conversations import ConversationRepo
+from bot.storage.messages import MessageRepo
 from bot.storage.models import Answer, Conversation, Mentee, Message
 from bot.storage.people import StaffRepo
 from bot.storage.schedule import DueEventRepo
@@ -100,6 +104,91 @@ def follow_up_policy(svc: Services) -> FollowUpPolicy:
     remind = min(max(timedelta(hours=cfg.reminder_after_hours), timedelta(minutes=1)),
                  expire - timedelta(minutes=1))
     return FollowUpPolicy(remind_after=remind, expire_after=expire)
+
+
+@dataclass(frozen=True)
+class DueStart:
+    """A scheduled check-in to start: the mentee (locked), the due row's kind and due time."""
+
+    mentee: Mentee
+    trigger: str
+    due_at: datetime
+
+
+def start_many(session: Session, svc: Services, starts: Sequence[DueStart],
+               now: datetime) -> list[DueStart]:
+    """Start many scheduled check-ins with one statement per table: the conversations, their
+    first questions in the outbox, and their reminder and expiry timers; the same rows start()
+    writes one at a time.
+
+    The caller has locked the mentees and made sure none has a check-in open. Returns the starts
+    it left alone for start(): a first question too long for one SMS (queue_to_mentee splits it)
+    or a flow whose opening does more than ask.
+    """
+    flow = get_flow(svc.config.checkins.flow)
+    policy = follow_up_policy(svc)
+    late = timedelta(hours=svc.config.checkins.late_window_hours)
+    available = svc.routes()
+    quiet_of: dict[tuple[str | None, str | None], QuietHours | None] = {}
+    reminder_of: dict[tuple[str, QuietHours | None], datetime] = {}  # counts from now: shared
+    conversations: list[dict[str, Any]] = []
+    firsts: list[list[dict[str, Any]]] = []
+    timers: list[tuple[datetime, datetime]] = []
+    begun: list[DueStart] = []
+    left: list[DueStart] = []
+    for start in starts:
+        assert start.trigger in CHECKIN_KINDS, start.trigger
+        mentee = start.mentee
+        result = step(flow, None, Start(mentee.first_name), now)  # type: ignore[arg-type]
+        if not all(isinstance(e, Send) for e in result.effects):
+            left.append(start)
+            continue
+        outbox: list[dict[str, Any]] = []
+        for send in result.effects:
+            assert isinstance(send, Send)
+            row = single_outbound_to_mentee(mentee, available, send.text, now, purpose="flow",
+                                            buttons=send.buttons, respect_quiet_hours=True,
+                                            not_after=start.due_at + late)
+            if row is None:
+                log.warning("mentee %s has no reachable channel; message not queued", mentee.id)
+            else:
+                outbox.append(row)
+        if any(row["segments"] > 1 for row in outbox):
+            left.append(start)
+            continue
+        key = (mentee.quiet_start, mentee.quiet_end)
+        if key not in quiet_of:
+            quiet_of[key] = quiet_hours_for(svc.config, mentee)
+        tz, quiet = tz_for(mentee), quiet_of[key]
+        if (tz, quiet) not in reminder_of:
+            reminder_of[(tz, quiet)] = reminder_at(now, policy, tz, quiet)
+        anchor = start.due_at if start.due_at <= now else now
+        timers.append((reminder_of[(tz, quiet)], max(expiry_at(anchor, policy, tz, quiet), now)))
+        state = result.state
+        conversations.append({
+            "mentee_id": mentee.id, "flow_name": flow.name, "flow_version": flow.version,
+            "state": state.state, "answers": dict(state.answers), "reasks": state.reasks,
+            "reminded": state.reminded, "trigger": start.trigger, "outcome": "open",
+            "started_at": now, "first_reply_at": None, "last_activity_at": now,
+            "finished_at": None, "version": 1,
+        })
+        firsts.append(outbox)
+        begun.append(start)
+    ids = ConversationRepo(session).insert_many(conversations)
+    outbox_rows: list[dict[str, Any]] = []
+    timer_rows: list[dict[str, Any]] = []
+    for start, outbox, (remind_due, expire_due) in zip(begun, firsts, timers, strict=True):
+        conversation_id = ids[start.mentee.id]
+        outbox_rows += [{**row, "conversation_id": conversation_id} for row in outbox]
+        timer_rows.append({"kind": "reminder", "dedupe_key": f"reminder:{conversation_id}",
+                           "due_at": remind_due, "mentee_id": start.mentee.id,
+                           "conversation_id": conversation_id})
+        timer_rows.append({"kind": "expiry", "dedupe_key": f"expiry:{conversation_id}",
+                           "due_at": expire_due, "mentee_id": start.mentee.id,
+                           "conversation_id": conversation_id})
+    MessageRepo(session).add_outbound_many(outbox_rows)
+    DueEventRepo(session).schedule_many(timer_rows, now)
+    return left
 
 
 def start_on_demand(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -105,6 +106,30 @@ def queue_to_mentee(session: Session, svc: Services, mentee: Mentee, text: str, 
     return _queue(session, channel=channel, address=address, text=text, now=now, purpose=purpose,
                   mentee_id=mentee.id, conversation_id=conversation_id, buttons=buttons,
                   respect_quiet_hours=respect_quiet_hours, not_after=not_after)
+
+
+def single_outbound_to_mentee(mentee: Mentee, available: set[str], text: str, now: datetime, *,
+                              purpose: str = "flow", buttons: tuple[tuple[str, str], ...] = (),
+                              respect_quiet_hours: bool = True,
+                              not_after: datetime | None = None) -> dict[str, Any] | None:
+    """The outbox row queue_to_mentee would write, as column values for a bulk insert (the
+    caller adds conversation_id). Same route and GSM-7 shaping; None if the mentee has no
+    channel. A text that needs more than one SMS is the caller's to send through
+    queue_to_mentee, which splits it: check the row's `segments`."""
+    route = mentee_route(mentee, available) or mentee_route(mentee, {mentee.preferred_channel})
+    if route is None:
+        return None
+    channel, address = route
+    if channel == "sms":
+        text = to_gsm7(text)
+    return {
+        "direction": "out", "channel": channel, "address": address, "body": text,
+        "buttons": [list(b) for b in buttons] or None, "purpose": purpose, "status": "pending",
+        "segments": segment_count(text) if channel == "sms" else 1, "attempts": 0,
+        "respect_quiet_hours": respect_quiet_hours, "not_after": not_after, "mentee_id": mentee.id,
+        "staff_id": None, "conversation_id": None, "alert_id": None, "next_attempt_at": None,
+        "created_at": now, "updated_at": now,
+    }
 
 
 def queue_to_staff(session: Session, svc: Services, staff: Staff, text: str, now: datetime, *,

@@ -1,26 +1,31 @@
 """The ticker: claims due-event rows and hands each to the check-in or alert code.
 
-APScheduler only calls `tick` every few seconds; the rows are the schedule. Each event is handled
-in its own savepoint so one bad row never holds up the batch, and a crash before commit leaves
-every claimed row pending for the next tick.
+APScheduler only calls `tick` every few seconds; the rows are the schedule. Due check-ins are
+handed over as a batch (one statement per table for the whole batch); everything else, and any
+check-in needing more care (an open check-in to expire first, a failed batch), is handled one
+row per savepoint so one bad row never holds up the others. A crash before commit leaves every
+claimed row pending for the next tick.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.schedule.misfire import dispatch_time
+from bot.schedule.due_checkin import IN_PROGRESS, cancel_reason, dispatch_verdict
+from bot.schedule.quiet_hours import QuietHours
 from bot.service import alerting, checkins
+from bot.service.checkins import CHECKIN_KINDS, DueStart
 from bot.service.quiet import quiet_hours_for, tz_for
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
 from bot.storage.conversations import ConversationRepo
-from bot.storage.models import DueEvent
+from bot.storage.models import DueEvent, Mentee
 from bot.storage.people import MenteeRepo
-from bot.storage.schedule import DueEventRepo
+from bot.storage.schedule import ClaimedDue, DueEventRepo, Settled
 
 log = logging.getLogger("checkins.ticker")
 
@@ -30,8 +35,13 @@ def tick(svc: Services, limit: int | None = None) -> int:
     limit = limit or svc.config.checkins.claim_batch
     with svc.sessions() as session, session.begin():
         now = svc.clock.now()
-        rows = DueEventRepo(session).claim_due(now, svc.worker_id, limit)
-        for row in rows:
+        repo = DueEventRepo(session)
+        claimed = repo.claim_batch(now, limit)
+        due_checkins = [c for c in claimed if c.kind in CHECKIN_KINDS]
+        one_by_one = [c.id for c in claimed if c.kind not in CHECKIN_KINDS]
+        if due_checkins:
+            one_by_one += _hand_over(session, svc, due_checkins, now)
+        for row in repo.load(one_by_one, svc.worker_id, now):
             try:
                 with session.begin_nested():
                     _handle(session, svc, row, now)
@@ -39,9 +49,9 @@ def tick(svc: Services, limit: int | None = None) -> int:
                 log.exception("due event %s (%s) failed; it will be retried", row.id, row.kind)
                 row.status = "pending"
                 row.due_at = now + timedelta(minutes=1)
-    if rows:
+    if claimed:
         svc.poke_outbox()
-    return len(rows)
+    return len(claimed)
 
 
 def tick_until_idle(svc: Services, max_batches: int = 1000) -> int:
@@ -55,9 +65,68 @@ def tick_until_idle(svc: Services, max_batches: int = 1000) -> int:
     return total
 
 
+# ---- due check-ins, as a batch --------------------------------------------------------------------
+def _hand_over(session: Session, svc: Services, rows: Sequence[ClaimedDue], now: datetime) -> list[int]:
+    """Hand over claimed check-in rows as one batch; returns the ids left to handle one by one.
+
+    If the batch fails as a whole, its savepoint is rolled back and every row goes one by one, so
+    a bad row costs speed, never a check-in.
+    """
+    try:
+        with session.begin_nested():
+            return _hand_over_batch(session, svc, rows, now)
+    except Exception:
+        log.exception("handing over %d due check-ins at once failed; handling them one by one", len(rows))
+        return [r.id for r in rows]
+
+
+def _hand_over_batch(session: Session, svc: Services, rows: Sequence[ClaimedDue],
+                     now: datetime) -> list[int]:
+    mentees = MenteeRepo(session).lock_many({r.mentee_id for r in rows if r.mentee_id is not None})
+    open_now = ConversationRepo(session).open_for_many(list(mentees), now)
+    # An open check-in whose expiry has fallen due is expired first (the one-by-one path does
+    # that): every due row of that mentee goes that way, in order.
+    careful = {mentee_id for mentee_id, conv in open_now.items() if conv.expiry_due}
+    in_progress = set(open_now)
+    window = timedelta(hours=svc.config.checkins.late_window_hours)
+    quiet_of: dict[tuple[str | None, str | None], QuietHours | None] = {}
+    settled: list[Settled] = []
+    starts: list[tuple[ClaimedDue, DueStart]] = []
+    left: list[int] = []
+    for row in rows:  # oldest first: a mentee's earlier row starts, a later one finds it open
+        if row.mentee_id in careful:
+            left.append(row.id)
+            continue
+        mentee = mentees.get(row.mentee_id) if row.mentee_id is not None else None
+        reason = cancel_reason(row.kind, row.plan_version, mentee.status if mentee else None,
+                               mentee.plan_version if mentee else 0)
+        if reason is not None or mentee is None:
+            settled.append(Settled(row.id, "cancelled", note=reason))
+            continue
+        key = (mentee.quiet_start, mentee.quiet_end)
+        if key not in quiet_of:
+            quiet_of[key] = quiet_hours_for(svc.config, mentee)
+        verdict = dispatch_verdict(row.due_at, now, window, tz_for(mentee), quiet_of[key],
+                                   in_progress=mentee.id in in_progress)
+        if verdict.status == "start":
+            in_progress.add(mentee.id)
+            starts.append((row, DueStart(mentee, row.kind, row.due_at)))
+        else:
+            settled.append(Settled(row.id, verdict.status, due_at=verdict.due_at, note=verdict.note))
+    not_begun = {id(s) for s in checkins.start_many(session, svc, [s for _, s in starts], now)}
+    for row, start in starts:
+        if id(start) in not_begun:
+            left.append(row.id)
+        else:
+            settled.append(Settled(row.id, "done"))
+    DueEventRepo(session).settle_many(settled, svc.worker_id, now)
+    return left
+
+
+# ---- one row at a time ----------------------------------------------------------------------------
 def _handle(session: Session, svc: Services, row: DueEvent, now: datetime) -> None:
     row.status = "done"
-    if row.kind in ("checkin", "oneoff"):
+    if row.kind in CHECKIN_KINDS:
         _checkin_due(session, svc, row, now)
     elif row.kind == "reminder" and row.conversation_id is not None:
         _reminder_due(session, svc, row, now)
@@ -73,14 +142,12 @@ def _handle(session: Session, svc: Services, row: DueEvent, now: datetime) -> No
 
 
 def _checkin_due(session: Session, svc: Services, row: DueEvent, now: datetime) -> None:
-    mentee = MenteeRepo(session).get(row.mentee_id, lock=True) if row.mentee_id else None
-    if mentee is None or mentee.status != "active":
+    mentee: Mentee | None = MenteeRepo(session).get(row.mentee_id, lock=True) if row.mentee_id else None
+    reason = cancel_reason(row.kind, row.plan_version, mentee.status if mentee else None,
+                           mentee.plan_version if mentee else 0)
+    if reason is not None or mentee is None:
         row.status = "cancelled"
-        row.note = "mentee not active"
-        return
-    if row.kind == "checkin" and row.plan_version != mentee.plan_version:
-        row.status = "cancelled"
-        row.note = "plan changed"
+        row.note = reason
         return
     open_now = ConversationRepo(session).open_for(mentee.id)
     if open_now is not None:
@@ -93,19 +160,20 @@ def _checkin_due(session: Session, svc: Services, row: DueEvent, now: datetime) 
             return
         if timer is not None:
             checkins.expire(session, svc, open_now.id, now)
+            open_now = None
     window = timedelta(hours=svc.config.checkins.late_window_hours)
-    when = dispatch_time(row.due_at, now, window, tz_for(mentee), quiet_hours_for(svc.config, mentee))
-    if when is None:
-        row.status = "missed"  # the service was down too long: never a burst of stale check-ins
-        row.note = "not sent: service was unavailable when it was due"
-    elif when > now:
-        row.status = "pending"  # quiet hours: wait for the window to open
-        row.due_at = when
-    else:
-        started = checkins.start(session, svc, mentee, now, trigger=row.kind, due_at=row.due_at)
-        if started is None:
+    verdict = dispatch_verdict(row.due_at, now, window, tz_for(mentee), quiet_hours_for(svc.config, mentee),
+                               in_progress=open_now is not None)
+    if verdict.status == "start":
+        if checkins.start(session, svc, mentee, now, trigger=row.kind, due_at=row.due_at) is None:
             row.status = "skipped"
-            row.note = "a check-in was already in progress"
+            row.note = IN_PROGRESS
+        return
+    row.status = verdict.status
+    if verdict.due_at is not None:
+        row.due_at = verdict.due_at
+    if verdict.note is not None:
+        row.note = verdict.note
 
 
 def _reminder_due(session: Session, svc: Services, row: DueEvent, now: datetime) -> None:

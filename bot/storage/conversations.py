@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, exists, select
 from sqlalchemy.orm import Session
 
-from bot.storage.models import Answer, Conversation
+from bot.storage.bulk import insert_rows
+from bot.storage.models import Answer, Conversation, DueEvent
+
+
+@dataclass(frozen=True)
+class OpenCheckin:
+    """A mentee's open conversation, and whether its expiry timer has fallen due."""
+
+    id: int
+    mentee_id: int
+    expiry_due: bool
 
 
 class ConversationRepo:
@@ -22,6 +34,29 @@ class ConversationRepo:
             .order_by(Conversation.id.desc())
         )
         return self.session.scalars(stmt).first()
+
+    def open_for_many(self, mentee_ids: Sequence[int], now: datetime) -> dict[int, OpenCheckin]:
+        """Each listed mentee's open conversation (the newest, like open_for), in one query."""
+        if not mentee_ids:
+            return {}
+        c = Conversation.__table__.c
+        d = DueEvent.__table__.c
+        expiry_due = exists().where(d.conversation_id == c.id, d.kind == "expiry", d.due_at <= now,
+                                    d.status.in_(("pending", "claimed")))
+        stmt = (select(c.id, c.mentee_id, expiry_due)
+                .where(c.mentee_id.in_(sorted(set(mentee_ids))), c.finished_at.is_(None))
+                .order_by(c.id))
+        return {mentee_id: OpenCheckin(cid, mentee_id, bool(due))
+                for cid, mentee_id, due in self.session.execute(stmt)}
+
+    def insert_many(self, rows: Sequence[dict[str, Any]]) -> dict[int, int]:
+        """Insert many conversations (column values, at most one per mentee) in one statement;
+        returns each mentee's new conversation id."""
+        if len({r["mentee_id"] for r in rows}) != len(rows):
+            raise ValueError("insert_many starts at most one conversation per mentee")
+        table: Table = Conversation.__table__  # type: ignore[assignment]
+        inserted = insert_rows(self.session, table, rows, returning=(table.c.mentee_id, table.c.id))
+        return {row[0]: row[1] for row in inserted}
 
     def get(self, conversation_id: int) -> Conversation | None:
         return self.session.get(Conversation, conversation_id)

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.storage.bulk import insert_rows
 from bot.storage.models import Message
 
 # A message claimed for sending but not finished within this time is handed out again (the
@@ -78,6 +79,10 @@ class MessageRepo:
         self.session.add(message)
         self.session.flush()
         return message
+
+    def add_outbound_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Write many outbox rows in one statement (each a full set of Message column values)."""
+        insert_rows(self.session, Message.__table__, rows)  # type: ignore[arg-type]
 
     def claim_outbox(self, now: datetime, worker: str, limit: int = 100) -> list[Message]:
         """Claim due outbound messages for sending (status -> sending); safe across workers."""

@@ -32,6 +32,14 @@ class MenteeRepo:
         rows = self.session.scalars(select(Mentee).where(Mentee.id.in_(sorted(ids)))).all()
         return {m.id: m for m in rows}
 
+    def lock_many(self, ids: set[int]) -> dict[int, Mentee]:
+        """Load and lock many mentees (FOR UPDATE on PostgreSQL), in id order so that two
+        workers locking overlapping batches can never deadlock."""
+        if not ids:
+            return {}
+        stmt = select(Mentee).where(Mentee.id.in_(sorted(ids))).order_by(Mentee.id).with_for_update()
+        return {m.id: m for m in self.session.scalars(stmt).all()}
+
     def find(self, ref: str) -> Mentee | None:
         """By id, phone or chat id, or an unambiguous full or first name (CLI convenience)."""
         if ref.isdigit():

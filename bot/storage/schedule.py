@@ -3,14 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot.storage.bulk import insert_rows
 from bot.storage.models import DueEvent
+
+
+@dataclass(frozen=True)
+class ClaimedDue:
+    """A claimed due event as plain values (no ORM object: a batch of thousands stays cheap)."""
+
+    id: int
+    kind: str
+    due_at: datetime
+    mentee_id: int | None
+    conversation_id: int | None
+    alert_id: int | None
+    plan_version: int
+
+
+@dataclass(frozen=True)
+class Settled:
+    """How a claimed row ends this tick: its new status, and due time/note where they change."""
+
+    id: int
+    status: str
+    due_at: datetime | None = None
+    note: str | None = None
+
+
+_TABLE: Table = DueEvent.__table__  # type: ignore[assignment]  # mapped to a Table
 
 
 class DueEventRepo:
@@ -30,6 +58,67 @@ class DueEventRepo:
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
         )
         return bool(self.session.execute(stmt).rowcount)
+
+    def schedule_many(self, rows: Sequence[dict[str, Any]], now: datetime) -> None:
+        """Create many due events in one statement, skipping any whose dedupe key exists.
+
+        Each row gives kind, dedupe_key, due_at and optionally mentee_id, conversation_id,
+        alert_id, plan_version, note.
+        """
+        values = [{"kind": r["kind"], "dedupe_key": r["dedupe_key"], "due_at": r["due_at"],
+                   "mentee_id": r.get("mentee_id"), "conversation_id": r.get("conversation_id"),
+                   "alert_id": r.get("alert_id"), "plan_version": r.get("plan_version", 0),
+                   "note": r.get("note"), "status": "pending", "created_at": now} for r in rows]
+        insert_rows(self.session, _TABLE, values, skip_conflicts_on=["dedupe_key"])
+
+    def claim_batch(self, now: datetime, limit: int = 500) -> list[ClaimedDue]:
+        """Lock pending events due by `now`, oldest first, as plain values (one statement).
+
+        Locked is claimed: on PostgreSQL FOR UPDATE SKIP LOCKED hands disjoint rows to concurrent
+        workers, and on SQLite every transaction begins IMMEDIATE (see db.make_engine). The
+        caller records the claim with each row's outcome (settle_many, or load for ORM rows)
+        before it commits.
+        """
+        t = _TABLE.c
+        stmt = (
+            select(t.id, t.kind, t.due_at, t.mentee_id, t.conversation_id, t.alert_id, t.plan_version)
+            .where(t.status == "pending", t.due_at <= now)
+            .order_by(t.due_at, t.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [ClaimedDue(*r) for r in self.session.execute(stmt)]
+
+    def load(self, ids: Sequence[int], worker: str, now: datetime) -> list[DueEvent]:
+        """The ORM rows of these events (locked by claim_batch), oldest first, marked claimed."""
+        if not ids:
+            return []
+        stmt = select(DueEvent).where(DueEvent.id.in_(list(ids))).order_by(DueEvent.due_at, DueEvent.id)
+        rows = list(self.session.scalars(stmt).all())
+        for row in rows:
+            row.status = "claimed"
+            row.claimed_by = worker
+            row.claimed_at = now
+        return rows
+
+    def settle_many(self, settled: Sequence[Settled], worker: str, now: datetime) -> None:
+        """Store how claimed rows ended, and who claimed them when: one UPDATE for the plain
+        'done' ones, one executemany for the rest (each keeps its due time and note unless the
+        outcome changes them)."""
+        t = _TABLE.c
+        is_plain = [s.status == "done" and s.due_at is None and s.note is None for s in settled]
+        plain = [s.id for s, yes in zip(settled, is_plain, strict=True) if yes]
+        if plain:
+            self.session.execute(update(_TABLE).where(t.id.in_(plain))
+                                 .values(status="done", claimed_by=worker, claimed_at=now))
+        other = [s for s, yes in zip(settled, is_plain, strict=True) if not yes]
+        if other:
+            stmt = (update(_TABLE).where(t.id == bindparam("b_id"))
+                    .values(status=bindparam("b_status"), claimed_by=worker, claimed_at=now,
+                            due_at=func.coalesce(bindparam("b_due_at", type_=t.due_at.type), t.due_at),
+                            note=func.coalesce(bindparam("b_note", type_=t.note.type), t.note)))
+            self.session.execute(stmt, [{"b_id": s.id, "b_status": s.status, "b_due_at": s.due_at,
+                                         "b_note": s.note} for s in other])
 
     def claim_due(self, now: datetime, worker: str, limit: int = 500,
                   kinds: Sequence[str] | None = None) -> list[DueEvent]:

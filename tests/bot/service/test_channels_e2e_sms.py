@@ -63,7 +63,8 @@ def test_a_scheduled_weekly_check_in_runs_start_to_finish_over_sms(make_stack: S
     assert {m["StatusCallback"] for m in sent} == {PUBLIC + "/twilio/status"}
     assert {m["ValidityPeriod"] for m in sent} == {"3600"}
     assert {m["From"] for m in sent} == {stack.twilio.from_number}
-    # And the service recorded each one's Twilio SID.
+    # And the service recorded each one's Twilio SID (the sender records it just after the send).
+    stack.wait_for(lambda: all(m.provider_id for m in stack.messages(direction="out", address=MENTEE_PHONE)))
     out = stack.messages(direction="out", address=MENTEE_PHONE)
     assert [m.provider_id for m in out] == [m["Sid"] for m in sent]
 

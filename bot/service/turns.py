@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -24,11 +24,13 @@ from bot.storage.conversations import ConversationRepo
 from bot.storage.messages import MessageRepo
 from bot.storage.models import Mentee, Message
 from bot.storage.people import MenteeRepo, StaffRepo
-from escalation.detect import Assessment, assess
+from escalation.detect import assess
 
 log = logging.getLogger("checkins.turns")
 
 BATCH_SECONDS = 0.05  # wall time, not the service clock: a bound on latency, not on logic
+ACK_EVERY = timedelta(hours=1)  # a burst of texts gets one "thanks, your mentor will see this"
+NUDGE_EVERY = timedelta(hours=3)  # and the mentor one nudge
 _START_CODE = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{4,64})\s*$")
 
 
@@ -185,21 +187,25 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
                         "a new one, or just send a message.", now, purpose="system",
                         respect_quiet_hours=False)
         return
-    if not urgent:
-        # Unsolicited: stored, checked for risk, acknowledged, and passed to the mentor.
-        queue_to_mentee(session, svc, mentee, alerting.ack_reply_text(svc), now,
-                        purpose="system", respect_quiet_hours=False)
-        _forward_to_mentor(session, svc, mentee, assessment, now)
+    if not urgent and not assessment.findings:
+        # Unsolicited: stored, checked for risk, acknowledged, and passed to the mentor; but a
+        # run of messages gets one acknowledgement and one nudge, not one per text.
+        messages = MessageRepo(session)
+        ack = alerting.ack_reply_text(svc)
+        if not messages.said_recently(mentee.id, ack, now - ACK_EVERY):
+            queue_to_mentee(session, svc, mentee, ack, now, purpose="system", respect_quiet_hours=False)
+        _forward_to_mentor(session, svc, mentee, now)
 
 
-def _forward_to_mentor(session: Session, svc: Services, mentee: Mentee, assessment: Assessment,
-                       now: datetime) -> None:
+def _forward_to_mentor(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
     """Tell the mentor a message arrived (no body over SMS: they read it in the service)."""
     mentor = StaffRepo(session).get(mentee.mentor_id)
-    if mentor is not None and not assessment.findings:
-        queue_to_staff(session, svc, mentor,
-                       f"{mentee.display_name} sent you a message between check-ins. "
-                       "Please get in touch when you can.", now, mentee_id=mentee.id)
+    if mentor is None:
+        return
+    nudge = (f"{mentee.display_name} sent you a message between check-ins. "
+             "Please get in touch when you can.")
+    if not MessageRepo(session).said_recently(mentee.id, nudge, now - NUDGE_EVERY):
+        queue_to_staff(session, svc, mentor, nudge, now, mentee_id=mentee.id)
 
 
 def _mark_reachable(mentee: Mentee, channel: str) -> None:

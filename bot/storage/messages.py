@@ -105,6 +105,14 @@ class MessageRepo:
             row.updated_at = now
         return rows
 
+    def said_recently(self, mentee_id: int, body: str, since: datetime) -> bool:
+        """Whether this exact text went out about this mentee since `since` (to them or staff)."""
+        stmt = select(Message.id).where(
+            Message.mentee_id == mentee_id, Message.direction == "out", Message.body == body,
+            Message.created_at >= since,
+        ).limit(1)
+        return self.session.scalar(stmt) is not None
+
     def get_many(self, ids: Sequence[int]) -> dict[int, Message]:
         if not ids:
             return {}

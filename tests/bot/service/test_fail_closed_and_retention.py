@@ -69,3 +69,15 @@ def test_a_button_pressed_after_the_check_in_finished_is_explained_not_forwarded
     with services.sessions() as s:
         answers = s.scalars(select(Answer).where(Answer.mentee_id == mentee_id)).all()
     assert [a.question for a in answers].count("mood") == 1
+
+
+def test_a_burst_of_messages_gets_one_acknowledgement_and_one_nudge_to_the_mentor(
+        services: Services, clock: ManualClock) -> None:
+    seed(services)
+    replies = [text(services, body) for body in ("hiya", "you there?", "ring me when you can")]
+    assert [len(r) for r in replies] == [1, 0, 0]
+    mentor = services.channels["console"].texts_for("+447700900001")  # type: ignore[attr-defined]
+    assert len(mentor) == 1 and "sent you a message" in mentor[0]
+    clock.advance(hours=4)  # later, a new message is acknowledged and passed on again
+    assert len(text(services, "me again")) == 1
+    assert len(services.channels["console"].texts_for("+447700900001")) == 2  # type: ignore[attr-defined]

@@ -212,7 +212,7 @@ def notify_staff(session: Session, svc: Services, alert: Alert, person: Staff, n
     if failed is None:
         failed = failed_channels(session, alert.id, person.id)
     exclude = set(exclude) | failed
-    route = staff_route(person, set(svc.channels), exclude)
+    route = staff_route(person, svc.routes(), exclude)
     if route is None:
         log.critical("ALERT %s: no working channel left for staff %s", alert.code, person.id)
         AlertRepo(session).record(alert, "failed", now, staff_id=person.id,

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from bot.storage.bulk import one_of
 from bot.storage.models import Mentee, Staff
 
 
@@ -37,7 +38,8 @@ class MenteeRepo:
         workers locking overlapping batches can never deadlock."""
         if not ids:
             return {}
-        stmt = select(Mentee).where(Mentee.id.in_(sorted(ids))).order_by(Mentee.id).with_for_update()
+        stmt = (select(Mentee).where(one_of(self.session, Mentee.id, sorted(ids)))
+                .order_by(Mentee.id).with_for_update())
         return {m.id: m for m in self.session.scalars(stmt).all()}
 
     def find(self, ref: str) -> Mentee | None:
@@ -89,7 +91,12 @@ class StaffRepo:
         return staff
 
     def get(self, staff_id: int) -> Staff | None:
-        return self.session.get(Staff, staff_id)
+        # Staff rows are read many times a turn (mentor, supervisor, duty); the session's identity
+        # map only holds weak references, so keep them for the life of this unit of work.
+        cache: dict[int, Staff | None] = self.session.info.setdefault("staff_by_id", {})
+        if staff_id not in cache:
+            cache[staff_id] = self.session.get(Staff, staff_id)
+        return cache[staff_id]
 
     def find(self, ref: str) -> Staff | None:
         if ref.isdigit():
@@ -109,8 +116,12 @@ class StaffRepo:
         return self.session.scalars(select(Staff).where(Staff.telegram_link_code == code)).first()
 
     def duty(self) -> Staff | None:
-        stmt = select(Staff).where(Staff.is_duty.is_(True), Staff.active.is_(True)).order_by(Staff.id)
-        return self.session.scalars(stmt).first()
+        """The duty contact alerts climb to (looked up once per unit of work)."""
+        if "duty" not in self.session.info:
+            stmt = select(Staff).where(Staff.is_duty.is_(True), Staff.active.is_(True)).order_by(Staff.id)
+            self.session.info["duty"] = self.session.scalars(stmt).first()
+        duty: Staff | None = self.session.info["duty"]
+        return duty
 
     def list(self, role: str | None = None) -> Sequence[Staff]:
         stmt = select(Staff).order_by(Staff.id)

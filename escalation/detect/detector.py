@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from escalation.detect.anchors import anchors_for, index
+from escalation.detect.broadnet import BroadNets, parse_nets, load_broad
 from escalation.detect.context import Context
 from escalation.detect.normalise import Normaliser, dropped_g, missing_apostrophes, typos
 from escalation.detect.ruleset import (
@@ -61,6 +62,7 @@ class Trace:
     evidence: str
     modifiers: frozenset[str]
     kept: bool
+    cues: tuple[str, ...] = ()  # for a broad-net finding: the cue families that added up
 
 
 def failed_assessment(reason: str) -> Assessment:
@@ -74,11 +76,15 @@ def failed_assessment(reason: str) -> Assessment:
 class Detector:
     """Offline detector built from an explicit rule list (see ``default_detector``)."""
 
-    def __init__(self, rules: Sequence[Rule], normaliser: Normaliser, context: Context) -> None:
+    def __init__(
+        self, rules: Sequence[Rule], normaliser: Normaliser, context: Context, nets: BroadNets | None = None,
+    ) -> None:
         if not rules:
             raise ValueError("refusing to build a detector with no rules: it would miss every risk")
         self._normaliser = normaliser
         self._context = context
+        # Recall safety net under the rules: may only add a concern for a category no rule flagged.
+        self._nets = nets
         self.rules: tuple[Rule, ...] = tuple(
             sorted(rules, key=lambda r: (_CATEGORY_RANK.get(r.category, 99), not r.strong, _SEVERITY_RANK[r.severity]))
         )
@@ -132,6 +138,7 @@ class Detector:
         t = norm.text
         ctx = self._context
         idioms = None
+        flagged: set[str] = set()
         for n in sorted(self._candidates(t)):
             rule, part = self._units[n]
             for m in part.finditer(t):
@@ -150,7 +157,13 @@ class Detector:
                 severity = rule.severity
                 if not mods and severity == "concern" and ctx.escalates(rule.category, t, start, end):
                     severity = "urgent"
+                if not mods:
+                    flagged.add(rule.category)
                 yield Trace(rule.id, rule.category, severity, norm.excerpt(ev_start, ev_end), mods, kept=not mods)
+        if self._nets is not None and len(flagged) < len(CATEGORIES):
+            for hit in self._nets.hits(t, skip=flagged, idioms=idioms):
+                evidence = " + ".join(norm.excerpt(a, b, limit=40) for a, b in hit.spans)
+                yield Trace(f"net.{hit.category}", hit.category, "concern", evidence, frozenset(), True, hit.families)
 
     def _combined(self, rule: Rule, text: str, start: int, end: int) -> tuple[int, int] | None:
         """For a combination rule: the span covering every cue group, or None if one is missing."""
@@ -206,4 +219,5 @@ def default_detector() -> Detector:
     words.update(missing_apostrophes(vocab))
     words.update(norm_data["words"])
     normaliser = Normaliser(words, norm_data["emoji"], vocab, norm_data.get("phrases", {}))
-    return Detector(rules, normaliser, Context(load_context(), macros))
+    context = Context(load_context(), macros)
+    return Detector(rules, normaliser, context, BroadNets(parse_nets(load_broad()), context))

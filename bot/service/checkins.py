@@ -131,6 +131,8 @@ def start_many(session: Session, svc: Services, starts: Sequence[DueStart],
     available = svc.routes()
     quiet_of: dict[tuple[str | None, str | None], QuietHours | None] = {}
     reminder_of: dict[tuple[str, QuietHours | None], datetime] = {}  # counts from now: shared
+    expiry_of: dict[tuple[datetime, str, QuietHours | None], datetime] = {}
+    opening: dict[str, StepResult] = {}
     conversations: list[dict[str, Any]] = []
     firsts: list[list[dict[str, Any]]] = []
     timers: list[tuple[datetime, datetime]] = []
@@ -139,7 +141,9 @@ def start_many(session: Session, svc: Services, starts: Sequence[DueStart],
     for start in starts:
         assert start.trigger in CHECKIN_KINDS, start.trigger
         mentee = start.mentee
-        result = step(flow, None, Start(mentee.first_name), now)  # type: ignore[arg-type]
+        if mentee.first_name not in opening:  # the engine is pure: one step per distinct name
+            opening[mentee.first_name] = step(flow, None, Start(mentee.first_name), now)  # type: ignore[arg-type]
+        result = opening[mentee.first_name]
         if not all(isinstance(e, Send) for e in result.effects):
             left.append(start)
             continue
@@ -163,7 +167,9 @@ def start_many(session: Session, svc: Services, starts: Sequence[DueStart],
         if (tz, quiet) not in reminder_of:
             reminder_of[(tz, quiet)] = reminder_at(now, policy, tz, quiet)
         anchor = start.due_at if start.due_at <= now else now
-        timers.append((reminder_of[(tz, quiet)], max(expiry_at(anchor, policy, tz, quiet), now)))
+        if (anchor, tz, quiet) not in expiry_of:
+            expiry_of[(anchor, tz, quiet)] = max(expiry_at(anchor, policy, tz, quiet), now)
+        timers.append((reminder_of[(tz, quiet)], expiry_of[(anchor, tz, quiet)]))
         state = result.state
         conversations.append({
             "mentee_id": mentee.id, "flow_name": flow.name, "flow_version": flow.version,
@@ -187,7 +193,9 @@ def start_many(session: Session, svc: Services, starts: Sequence[DueStart],
                            "due_at": expire_due, "mentee_id": start.mentee.id,
                            "conversation_id": conversation_id})
     MessageRepo(session).add_outbound_many(outbox_rows)
-    DueEventRepo(session).schedule_many(timer_rows, now)
+    # Keyed by conversation ids the database has just issued: nothing can hold them yet. (If
+    # something did, the insert raises and the ticker redoes the batch one check-in at a time.)
+    DueEventRepo(session).schedule_many(timer_rows, now, keys_are_new=True)
     return left
 
 

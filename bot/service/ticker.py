@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.schedule.due_checkin import IN_PROGRESS, cancel_reason, dispatch_verdict
+from bot.schedule.due_checkin import IN_PROGRESS, Verdict, cancel_reason, dispatch_verdict
 from bot.schedule.quiet_hours import QuietHours
 from bot.service import alerting, checkins
 from bot.service.checkins import CHECKIN_KINDS, DueStart
@@ -90,6 +90,7 @@ def _hand_over_batch(session: Session, svc: Services, rows: Sequence[ClaimedDue]
     in_progress = set(open_now)
     window = timedelta(hours=svc.config.checkins.late_window_hours)
     quiet_of: dict[tuple[str | None, str | None], QuietHours | None] = {}
+    verdicts: dict[tuple[datetime, str, QuietHours | None, bool], Verdict] = {}
     settled: list[Settled] = []
     starts: list[tuple[ClaimedDue, DueStart]] = []
     left: list[int] = []
@@ -106,8 +107,11 @@ def _hand_over_batch(session: Session, svc: Services, rows: Sequence[ClaimedDue]
         key = (mentee.quiet_start, mentee.quiet_end)
         if key not in quiet_of:
             quiet_of[key] = quiet_hours_for(svc.config, mentee)
-        verdict = dispatch_verdict(row.due_at, now, window, tz_for(mentee), quiet_of[key],
-                                   in_progress=mentee.id in in_progress)
+        # Pure, so one answer serves every row due at the same instant in the same window.
+        case = (row.due_at, tz_for(mentee), quiet_of[key], mentee.id in in_progress)
+        if case not in verdicts:
+            verdicts[case] = dispatch_verdict(row.due_at, now, window, case[1], case[2], in_progress=case[3])
+        verdict = verdicts[case]
         if verdict.status == "start":
             in_progress.add(mentee.id)
             starts.append((row, DueStart(mentee, row.kind, row.due_at)))

@@ -12,9 +12,17 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Column, ColumnElement, Table, Text, bindparam, cast, func, select
+from sqlalchemy import JSON, Column, ColumnElement, Table, Text, any_, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+
+def one_of(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN values` for a batch: on PostgreSQL `= ANY(:array)`, one parameter whose SQL
+    text is the same for any batch, instead of a placeholder per value to build and parse."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(list(values))  # type: ignore[no-any-return]
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]], *,

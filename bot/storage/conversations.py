@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Table, exists, select
 from sqlalchemy.orm import Session
 
-from bot.storage.bulk import insert_rows
+from bot.storage.bulk import insert_rows, one_of
 from bot.storage.models import Answer, Conversation, DueEvent
 
 
@@ -44,7 +44,7 @@ class ConversationRepo:
         expiry_due = exists().where(d.conversation_id == c.id, d.kind == "expiry", d.due_at <= now,
                                     d.status.in_(("pending", "claimed")))
         stmt = (select(c.id, c.mentee_id, expiry_due)
-                .where(c.mentee_id.in_(sorted(set(mentee_ids))), c.finished_at.is_(None))
+                .where(one_of(self.session, c.mentee_id, sorted(set(mentee_ids))), c.finished_at.is_(None))
                 .order_by(c.id))
         return {mentee_id: OpenCheckin(cid, mentee_id, bool(due))
                 for cid, mentee_id, due in self.session.execute(stmt)}

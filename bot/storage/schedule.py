@@ -11,7 +11,7 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.storage.bulk import insert_rows
+from bot.storage.bulk import insert_rows, one_of
 from bot.storage.models import DueEvent
 
 
@@ -59,17 +59,20 @@ class DueEventRepo:
         )
         return bool(self.session.execute(stmt).rowcount)
 
-    def schedule_many(self, rows: Sequence[dict[str, Any]], now: datetime) -> None:
+    def schedule_many(self, rows: Sequence[dict[str, Any]], now: datetime, *,
+                      keys_are_new: bool = False) -> None:
         """Create many due events in one statement, skipping any whose dedupe key exists.
 
         Each row gives kind, dedupe_key, due_at and optionally mentee_id, conversation_id,
-        alert_id, plan_version, note.
+        alert_id, plan_version, note. `keys_are_new` (keys no row can have yet, e.g. made from
+        ids just issued) skips the conflict check, a third of the insert's cost; a duplicate
+        key then raises instead of being skipped.
         """
         values = [{"kind": r["kind"], "dedupe_key": r["dedupe_key"], "due_at": r["due_at"],
                    "mentee_id": r.get("mentee_id"), "conversation_id": r.get("conversation_id"),
                    "alert_id": r.get("alert_id"), "plan_version": r.get("plan_version", 0),
                    "note": r.get("note"), "status": "pending", "created_at": now} for r in rows]
-        insert_rows(self.session, _TABLE, values, skip_conflicts_on=["dedupe_key"])
+        insert_rows(self.session, _TABLE, values, skip_conflicts_on=None if keys_are_new else ["dedupe_key"])
 
     def claim_batch(self, now: datetime, limit: int = 500) -> list[ClaimedDue]:
         """Lock pending events due by `now`, oldest first, as plain values (one statement).
@@ -93,7 +96,8 @@ class DueEventRepo:
         """The ORM rows of these events (locked by claim_batch), oldest first, marked claimed."""
         if not ids:
             return []
-        stmt = select(DueEvent).where(DueEvent.id.in_(list(ids))).order_by(DueEvent.due_at, DueEvent.id)
+        stmt = (select(DueEvent).where(one_of(self.session, DueEvent.id, ids))
+                .order_by(DueEvent.due_at, DueEvent.id))
         rows = list(self.session.scalars(stmt).all())
         for row in rows:
             row.status = "claimed"
@@ -109,7 +113,7 @@ class DueEventRepo:
         is_plain = [s.status == "done" and s.due_at is None and s.note is None for s in settled]
         plain = [s.id for s, yes in zip(settled, is_plain, strict=True) if yes]
         if plain:
-            self.session.execute(update(_TABLE).where(t.id.in_(plain))
+            self.session.execute(update(_TABLE).where(one_of(self.session, t.id, plain))
                                  .values(status="done", claimed_by=worker, claimed_at=now))
         other = [s for s, yes in zip(settled, is_plain, strict=True) if not yes]
         if other:

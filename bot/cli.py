@@ -74,6 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(flag)
     p.add_argument("--duty", choices=["yes", "no"])
     p.set_defaults(func=c.cmd_staff_edit)
+    for name, helptext in (("pause", "no alerts to this person for now (leave); the ladder skips them"),
+                           ("resume", "alerts reach this person again")):
+        p = staff.add_parser(name, help=helptext)
+        p.add_argument("staff")
+        p.set_defaults(func=c.cmd_staff_pause if name == "pause" else c.cmd_staff_resume)
+    p = staff.add_parser("import", help="import staff from CSV (nothing imported if a row is bad)")
+    p.add_argument("csv_file")
+    p.add_argument("--partial", action="store_true", help="import the good rows even if some are bad")
+    p.set_defaults(func=c.cmd_staff_import)
     p = staff.add_parser("link", help="print a Telegram link that connects a staff member's chat")
     p.add_argument("staff")
     p.set_defaults(func=c.cmd_staff_link)

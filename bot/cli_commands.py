@@ -94,6 +94,7 @@ def cmd_staff_list(args: argparse.Namespace) -> int:
         for st in rows:
             sup = StaffRepo(session).get(st.supervisor_id) if st.supervisor_id else None
             extras = [f"supervisor: {sup.name}" if sup else "", "DUTY" if st.is_duty else "",
+                      "" if st.active else "PAUSED",
                       "telegram linked" if st.telegram_chat_id else ""]
             print(f"{st.id:>4}  {st.role:<11} {st.name:<24} {st.phone or '-':<14} "
                   f"{st.email or '-':<28} alerts by {st.channels}  {'  '.join(e for e in extras if e)}")
@@ -231,9 +232,17 @@ def cmd_mentee_link(args: argparse.Namespace) -> int:
 
 
 def cmd_mentee_import(args: argparse.Namespace) -> int:
+    return _import(args, "mentees", ("first_name", "mentor"), admin.import_mentees)
+
+
+def cmd_staff_import(args: argparse.Namespace) -> int:
+    return _import(args, "staff", ("name",), admin.import_staff)
+
+
+def _import(args: argparse.Namespace, what: str, required: tuple[str, ...], importer) -> int:  # type: ignore[no-untyped-def]
     svc = _services(args)
     try:
-        rows = admin.read_csv(args.csv_file)
+        rows = admin.read_csv(args.csv_file, required)
     except FileNotFoundError:
         raise CliError(f"file not found: {args.csv_file}") from None
     except InvalidDetails as exc:
@@ -247,7 +256,7 @@ def cmd_mentee_import(args: argparse.Namespace) -> int:
             sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
             sys.stderr.flush()
 
-    report = admin.import_mentees(svc, rows, partial=args.partial, progress=progress)
+    report = importer(svc, rows, partial=args.partial, progress=progress)
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     for line, reason in report.rejected:
@@ -256,8 +265,29 @@ def cmd_mentee_import(args: argparse.Namespace) -> int:
         print(f"nothing imported: {len(report.rejected)} of {total} rows need fixing "
               "(or use --partial to import the good rows)")
         return 1
-    print(f"imported {report.imported} of {total} mentees")
+    print(f"imported {report.imported} of {total} {what}")
     return 1 if report.rejected else 0
+
+
+def cmd_staff_pause(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    st = _run(svc, lambda s, now: _set_active(s, args.staff, False))
+    print(f"paused {st.name}: no alerts go to them; their mentees' alerts go to the supervisor "
+          "and duty contact")
+    return 0
+
+
+def cmd_staff_resume(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    st = _run(svc, lambda s, now: _set_active(s, args.staff, True))
+    print(f"resumed {st.name}: alerts reach them again")
+    return 0
+
+
+def _set_active(session, ref: str, active: bool) -> Staff:  # type: ignore[no-untyped-def]
+    st = _staff(session, ref)
+    admin.set_staff_active(session, st, active)
+    return st
 
 
 # ---- check-ins and schedules --------------------------------------------------------------------

@@ -124,7 +124,13 @@ def resume(session: Session, svc: Services, mentee: Mentee, now: datetime) -> No
     checkins.replan(session, svc, mentee, now)
 
 
+def set_staff_active(session: Session, staff: Staff, active: bool) -> None:
+    """Pause (on leave, left) or resume a staff member; paused staff get no alerts."""
+    staff.active = active
+
+
 # ---- CSV import ---------------------------------------------------------------------------------
+STAFF_COLUMNS = ("name", "role", "phone", "email", "telegram_chat_id", "channels", "supervisor", "duty")
 MENTEE_COLUMNS = ("first_name", "last_name", "phone", "telegram_chat_id", "preferred_channel",
                   "mentor", "timezone", "release_date", "plan")
 
@@ -147,8 +153,21 @@ def import_mentees(svc: Services, rows: Iterable[Mapping[str, str]], *, partial:
     the report lists each rejected row and why. With `partial`, the good rows are imported.
     """
     report = ImportReport()
+    seen_phones: set[str] = set()
+
+    def one(session: Session, now: datetime, values: dict[str, str]) -> None:
+        phone = normalise_phone(values["phone"]) if values["phone"] else ""
+        if phone and phone in seen_phones:
+            raise InvalidDetails(f"phone {values['phone']} appears twice in the file")
+        seen_phones.add(phone)
+        add_mentee(session, svc, now, first_name=values["first_name"], last_name=values["last_name"],
+                   phone=values["phone"], telegram_chat_id=values["telegram_chat_id"],
+                   preferred_channel=values["preferred_channel"] or "sms", mentor=values["mentor"],
+                   timezone=values["timezone"], release_date=values["release_date"],
+                   plan=values["plan"])
+
     try:
-        _import_rows(svc, rows, report, partial, progress)
+        _import_generic(svc, rows, report, partial, progress, MENTEE_COLUMNS, one)
     except _NothingImported:
         report.imported = 0
     return report
@@ -158,30 +177,45 @@ class _NothingImported(Exception):
     pass
 
 
-def _import_rows(svc: Services, rows: Iterable[Mapping[str, str]], report: ImportReport,
-                 partial: bool, progress: Callable[[int], None] | None) -> None:
+def import_staff(svc: Services, rows: Iterable[Mapping[str, str]], *, partial: bool = False,
+                 progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Import staff from CSV rows in one transaction; same all-or-nothing rule as mentees.
+
+    Supervisors may be named by later rows' `supervisor` column: rows are taken in file order,
+    so list supervisors first.
+    """
+    report = ImportReport()
+
+    def one(session: Session, now: datetime, values: dict[str, str]) -> None:
+        add_staff(session, now, name=values["name"], role=values["role"] or "mentor",
+                  phone=values["phone"], email=values["email"],
+                  telegram_chat_id=values["telegram_chat_id"],
+                  channels=values["channels"] or "sms,telegram,email",
+                  supervisor=values["supervisor"],
+                  duty=values["duty"].lower() in {"yes", "y", "true", "1"})
+
+    try:
+        _import_generic(svc, rows, report, partial, progress, STAFF_COLUMNS, one)
+    except _NothingImported:
+        report.imported = 0
+    return report
+
+
+def _import_generic(svc: Services, rows: Iterable[Mapping[str, str]], report: ImportReport,
+                    partial: bool, progress: Callable[[int], None] | None,
+                    columns: tuple[str, ...],
+                    add_one: Callable[[Session, datetime, dict[str, str]], None]) -> None:
     with svc.sessions() as session, session.begin():
         now = svc.clock.now()
-        seen_phones: set[str] = set()
         for index, row in enumerate(rows, start=2):  # line 1 is the header
             if progress:
                 progress(index - 1)
             try:
                 with session.begin_nested():
-                    values = {k: (row.get(k) or "").strip() for k in MENTEE_COLUMNS}
-                    unknown = set(row) - set(MENTEE_COLUMNS)
-                    if unknown - {""}:
+                    unknown = set(row) - set(columns) - {""}
+                    if unknown:
                         raise InvalidDetails(f"unknown column(s): {', '.join(sorted(unknown))}")
-                    phone = normalise_phone(values["phone"]) if values["phone"] else ""
-                    if phone and phone in seen_phones:
-                        raise InvalidDetails(f"phone {values['phone']} appears twice in the file")
-                    seen_phones.add(phone)
-                    add_mentee(session, svc, now, first_name=values["first_name"],
-                               last_name=values["last_name"], phone=values["phone"],
-                               telegram_chat_id=values["telegram_chat_id"],
-                               preferred_channel=values["preferred_channel"] or "sms",
-                               mentor=values["mentor"], timezone=values["timezone"],
-                               release_date=values["release_date"], plan=values["plan"])
+                    add_one(session, now, {k: (row.get(k) or "").strip() for k in columns})
                     report.imported += 1
             except InvalidDetails as exc:
                 report.rejected.append((index, str(exc)))
@@ -191,12 +225,12 @@ def _import_rows(svc: Services, rows: Iterable[Mapping[str, str]], report: Impor
             raise _NothingImported  # rolls the whole transaction back
 
 
-def read_csv(path: str) -> list[dict[str, str]]:
+def read_csv(path: str, required: tuple[str, ...] = ("first_name", "mentor")) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None:
             raise InvalidDetails(f"{path} is empty")
-        missing = {"first_name", "mentor"} - set(reader.fieldnames)
+        missing = set(required) - set(reader.fieldnames)
         if missing:
             raise InvalidDetails(f"{path}: missing column(s) {', '.join(sorted(missing))}")
         return list(reader)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.service.outbox import queue_to_mentee, staff_route, _queue
+from bot.service.outbox import _queue, queue_to_mentee, route_to_staff
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
 from bot.storage.messages import MessageRepo
@@ -71,12 +71,15 @@ def view_of(alert: Alert, session: Session) -> AlertView:
 
 
 def people_for(session: Session, mentee: Mentee) -> AlertPeople:
+    """Who an alert about this mentee reaches. A paused staff member (on leave, left) is skipped,
+    so the ladder goes to whoever is left: the supervisor, then the duty contact."""
     staff = StaffRepo(session)
     mentor = staff.get(mentee.mentor_id)
+    supervisor = staff.get(mentor.supervisor_id) if mentor and mentor.supervisor_id else None
     duty = staff.duty()
     return AlertPeople(
-        mentor_id=mentor.id if mentor else None,
-        supervisor_id=mentor.supervisor_id if mentor else None,
+        mentor_id=mentor.id if mentor and mentor.active else None,
+        supervisor_id=supervisor.id if supervisor and supervisor.active else None,
         duty_id=duty.id if duty else None,
     )
 
@@ -212,7 +215,7 @@ def notify_staff(session: Session, svc: Services, alert: Alert, person: Staff, n
     if failed is None:
         failed = failed_channels(session, alert.id, person.id)
     exclude = set(exclude) | failed
-    route = staff_route(person, svc.routes(), exclude)
+    route = route_to_staff(svc, person, exclude)
     if route is None:
         log.critical("ALERT %s: no working channel left for staff %s", alert.code, person.id)
         AlertRepo(session).record(alert, "failed", now, staff_id=person.id,

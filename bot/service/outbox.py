@@ -77,6 +77,16 @@ def mentee_route(mentee: Mentee, available: set[str], exclude: set[str] = frozen
     return None
 
 
+def route_to_staff(svc: Services, staff: Staff, exclude: set[str] = frozenset()) -> tuple[str, str] | None:
+    """Where to send to a staff member: their first working configured channel. In a process
+    with no channel configured at all (the CLI before set-up), their own first channel, so the
+    message waits for `serve` instead of being lost."""
+    available = svc.routes()
+    if not available and not exclude:
+        available = set(staff.channel_list)
+    return staff_route(staff, available, exclude)
+
+
 def staff_route(staff: Staff, available: set[str], exclude: set[str] = frozenset()) -> tuple[str, str] | None:
     """The first of the staff member's ordered channels that is configured and not failed."""
     for channel in [*staff.channel_list, "console"]:
@@ -136,7 +146,7 @@ def queue_to_staff(session: Session, svc: Services, staff: Staff, text: str, now
                    alert_id: int | None = None, mentee_id: int | None = None,
                    exclude: set[str] = frozenset()) -> Message | None:
     """Write an outbound message to a staff member; staff messages ignore quiet hours."""
-    route = staff_route(staff, svc.routes(), exclude)
+    route = route_to_staff(svc, staff, exclude)
     if route is None:
         return None
     channel, address = route

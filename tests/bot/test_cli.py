@@ -310,3 +310,56 @@ def test_an_unknown_command_is_exit_2(capsys: pytest.CaptureFixture[str]) -> Non
         main(["frobnicate"])
     assert exited.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+# ---- staff import, pause and resume -------------------------------------------------------------
+STAFF_HEADER = "name,role,phone,email,telegram_chat_id,channels,supervisor,duty\n"
+
+
+def test_staff_import_adds_supervisors_then_their_mentors(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "staff.csv"
+    path.write_text(STAFF_HEADER
+                    + "Priya Shah,supervisor,07700 900002,priya@example.org,,email,,\n"
+                    + "Dan Carter,mentor,07700900001,,,sms,Priya Shah,\n"
+                    + "Duty desk,coordinator,07700900003,,,sms,,yes\n", encoding="utf-8")
+    code, out, _ = cli("staff", "import", str(path))
+    assert (code, out.strip()) == (0, "imported 3 of 3 staff")
+    listing = cli.ok("staff", "list")
+    assert "supervisor: Priya Shah" in listing and "DUTY" in listing
+
+
+def test_staff_import_with_a_bad_row_imports_nothing(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "staff.csv"
+    path.write_text(STAFF_HEADER
+                    + "Priya Shah,supervisor,07700 900002,,,sms,,\n"
+                    + "Dan Carter,mentor,07700900001,,,sms,Nobody,\n"   # unknown supervisor
+                    + "Kim Lee,boss,07700900004,,,sms,,\n", encoding="utf-8")  # unknown role
+    code, out, _ = cli("staff", "import", str(path))
+    assert code == 1
+    assert "rejected line 3: no staff member 'Nobody' to supervise" in out
+    assert "rejected line 4: role 'boss'" in out
+    assert "nothing imported: 2 of 3 rows need fixing" in out
+    assert "no staff yet" in cli.ok("staff", "list")
+
+
+def test_a_paused_mentor_gets_no_alerts_and_their_supervisor_does(staffed: Cli, db: str) -> None:
+    """A mentor on leave: the crisis alert goes straight to the supervisor, not into a void."""
+    from bot.config import Config
+    from bot.service.runtime import build_services
+    from bot.service.turns import process_inbound
+    from bot.service.sink import DatabaseSink
+    from bot.channels.base import InboundMessage
+    from bot.storage.models import Message
+    from sqlalchemy import select
+
+    staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
+    assert "paused Dan Carter" in staffed.ok("staff", "pause", "Dan Carter")
+    assert "PAUSED" in staffed.ok("staff", "list")
+    svc = build_services(Config().with_database(db))
+    DatabaseSink(svc).store_inbound_sync(InboundMessage(
+        "sms", "SM" + "1" * 32, "+447700900123", "I'm going to kill myself tonight"))
+    process_inbound(svc)
+    with svc.sessions() as s:
+        paged = {m.address for m in s.scalars(select(Message).where(Message.purpose == "alert"))}
+    assert paged == {"+447700900002"}  # Priya, not Dan
+    assert "resumed Dan Carter" in staffed.ok("staff", "resume", "Dan Carter")

@@ -70,8 +70,40 @@ class NetHit:
     spans: tuple[tuple[int, int], ...]  # spans of the normalised text, in text order
 
 
-def _bounded(body: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![\w'])(?:{body})(?![\w'])")
+def _right_bounded(body: str) -> re.Pattern[str]:
+    """A cue pattern without the leading word-boundary look-behind.
+
+    A look-behind at the start stops the regex engine skipping ahead by the first letter,
+    which makes every search several times slower; ``_spans`` checks the start instead.
+    """
+    return re.compile(rf"(?:{body})(?![\w'])")
+
+
+def _spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    """(start, -end) of each match of a cue that starts a word (sorts earliest, then longest)."""
+    out: list[tuple[int, int]] = []
+    pos = 0
+    while True:
+        m = pattern.search(text, pos)
+        if m is None:
+            return out
+        start = m.start()
+        if start == 0 or not (text[start - 1].isalnum() or text[start - 1] in "_'"):
+            out.append((start, -m.end()))
+            pos = m.end() if m.end() > start else start + 1
+        else:
+            pos = start + 1
+
+
+def _found(pattern: re.Pattern[str], text: str) -> bool:
+    """Whether a right-bounded pattern matches somewhere starting a word."""
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        start = m.start()
+        if start == 0 or not (text[start - 1].isalnum() or text[start - 1] in "_'"):
+            return True
+        pos = start + 1
+    return False
 
 
 def _family(category: str, raw: Mapping[str, Any], macros: Mapping[str, Sequence[str]]) -> Family:
@@ -98,7 +130,7 @@ def _family(category: str, raw: Mapping[str, Any], macros: Mapping[str, Sequence
             # "od", "he", "ex": too short to be a prefix anchor, so the exact word instead.
             words.append(frozenset({cue}) if _PLAIN_WORD.fullmatch(cue) else frozenset())
     return Family(
-        name, weight, tuple(_bounded(b) for b in bodies), ignore, tuple(prefixes), tuple(words),
+        name, weight, tuple(_right_bounded(b) for b in bodies), ignore, tuple(prefixes), tuple(words),
         bool(raw.get("action", False)),
     )
 
@@ -118,13 +150,13 @@ def parse_nets(data: Mapping[str, Any]) -> tuple[Net, ...]:
         if not families:
             raise ValueError(f"{category} net: needs at least one cue family")
         fp_words = raw.get("first_person_words", ["i", "i'm", "me", "my", "myself"])
-        fp = _bounded("|".join(f"(?:{compile_phrase(w, macros)})" for w in fp_words))
+        fp = _right_bounded("|".join(f"(?:{compile_phrase(w, macros)})" for w in fp_words))
         others = None
         if raw.get("implicit_first_person"):
             words = raw.get("others_words") or []
             if not words:
                 raise ValueError(f"{category} net: implicit_first_person needs others_words")
-            others = _bounded("|".join(f"(?:{compile_phrase(w, macros)})" for w in words))
+            others = _right_bounded("|".join(f"(?:{compile_phrase(w, macros)})" for w in words))
         obj = raw.get("other_object")
         nets.append(Net(
             category=category, threshold=threshold, first_person=int(raw.get("first_person", 0)),
@@ -215,30 +247,29 @@ class BroadNets:
         need = net.require_any
         if need and not any(f.name in need for f, _ in candidates):
             return None
-        has_fp = net.first_person_words.search(text) is not None
-        if not has_fp and net.others_words is not None:
-            has_fp = net.others_words.search(text) is None
-        if net.require_first_person and not has_fp:
-            return None
-        score = net.first_person if has_fp else 0
-        possible += score - net.first_person
-        # Heaviest families first; stop as soon as the rest cannot reach the threshold.
-        # Regex search is cheap, context checks (and idiom spans) cost more: they only run
-        # once the cues actually present could add up.
+        # Heaviest families first; stop as soon as the rest cannot reach the threshold. Cue
+        # search is cheap; the first-person test and the context checks (idiom spans) cost
+        # more, so they run only once the cues actually present could add up.
         present: list[tuple[Family, list[tuple[int, int]]]] = []
         candidates.sort(key=lambda fc: -fc[0].weight)
         for family, cues in candidates:
             if possible < net.threshold:
                 return None
-            spans = [(m.start(), -m.end()) for c in cues if family.cues[c].search(text)
-                     for m in family.cues[c].finditer(text)]
+            spans = [span for c in cues for span in _spans(family.cues[c], text)]
             if spans:
                 spans.sort()
                 present.append((family, spans))
             else:
                 possible -= family.weight
-        if possible < net.threshold:
+        if possible < net.threshold or (need and not any(f.name in need for f, _ in present)):
             return None
+        has_fp = _found(net.first_person_words, text)
+        if not has_fp and net.others_words is not None:
+            has_fp = not _found(net.others_words, text)
+        if net.require_first_person and not has_fp:
+            return None
+        score = net.first_person if has_fp else 0
+        possible += score - net.first_person
         found: list[tuple[str, tuple[int, int]]] = []
         met = not need
         present.sort(key=lambda fs: (-fs[0].weight, fs[0].name not in need))

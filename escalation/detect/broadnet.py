@@ -16,7 +16,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from escalation.detect.anchors import anchors_for
 from escalation.detect.ruleset import MODIFIERS, compile_phrase
@@ -198,19 +198,28 @@ class BroadNets:
                         self._by_key.setdefault(p[:3], []).append((p, (n, f, c)))
         self._cache: dict[str, frozenset[tuple[int, int, int]]] = {}
 
-    def _candidates(self, text: str) -> dict[int, dict[int, list[int]]]:
+    def word_units(self, word: str) -> frozenset[tuple[int, int, int]]:
+        """The (net, family, cue) triples a message word may hold (uncached; callers cache)."""
+        found = set(self._by_word.get(word, ()))
+        found.update(u for p, u in self._by_key.get(word[:3], ()) if word.startswith(p))
+        return frozenset(found)
+
+    def _candidates(
+        self, text: str, units: Iterable[tuple[int, int, int]] | None = None,
+    ) -> dict[int, dict[int, list[int]]]:
         """net -> family -> the cues worth running on ``text`` (by anchor words)."""
         chosen = set(self._always)
-        cache = self._cache
-        for word in set(_TOKEN.findall(text)):
-            units = cache.get(word)
-            if units is None:
-                found = set(self._by_word.get(word, ()))
-                found.update(u for p, u in self._by_key.get(word[:3], ()) if word.startswith(p))
-                units = frozenset(found)
-                if len(cache) < 50_000:  # bounded: memory cannot grow without limit
-                    cache[word] = units
-            chosen |= units
+        if units is not None:
+            chosen.update(units)
+        else:
+            cache = self._cache
+            for word in set(_TOKEN.findall(text)):
+                found = cache.get(word)
+                if found is None:
+                    found = self.word_units(word)
+                    if len(cache) < 50_000:  # bounded: memory cannot grow without limit
+                        cache[word] = found
+                chosen |= found
         out: dict[int, dict[int, list[int]]] = {}
         for n, f, c in chosen:
             out.setdefault(n, {}).setdefault(f, []).append(c)
@@ -218,12 +227,14 @@ class BroadNets:
 
     def hits(
         self, text: str, skip: frozenset[str] | set[str] = frozenset(), idioms: Sequence[Any] | None = None,
+        units: Iterable[tuple[int, int, int]] | None = None,
     ) -> list[NetHit]:
         """Nets that reach their threshold on normalised ``text``, except categories in ``skip``.
 
-        ``idioms`` are the context's idiom spans of ``text`` if the caller already has them.
+        ``idioms`` are the context's idiom spans of ``text`` and ``units`` the union of
+        ``word_units`` over its words, if the caller already has them (saves a second pass).
         """
-        chosen = self._candidates(text)
+        chosen = self._candidates(text, units)
         cache: list[Sequence[Any]] = [idioms] if idioms is not None else []
         out: list[NetHit] = []
         for n, groups in chosen.items():

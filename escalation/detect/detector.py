@@ -18,6 +18,7 @@ _SEVERITY_RANK = {"urgent": 0, "concern": 1}
 _CATEGORY_RANK = {c: i for i, c in enumerate((*CATEGORIES, "review"))}
 _WORD = re.compile(r"[a-z][a-z']*")
 _TOKEN = re.compile(r"[a-z0-9'][a-z0-9']+")
+_AMP_WORD = re.compile(r"[a-z0-9']*&[a-z0-9'&]*")
 _WORD_CACHE_SIZE = 50_000
 
 
@@ -104,7 +105,8 @@ class Detector:
         self._units = tuple(units)
         self._always = frozenset(always)
         self._index = index(anchored)
-        self._word_units: dict[str, tuple[int, ...]] = {}
+        # word -> (rule units it may start, net cues it may start): one pass over the words.
+        self._word_units: dict[str, tuple[tuple[int, ...], frozenset[tuple[int, int, int]]]] = {}
 
     def assess(self, text: str) -> Assessment:
         """Check one message. Never raises: any error gives a failed, urgent "review" result."""
@@ -139,7 +141,8 @@ class Detector:
         ctx = self._context
         idioms = None
         flagged: set[str] = set()
-        for n in sorted(self._candidates(t)):
+        candidates, net_units = self._candidates(t)
+        for n in sorted(candidates):
             rule, part = self._units[n]
             for m in part.finditer(t):
                 start, end = m.span()
@@ -161,7 +164,7 @@ class Detector:
                     flagged.add(rule.category)
                 yield Trace(rule.id, rule.category, severity, norm.excerpt(ev_start, ev_end), mods, kept=not mods)
         if self._nets is not None and len(flagged) < len(CATEGORIES):
-            for hit in self._nets.hits(t, skip=flagged, idioms=idioms):
+            for hit in self._nets.hits(t, skip=flagged, idioms=idioms, units=net_units):
                 evidence = " + ".join(norm.excerpt(a, b, limit=40) for a, b in hit.spans)
                 yield Trace(f"net.{hit.category}", hit.category, "concern", evidence, frozenset(), True, hit.families)
 
@@ -180,18 +183,27 @@ class Detector:
             first, last = min(first, m.start()), max(last, m.end())
         return first, last
 
-    def _candidates(self, text: str) -> set[int]:
-        """Units whose anchor words start one of the message's words."""
+    def _candidates(self, text: str) -> tuple[set[int], set[tuple[int, int, int]]]:
+        """Rule units, and broad-net cues, whose anchor words start one of the message's words."""
         chosen = set(self._always)
+        net_units: set[tuple[int, int, int]] = set()
         cache = self._word_units
+        nets = self._nets
         for word in set(_TOKEN.findall(text)):
-            units = cache.get(word)
-            if units is None:
-                units = tuple(n for prefix, n in self._index.get(word[:3], ()) if word.startswith(prefix))
+            entry = cache.get(word)
+            if entry is None:
+                entry = (
+                    tuple(n for prefix, n in self._index.get(word[:3], ()) if word.startswith(prefix)),
+                    nets.word_units(word) if nets is not None else frozenset(),
+                )
                 if len(cache) < _WORD_CACHE_SIZE:  # words repeat a lot; bounded so memory cannot grow
-                    cache[word] = units
-            chosen.update(units)
-        return chosen
+                    cache[word] = entry
+            chosen.update(entry[0])
+            net_units |= entry[1]
+        if nets is not None and "&" in text:  # "a&e", "b&b": one word to the nets, none to the rules
+            for word in _AMP_WORD.findall(text):
+                net_units |= nets.word_units(word)
+        return chosen, net_units
 
 
 def vocabulary(rules: Iterable[Rule], macros: dict[str, list[str]]) -> set[str]:

@@ -10,13 +10,12 @@ they would meet new traffic: against an older rule set that had not seen a split
     python benchmarks/risk_generalisation.py --sets fresh holdout --show-misses
 
 For each set it prints recall / precision per category for: the rules alone, the broad nets
-alone, the model alone, rules + nets, and rules + nets + model (OR: a layer only adds). With
-``--rules-from REV`` the rule files and detector of commit REV are unpacked to a temporary
-directory (git archive) and the *current* nets/model are run with that commit's normaliser and
-context, so neither the rules nor the context checks carry knowledge from later rounds.
-The model used is ``--model PATH`` (default: the shipped weights); pass a model trained only
-on the tune split (``escalation/detect/train_model.py --split tune --out ...``) for a fair
-holdout/fresh figure.
+alone, and rules + nets (OR: a net only adds). With ``--rules-from REV`` the rule files,
+normaliser and context of commit REV are unpacked to a temporary directory (git archive) and
+the *current* nets are run with that commit's normaliser and context, so neither the rules nor
+the context checks carry knowledge from later rounds. If an optional model layer
+(``escalation/detect/model.py`` with ``load_model``) is ever added, its columns appear too;
+none ships today.
 """
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ from bot.service import checkins
 from bot.storage.people import MenteeRepo
 from escalation.replies import DA_UNSAFE_WORDS, NEVER_SAY
 from tests.escalation.escalation_world import (
-    DUTY_CHAT,
     MENTEE_PHONE,
     MENTOR_CHAT,
     MENTOR_PHONE,
@@ -185,7 +184,7 @@ def test_without_an_ack_the_alert_climbs_to_the_duty_contact_at_15_minutes_and_r
     assert _alert_sms(world)[-1].startswith("STILL NOT ACKED 15 min: URGENT Jo B.")
     assert world.telegram_to(SUPERVISOR_CHAT)[-1]["text"].startswith("STILL NOT ACKED 15 min")
     [duty] = world.emails_to("duty@bridges.example")
-    assert duty["Subject"].startswith(f"STILL NOT ACKED 15 min: [URGENT] Jo B.")
+    assert duty["Subject"].startswith("STILL NOT ACKED 15 min: [URGENT] Jo B.")
     assert duty["Subject"].endswith(f"reply ACK {alert.code}")
 
     world.at(START + timedelta(minutes=30))

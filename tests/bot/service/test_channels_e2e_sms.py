@@ -3,14 +3,13 @@ twilio client to FakeTwilio, delivery receipts back in, all on 127.0.0.1."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 import httpx
 import pytest
 
 from bot.clock import ManualClock
 from bot.gsm7 import is_gsm7
-from bot.storage.models import Answer, Conversation, DueEvent, Mentee, Message, Staff
+from bot.storage.models import Answer, DueEvent, Mentee, Message, Staff
 from tests.bot.service.channels_stack import (  # noqa: F401 - make_stack is a fixture
     ANSWERS,
     CLOSING,

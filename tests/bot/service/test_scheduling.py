@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from bot.service import admin, checkins
+from bot.service import admin
 from bot.storage.conversations import ConversationRepo
-from bot.storage.models import Alert, Conversation, DueEvent, Message
+from bot.storage.models import Alert, Conversation, DueEvent
 from bot.storage.people import MenteeRepo
 from tests.bot.service.conftest import WorldFactory, configured
 from tests.bot.service.world import (

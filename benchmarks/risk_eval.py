@@ -10,6 +10,7 @@ false positive with the rules and context decisions involved.
     python benchmarks/risk_eval.py --challenge --split tune      # our own challenge set, tuning part
     python benchmarks/risk_eval.py --challenge --split holdout   # ...its held-out part (run once, at the end)
     python benchmarks/risk_eval.py --fresh                       # a second fresh set, kept unseen for round two
+    python benchmarks/risk_eval.py --families --split tune       # round four: families a blind set missed
 
 Folds are fixed by a hash of each message id, so they never change between runs. The dev set
 lives outside the product (../shared/data/risk-dev.jsonl from the repo root); if it is absent
@@ -37,6 +38,7 @@ CATEGORIES = ("crisis", "housing", "domestic_abuse")
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "risk-dev.jsonl"
 CHALLENGE_DATA = ROOT / "tests" / "escalation" / "detect" / "data" / "challenge.jsonl"
 FRESH_DATA = ROOT / "tests" / "escalation" / "detect" / "data" / "challenge_fresh.jsonl"
+FAMILIES_DATA = ROOT / "tests" / "escalation" / "detect" / "data" / "challenge_families.jsonl"
 TARGET_RECALL, TARGET_PRECISION = 0.97, 0.85
 
 
@@ -72,12 +74,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=("tune", "holdout"), help="only this part of the challenge set")
     parser.add_argument("--fresh", action="store_true",
                         help=f"use the second, fresh held-out set ({FRESH_DATA.name}), written after the first holdout run")
+    parser.add_argument("--families", action="store_true",
+                        help=f"use the round-four family set ({FAMILIES_DATA.name}): phrasing families a blind set missed, "
+                        "written fresh in many variants; --split works on it too")
     parser.add_argument("--quiet", action="store_true", help="figures only, no list of misses")
     args = parser.parse_args(argv)
     if args.challenge:
         args.data = CHALLENGE_DATA
     if args.fresh:
         args.data = FRESH_DATA
+    if args.families:
+        args.data = FAMILIES_DATA
 
     if not args.data.exists():
         print(f"skipped: labelled dev set not found at {args.data}")

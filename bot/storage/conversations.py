@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, exists, select
+from sqlalchemy import Table, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from bot.storage.bulk import insert_rows, one_of
@@ -23,17 +23,20 @@ class OpenCheckin:
     expiry_due: bool
 
 
+# Built once: every turn asks this, and building a statement costs more than running it.
+_OPEN_FOR = (
+    select(Conversation)
+    .where(Conversation.mentee_id == bindparam("mentee_id"), Conversation.finished_at.is_(None))
+    .order_by(Conversation.id.desc())
+)
+
+
 class ConversationRepo:
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def open_for(self, mentee_id: int) -> Conversation | None:
-        stmt = (
-            select(Conversation)
-            .where(Conversation.mentee_id == mentee_id, Conversation.finished_at.is_(None))
-            .order_by(Conversation.id.desc())
-        )
-        return self.session.scalars(stmt).first()
+        return self.session.scalars(_OPEN_FOR, {"mentee_id": mentee_id}).first()
 
     def open_for_many(self, mentee_ids: Sequence[int], now: datetime) -> dict[int, OpenCheckin]:
         """Each listed mentee's open conversation (the newest, like open_for), in one query."""

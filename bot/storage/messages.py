@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,13 @@ SENDING_LEASE = timedelta(minutes=2)
 
 def _insert(session: Session) -> Any:
     return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert
+
+
+# Built once: asked on every unsolicited text.
+_SAID_RECENTLY = select(Message.id).where(
+    Message.mentee_id == bindparam("mentee_id"), Message.direction == "out",
+    Message.body == bindparam("body"), Message.created_at >= bindparam("since"),
+).limit(1)
 
 
 class MessageRepo:
@@ -107,11 +114,8 @@ class MessageRepo:
 
     def said_recently(self, mentee_id: int, body: str, since: datetime) -> bool:
         """Whether this exact text went out about this mentee since `since` (to them or staff)."""
-        stmt = select(Message.id).where(
-            Message.mentee_id == mentee_id, Message.direction == "out", Message.body == body,
-            Message.created_at >= since,
-        ).limit(1)
-        return self.session.scalar(stmt) is not None
+        found = self.session.scalar(_SAID_RECENTLY, {"mentee_id": mentee_id, "body": body, "since": since})
+        return found is not None
 
     def get_many(self, ids: Sequence[int]) -> dict[int, Message]:
         if not ids:

@@ -5,11 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from bot.storage.bulk import one_of
 from bot.storage.models import Mentee, Staff
+
+
+# Built once (every inbound turn asks): by Telegram chat id or phone, locked or not.
+_MENTEE_BY_ADDRESS = {
+    (telegram, lock): (
+        select(Mentee).where((Mentee.telegram_chat_id if telegram else Mentee.phone) == bindparam("address"))
+        .with_for_update() if lock else
+        select(Mentee).where((Mentee.telegram_chat_id if telegram else Mentee.phone) == bindparam("address"))
+    )
+    for telegram in (False, True) for lock in (False, True)
+}
 
 
 class MenteeRepo:
@@ -57,11 +68,8 @@ class MenteeRepo:
         return matches[0] if len(matches) == 1 else None
 
     def by_address(self, channel: str, address: str, lock: bool = False) -> Mentee | None:
-        column = Mentee.telegram_chat_id if channel == "telegram" else Mentee.phone
-        stmt = select(Mentee).where(column == address)
-        if lock:
-            stmt = stmt.with_for_update()
-        return self.session.scalars(stmt).first()
+        stmt = _MENTEE_BY_ADDRESS[(channel == "telegram", lock)]
+        return self.session.scalars(stmt, {"address": address}).first()
 
     def by_link_code(self, code: str, now: datetime) -> Mentee | None:
         stmt = select(Mentee).where(Mentee.telegram_link_code == code)

@@ -152,6 +152,19 @@ def _reset_postgres(url: str) -> str:
     return f"{url}{joiner}options=-csearch_path%3D{schema}"
 
 
+def _drop_schema(database: str, db_url: str) -> None:
+    """Leave the shared database as it was found."""
+    from sqlalchemy import create_engine
+
+    from bot.storage.db import normalise_url
+
+    schema = db_url.rsplit("search_path%3D", 1)[-1]
+    engine = create_engine(normalise_url(database))
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
 def run(messages: int, database: str | None, gap: float, burst: int, timeout: float) -> int:
     logging.basicConfig(level=logging.WARNING)
     tmp = tempfile.TemporaryDirectory()
@@ -206,6 +219,8 @@ def run(messages: int, database: str | None, gap: float, burst: int, timeout: fl
             child.join(timeout=15)
         stages = _stages(db_url, sent_wall, fake.arrived_wall)
     tmp.cleanup()
+    if database:
+        _drop_schema(database, db_url)
     _report(messages, database, burst, gap, latencies, answered, lost)
     for name, values in stages.items():
         if values:

@@ -100,7 +100,7 @@ def main() -> int:
     ap.add_argument("--mentees", type=int, default=500)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--accept-only", action="store_true",
-                    help="no turn worker in this process (as when workers run elsewhere)")
+                    help="as `checkins serve --web-only`: no loops here, `checkins worker` runs them")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="checkins-bench-")

@@ -44,7 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=c.cmd_init)
 
     p = sub.add_parser("serve", help="run the service: webhooks, scheduler, sender, escalation")
+    p.add_argument("--web-only", action="store_true",
+                   help="webhooks only; run `checkins worker` processes for the rest")
     p.set_defaults(func=c.cmd_serve)
+
+    p = sub.add_parser("worker", help="the service without webhooks: turns, sender, scheduler")
+    p.set_defaults(func=c.cmd_worker)
 
     p = sub.add_parser("demo", help="try it in the terminal: no credentials, a simulated phone")
     p.add_argument("--script", help="read the mentee's replies and demo commands from this file")

@@ -245,15 +245,45 @@ def build_app(svc: Services, *, run_loops: bool = True) -> tuple[Starlette, Runn
     return create_app(settings, DatabaseSink(svc), lifespan=lifespan), runner
 
 
-def serve(config: Config, clock: Clock | None = None) -> int:
-    """Run until interrupted."""
+def serve(config: Config, clock: Clock | None = None, *, role: str = "all") -> int:
+    """Run until interrupted.
+
+    role "all": webhooks and every loop in one process (the default, for one box).
+    role "web": webhooks only; they store and answer, and `worker` processes do the rest.
+    role "worker": the loops only (turns, sender, ticker, cron jobs, Telegram polling).
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     validate_all()
     svc = build_services(config, clock)
     svc.channels = build_channels(config, svc.clock)
     if not svc.channels:
         log.warning("no channel is enabled: nothing can be sent (see config.example.toml)")
-    app, _ = build_app(svc)
+    if role == "worker":
+        asyncio.run(run_worker(svc))
+        return 0
+    app, _ = build_app(svc, run_loops=role == "all")
     uvicorn.run(app, host=config.service.host, port=config.service.port, log_level="info",
                 proxy_headers=True)
     return 0
+
+
+# A worker process hears of new rows only by looking: with no webhook in the same process to
+# nudge it, it looks often (an indexed query on an idle table costs well under a millisecond).
+WORKER_POLL_SECONDS = 0.1
+
+
+async def run_worker(svc: Services, stop: asyncio.Event | None = None) -> None:
+    """The loops without the web app, until `stop` is set (or SIGINT/SIGTERM)."""
+    import signal
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    runner = Runner(svc, poll_interval=WORKER_POLL_SECONDS)
+    await runner.start()
+    try:
+        await stop.wait()
+    finally:
+        await runner.stop()

@@ -282,16 +282,19 @@ class BroadNets:
         score = net.first_person if has_fp else 0
         possible += score - net.first_person
         found: list[tuple[str, tuple[int, int]]] = []
+        used: list[tuple[int, int]] = []  # one word counts for one family only ("methadone" is not means + relapse)
         met = not need
         present.sort(key=lambda fs: (-fs[0].weight, fs[0].name not in need))
         for family, spans in present:
             if possible < net.threshold:
                 break
-            span = self._first_kept(family, spans, text, cache, net.other_object if family.action else None)
+            free = [(a, b) for a, b in spans if not any(a < e and s < -b for s, e in used)]
+            span = self._first_kept(family, free, text, cache, net.other_object if family.action else None)
             if span is None:
                 possible -= family.weight
                 continue
             score += family.weight
+            used.append(span)
             found.append((family.name, span))
             met = met or family.name in need
             if score >= net.threshold and met:

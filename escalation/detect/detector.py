@@ -152,6 +152,8 @@ class Detector:
                     if found is None:
                         continue
                     ev_start, ev_end = found
+                if rule.not_within is not None and self._inside(rule.not_within, t, start, end):
+                    continue
                 mods: frozenset[str] = frozenset()
                 if not rule.strong:
                     if idioms is None:
@@ -167,6 +169,14 @@ class Detector:
             for hit in self._nets.hits(t, skip=flagged, idioms=idioms, units=net_units):
                 evidence = " + ".join(norm.excerpt(a, b, limit=40) for a, b in hit.spans)
                 yield Trace(f"net.{hit.category}", hit.category, "concern", evidence, frozenset(), True, hit.families)
+
+    def _inside(self, pattern: Matcher, text: str, start: int, end: int) -> bool:
+        """Whether text[start:end] lies wholly inside a match of ``pattern`` in its sentence."""
+        sent = self._context.sentence(text, start, end)
+        for m in pattern.finditer(text, sent.start, sent.end):  # type: ignore[call-arg]
+            if m.start() <= start and end <= m.end():
+                return True
+        return False
 
     def _combined(self, rule: Rule, text: str, start: int, end: int) -> tuple[int, int] | None:
         """For a combination rule: the span covering every cue group, or None if one is missing."""

@@ -12,6 +12,11 @@ A rule may instead list ``all = [[...], [...]]``: groups of phrases that must *a
 the same sentence (``within = "sentence"``, the default) or message (``within = "message"``).
 This is how weaker cues that only mean risk together ("pills" + "lined up") are written; the
 first group is the main cue (its words are the evidence start and context is judged on it).
+
+A rule may also list ``not_within``: larger constructions that contain the rule's phrase but
+are a different thing said ("if I eat one more pot noodle I'm gonna kill myself 😂"). A match
+lying wholly inside one of them, in its sentence, is not the rule's phrase. This is part of the
+rule's own definition (shown with its examples), not a context modifier; keep it narrow.
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ class Rule:
     # Combination rules: further cue groups that must all be found too, and where.
     also: tuple[Matcher, ...] = field(default=(), compare=False)
     within: str = "sentence"
+    # Constructions that contain the phrase but mean something else (see module docstring).
+    not_within: Matcher | None = field(default=None, compare=False)
 
 
 def compile_phrase(phrase: str, macros: Mapping[str, Sequence[str]], _depth: int = 0) -> str:
@@ -188,6 +195,7 @@ def parse_rules(data: Mapping[str, Any], macros: Mapping[str, Sequence[str]]) ->
             regex = compile_patterns(main, macros)
             parts = compile_each(main, macros)
             also = tuple(compile_patterns(g, macros) for g in (groups or [])[1:])
+            not_within = compile_patterns(raw["not_within"], macros) if raw.get("not_within") else None
         except (re.error, KeyError) as exc:
             raise ValueError(f"rule {rid}: bad pattern: {exc}") from exc
         rules.append(Rule(
@@ -195,7 +203,7 @@ def parse_rules(data: Mapping[str, Any], macros: Mapping[str, Sequence[str]]) ->
             regex=regex, strong=bool(raw.get("strong", False)), ignore_context=ignore,
             matches=tuple(raw.get("matches", ())), ignores=tuple(raw.get("ignores", ())),
             source=tuple(p for g in (groups or [main]) for p in g), parts=parts,
-            also=also, within=within,
+            also=also, within=within, not_within=not_within,
         ))
     return rules
 

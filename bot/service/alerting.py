@@ -85,6 +85,19 @@ def people_for(session: Session, mentee: Mentee) -> AlertPeople:
 
 
 # ---- raising ------------------------------------------------------------------------------------
+def note_later_message(session: Session, mentee: Mentee, row: Message, assessment: Assessment,
+                       now: datetime) -> None:
+    """A message from a mentee with open alerts joins each alert's record ("I'm fine" included):
+    it never closes one; only a human does that."""
+    flagged = {f.category for f in assessment.findings}
+    for alert in AlertRepo(session).open_for_mentee(mentee.id):
+        if alert.category in flagged:
+            continue  # recorded as a flag on the alert instead
+        AlertRepo(session).record(alert, "mentee wrote", now, channel=row.channel,
+                                  message_id=row.id, detail=(row.body or "")[:120])
+
+
+
 def raise_findings(session: Session, svc: Services, mentee: Mentee, assessment: Assessment,
                    now: datetime, *, message_id: int | None = None) -> bool:
     """Raise every finding of a message and answer the mentee safely; True if any was urgent."""

@@ -161,6 +161,7 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
     text = row.body or ""
     keyword = keyword_of(text, opted_out=mentee.status == "opted_out")
     assessment = assess(text)
+    alerting.note_later_message(session, mentee, row, assessment, now)
     urgent = alerting.raise_findings(session, svc, mentee, assessment, now, message_id=row.id)
     if keyword == "stop":
         checkins.opt_out(session, svc, mentee, row.channel, now)

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from bot.storage.models import Alert, Answer, Message
+from bot.storage.models import Alert, AlertEvent, Answer, Message
 
 REDACTED = ""
 
@@ -31,4 +31,9 @@ def redact_before(session: Session, cutoff: datetime) -> dict[str, int]:
                             Alert.evidence != REDACTED)
         .values(evidence=REDACTED)
     ).rowcount
+    session.execute(
+        update(AlertEvent).where(AlertEvent.at < cutoff, AlertEvent.kind == "mentee wrote",
+                                 AlertEvent.detail != REDACTED)
+        .values(detail=REDACTED)
+    )
     return {"messages": int(messages or 0), "answers": int(answers or 0), "alerts": int(alerts or 0)}

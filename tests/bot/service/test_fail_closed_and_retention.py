@@ -81,3 +81,16 @@ def test_a_burst_of_messages_gets_one_acknowledgement_and_one_nudge_to_the_mento
     clock.advance(hours=4)  # later, a new message is acknowledged and passed on again
     assert len(text(services, "me again")) == 1
     assert len(services.channels["console"].texts_for("+447700900001")) == 2  # type: ignore[attr-defined]
+
+
+def test_a_later_im_fine_joins_the_alert_record_and_never_closes_it(services: Services) -> None:
+    from bot.storage.models import AlertEvent
+
+    seed(services)
+    text(services, "I'm going to kill myself tonight")
+    text(services, "ignore me im fine now honestly")
+    with services.sessions() as s:
+        [alert] = s.scalars(select(Alert)).all()
+        events = s.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert.id)).all()
+    assert alert.status == "open" and alert.closed_at is None
+    assert [e.detail for e in events if e.kind == "mentee wrote"] == ["ignore me im fine now honestly"]

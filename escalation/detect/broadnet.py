@@ -58,6 +58,8 @@ class Net:
     other_object: re.Pattern[str] | None = None
     # At least one of these families must be found (a relative and "she" alone are not abuse).
     require_any: frozenset[str] = frozenset()
+    # ...and at least one of these too (abuse needs someone: "people are watching me, scared" is not DA).
+    require_also: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -164,8 +166,9 @@ def parse_nets(data: Mapping[str, Any]) -> tuple[Net, ...]:
             families=families, others_words=others,
             other_object=re.compile(r"\s+" + obj) if obj else None,
             require_any=frozenset(raw.get("require_any", ())),
+            require_also=frozenset(raw.get("require_also", ())),
         ))
-        unknown = nets[-1].require_any - {f.name for f in families}
+        unknown = (nets[-1].require_any | nets[-1].require_also) - {f.name for f in families}
         if unknown:
             raise ValueError(f"{category} net: require_any names unknown families {sorted(unknown)}")
     return tuple(nets)
@@ -258,6 +261,9 @@ class BroadNets:
         need = net.require_any
         if need and not any(f.name in need for f, _ in candidates):
             return None
+        also = net.require_also
+        if also and not any(f.name in also for f, _ in candidates):
+            return None
         # Heaviest families first; stop as soon as the rest cannot reach the threshold. Cue
         # search is cheap; the first-person test and the context checks (idiom spans) cost
         # more, so they run only once the cues actually present could add up.
@@ -273,6 +279,8 @@ class BroadNets:
             else:
                 possible -= family.weight
         if possible < net.threshold or (need and not any(f.name in need for f, _ in present)):
+            return None
+        if also and not any(f.name in also for f, _ in present):
             return None
         has_fp = _found(net.first_person_words, text)
         if not has_fp and net.others_words is not None:

@@ -29,7 +29,7 @@ NET_ONLY = [
     ("struggling bad, looking at the railway line", "crisis"),
     ("hopeless, tablets everywhere", "crisis"),
     ("the council have discharged me, moving me on monday", "housing"),
-    ("my bloke checks where i am every hour", "domestic_abuse"),
+    ("my bloke wants proof of where i am every hour", "domestic_abuse"),  # ("checks where i am" is a rule since round four)
     ("my girlfriend monitors where i am and who i text", "domestic_abuse"),
 ]
 

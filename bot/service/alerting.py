@@ -125,6 +125,13 @@ def safety_reply_texts(svc: Services, categories: set[str]) -> list[str]:
     return mentee_safety_reply(categories, svc.config.replies)
 
 
+def answer_helpline_texts(svc: Services, category: str) -> list[str]:
+    """Helplines for an urgent risk raised by a check-in answer (no lead: the flow speaks)."""
+    template = {"crisis": "urgent_crisis", "housing": "urgent_housing",
+                "domestic_abuse": "urgent_domestic_abuse"}.get(category)
+    return [svc.config.replies.render(template)] if template else []
+
+
 def ack_reply_text(svc: Services) -> str:
     return mentee_ack_reply(svc.config.replies)[0]
 

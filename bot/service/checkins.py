@@ -259,6 +259,12 @@ def _apply(session: Session, svc: Services, mentee: Mentee, conversation: Conver
             alerting.raise_finding(session, svc, mentee, effect.category, effect.severity,
                                    effect.evidence, f"flow.{conversation.flow_name}.{effect.question}",
                                    now, conversation_id=conversation.id)
+            if effect.severity == "urgent":
+                # e.g. "no" to somewhere safe tonight: the right helpline at once, before the
+                # flow's next question (the flow itself already says the mentor will be told).
+                for text in alerting.answer_helpline_texts(svc, effect.category):
+                    queue_to_mentee(session, svc, mentee, text, now, purpose="safety",
+                                    respect_quiet_hours=False)
         elif isinstance(effect, NoteToMentor):
             mentor = StaffRepo(session).get(mentee.mentor_id)
             if mentor is not None:

@@ -390,11 +390,20 @@ async def send_pass(svc: Services, limit: int = 200, concurrency: int = 32) -> i
     if not jobs:
         return 0
     gate = asyncio.Semaphore(concurrency)
+    # One person's messages go one after another, in the order they were written (a safety
+    # reply before the next question); different people's go in parallel.
+    by_person: dict[tuple[str, str], list[SendJob]] = {}
+    for job in sorted(jobs, key=lambda j: j.message_id):
+        by_person.setdefault((job.channel, job.address), []).append(job)
 
-    async def guarded(job: SendJob) -> SendOutcome:
-        async with gate:
-            return await _send(svc, job)
+    async def in_order(queue: list[SendJob]) -> list[SendOutcome]:
+        results = []
+        for job in queue:
+            async with gate:
+                results.append(await _send(svc, job))
+        return results
 
-    outcomes = await asyncio.gather(*(guarded(job) for job in jobs))
-    await asyncio.to_thread(record_outcomes, svc, list(outcomes))
+    groups = await asyncio.gather(*(in_order(queue) for queue in by_person.values()))
+    outcomes = [outcome for group in groups for outcome in group]
+    await asyncio.to_thread(record_outcomes, svc, outcomes)
     return len(jobs)

@@ -325,7 +325,9 @@ def test_an_answer_that_raises_a_risk_alerts_staff(services: Services) -> None:
     settle(services)
     for reply in ("4", "4"):
         text(services, reply)
-    assert text(services, "no") == [prompt("housing_consent")]
+    # "No" to somewhere safe tonight: the housing helpline at once, then the next question.
+    helpline, question = text(services, "no")
+    assert "Shelter 0808 800 4444" in helpline and question == prompt("housing_consent")
     (alert,) = rows(services, Alert)
     assert (alert.category, alert.severity) == ("housing", "urgent")
     assert any(alert.code in t for t in sent_to(services, MENTOR))

@@ -24,6 +24,9 @@ from escalation.detect import assess
 
 DATA = Path(__file__).parent / "data" / "challenge.jsonl"
 FRESH = Path(__file__).parent / "data" / "challenge_fresh.jsonl"
+# Round four: phrasing families a blind set (written by someone else) missed, written fresh in
+# many variants before any rule changed; its holdout split was run once, then fixed.
+FAMILIES = Path(__file__).parent / "data" / "challenge_families.jsonl"
 CATEGORIES = ("crisis", "housing", "domestic_abuse")
 
 
@@ -33,6 +36,7 @@ def load(path: Path) -> list[dict]:
 
 ROWS = load(DATA)
 FRESH_ROWS = load(FRESH)
+FAMILY_ROWS = load(FAMILIES)
 
 
 def split_of(text: str) -> str:
@@ -74,6 +78,19 @@ def test_recall_and_precision_on_the_fresh_set(category: str) -> None:
     recall, precision, missed = figures(FRESH_ROWS)[category]
     assert recall >= 0.9, f"{category} recall {recall:.3f}; missed: {missed}"
     assert precision >= 0.85, f"{category} precision {precision:.3f}"
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_recall_and_precision_on_the_round_four_family_set(category: str) -> None:
+    recall, precision, missed = figures(FAMILY_ROWS)[category]
+    assert recall >= 0.95, f"{category} recall {recall:.3f}; missed: {missed}"
+    assert precision >= 0.9, f"{category} precision {precision:.3f}"
+
+
+def test_the_family_set_covers_every_missed_family_and_its_look_alikes() -> None:
+    families = Counter(r["family"] for r in FAMILY_ROWS)
+    assert len(families) >= 18 and min(families.values()) >= 1
+    assert sum(not r["risks"] for r in FAMILY_ROWS) >= 60, "look-alikes with no risk"
 
 
 def test_the_fresh_set_is_new_messages() -> None:

@@ -30,6 +30,7 @@ from bot.service.ticker import plan_all, tick
 from bot.service.turns import process_inbound
 from bot.storage.models import ServiceState
 from bot.web import WebSettings, create_app
+from escalation.detect import warm_up
 
 log = logging.getLogger("checkins.server")
 
@@ -160,6 +161,7 @@ class Runner:
     async def start(self) -> None:
         wakeups = self.svc.wakeups = LoopWakeups(loop=asyncio.get_running_loop())
         cfg = self.svc.config
+        await asyncio.to_thread(warm_up)
         await asyncio.to_thread(plan_all, self.svc)
         self.scheduler = AsyncIOScheduler(timezone=cfg.service.timezone)
         self.scheduler.add_job(self._tick, "interval", seconds=cfg.service.tick_seconds,
@@ -254,6 +256,7 @@ def serve(config: Config, clock: Clock | None = None, *, role: str = "all") -> i
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     validate_all()
+    warm_up()  # compile the risk rules before the first message, not during it
     svc = build_services(config, clock)
     svc.channels = build_channels(config, svc.clock)
     if not svc.channels:

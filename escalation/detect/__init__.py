@@ -10,18 +10,37 @@ from escalation.detect.detector import (
     Assessment, Detector, Finding, Trace, default_detector, failed_assessment,
 )
 
-__all__ = ["Assessment", "Detector", "Finding", "Trace", "assess", "default_detector", "DEFAULT"]
+__all__ = ["Assessment", "Detector", "Finding", "Trace", "assess", "default_detector", "DEFAULT", "warm_up"]
 
-try:
-    DEFAULT: Detector | None = default_detector()
-    _LOAD_ERROR = ""
-except Exception as exc:  # noqa: BLE001 - a broken rule file must not stop messages being flagged
-    DEFAULT = None
-    _LOAD_ERROR = f"rules failed to load: {type(exc).__name__}"
+_DEFAULT: list[Detector | None] = []  # built on first use: loading compiles every rule
+_LOAD_ERROR = ""
+
+
+def _default() -> Detector | None:
+    global _LOAD_ERROR
+    if not _DEFAULT:
+        try:
+            _DEFAULT.append(default_detector())
+        except Exception as exc:  # noqa: BLE001 - a broken rule file must not stop messages being flagged
+            _LOAD_ERROR = f"rules failed to load: {type(exc).__name__}"
+            _DEFAULT.append(None)
+    return _DEFAULT[0]
+
+
+def __getattr__(name: str) -> Detector | None:
+    if name == "DEFAULT":  # the shipped detector, for code that wants it directly
+        return _default()
+    raise AttributeError(name)
 
 
 def assess(text: str) -> Assessment:
     """Check one message with the shipped rules; fails closed, never raises."""
-    if DEFAULT is None:
+    detector = _default()
+    if detector is None:
         return failed_assessment(_LOAD_ERROR)
-    return DEFAULT.assess(text)
+    return detector.assess(text)
+
+
+def warm_up() -> None:
+    """Load the rules now (the service does this at start-up, so the first message is fast)."""
+    _default()

@@ -128,7 +128,7 @@ class Detector:
             if current is None or _SEVERITY_RANK[trace.severity] < _SEVERITY_RANK[current.severity]:
                 best[trace.rule_id] = Finding(trace.category, trace.severity, trace.evidence, trace.rule_id)
         findings = sorted(
-            best.values(),
+            (_raise_crisis_severity(f, text) for f in best.values()),
             key=lambda f: (_CATEGORY_RANK.get(f.category, 99), _SEVERITY_RANK[f.severity], f.rule_id),
         )
         return Assessment(findings=tuple(findings))
@@ -243,3 +243,27 @@ def default_detector() -> Detector:
     normaliser = Normaliser(words, norm_data["emoji"], vocab, norm_data.get("phrases", {}))
     context = Context(load_context(), macros)
     return Detector(rules, normaliser, context, BroadNets(parse_nets(load_broad()), context))
+
+
+# A crisis flag is urgent, whatever rule raised it, when the message says it is for now ("tonight",
+# "right now", "today") or names killing oneself outright: a same-day human response is wanted.
+# Context rules have already dropped negated, idiomatic, third-party and past matches.
+_CRISIS_NOW = re.compile(
+    r"\b(?:to\s?night|tonite|tnite|2nite|2night|right now|rite now|rn|to\s?day|2day|this (?:evening|afternoon)"
+    r"|before (?:the )?morning|in a (?:bit|min|minute)|any minute)\b",
+    re.IGNORECASE,
+)
+_CRISIS_EXPLICIT = re.compile(
+    r"\b(?:kill(?:ing)? (?:my\s?self|me\s?self|myslf|masel[f]?)|kms|end(?:ing)? (?:my|me) (?:own )?life"
+    r"|take (?:my|me) (?:own )?life|suicid\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def _raise_crisis_severity(finding: Finding, text: str) -> Finding:
+    if finding.category != "crisis" or finding.severity == "urgent":
+        return finding
+    if _CRISIS_NOW.search(text) or _CRISIS_EXPLICIT.search(text):
+        return Finding(finding.category, "urgent", finding.evidence, finding.rule_id)
+    return finding
+

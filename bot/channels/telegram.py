@@ -49,6 +49,8 @@ DEFAULT_API_BASE_URL = "https://api.telegram.org"
 PER_CHAT_RATE = Rate(per_second=1.0, burst=3)
 OVERALL_RATE = Rate(per_second=30.0, burst=30)
 ALLOWED_UPDATES = ("message", "callback_query")
+_MEDIA_KINDS = ("voice", "audio", "video_note", "video", "photo", "sticker", "document", "animation",
+                "contact", "location")
 MAX_CALLBACK_DATA_BYTES = 64
 _START_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # the deep-link parameter alphabet
 _CHAT_ID = re.compile(r"^-?[0-9]{1,20}$")
@@ -304,9 +306,15 @@ def _parse_message(update_id: int, message: Any) -> InboundMessage | None:
     if chat.get("type") != "private":
         return None  # the bot serves one-to-one chats only
     text = message.get("text")
-    if not isinstance(text, str):
-        return None  # photos, stickers, voice notes...
     extra: dict[str, str] = {}
+    if not isinstance(text, str):
+        media = next((kind for kind in _MEDIA_KINDS if kind in message), None)
+        if media is None:
+            return None  # service messages (joins, pins...): nothing a person said
+        # A voice note or photo can carry anything, even a plea for help: it is passed on as an
+        # empty message so the service answers and a human is told, never silently dropped.
+        text = str(message.get("caption") or "")
+        extra["media"] = media
     if isinstance(message.get("message_id"), int):
         extra["message_id"] = str(message["message_id"])
     command = _COMMAND.match(text.strip())

@@ -178,6 +178,9 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
     if keyword == "checkin":
         checkins.start_on_demand(session, svc, mentee, now)
         return
+    if not text.strip():  # a voice note or picture: the check-in waits for a typed answer
+        _media_only(session, svc, mentee, now)
+        return
     conversation = ConversationRepo(session).open_for(mentee.id)
     if conversation is not None:
         checkins.advance(session, svc, mentee, conversation, Reply(text), now,
@@ -196,6 +199,19 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
         if not messages.said_recently(mentee.id, ack, now - ACK_EVERY):
             queue_to_mentee(session, svc, mentee, ack, now, purpose="system", respect_quiet_hours=False)
         _forward_to_mentor(session, svc, mentee, now)
+
+
+def _media_only(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
+    """A voice note, photo or picture message: we cannot read it, so say so and tell the mentor."""
+    messages = MessageRepo(session)
+    reply = "Sorry, I can only read typed messages. Please type your reply. Your mentor will see you sent something."
+    if not messages.said_recently(mentee.id, reply, now - ACK_EVERY):
+        queue_to_mentee(session, svc, mentee, reply, now, purpose="system", respect_quiet_hours=False)
+    mentor = StaffRepo(session).get(mentee.mentor_id)
+    nudge = (f"{mentee.display_name} sent a voice note, photo or picture message the service "
+             "cannot read. Please get in touch.")
+    if mentor is not None and not messages.said_recently(mentee.id, nudge, now - NUDGE_EVERY):
+        queue_to_staff(session, svc, mentor, nudge, now, mentee_id=mentee.id)
 
 
 def _forward_to_mentor(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:

@@ -332,7 +332,7 @@ def test_a_press_on_a_message_too_old_to_include_uses_the_senders_id() -> None:
     "update",
     [
         {"update_id": 1, "edited_message": text_update(1, CHAT, "x")["message"]},
-        {"update_id": 2, "message": {**text_update(2, CHAT, "x")["message"], "text": None, "sticker": {"file_id": "f"}}},
+        {"update_id": 2, "message": {**text_update(2, CHAT, "x")["message"], "text": None, "pinned_message": {}}},
         {"update_id": 3, "message": {**text_update(3, CHAT, "x")["message"], "chat": {"id": -100, "type": "group"}}},
         {"update_id": 4, "my_chat_member": {}},
         {"update_id": 5, "callback_query": {"id": "q", "from": {"id": CHAT}, "game_short_name": "g"}},
@@ -360,3 +360,15 @@ def test_data_not_shaped_like_an_update_is_malformed(data: Any) -> None:
     with pytest.raises(MalformedUpdate):
         parse_update(data)
     assert issubclass(MalformedUpdate, MalformedRequest) and issubclass(MalformedUpdate, ValueError)
+
+
+def test_a_voice_note_is_passed_on_as_an_empty_message_marked_as_media() -> None:
+    from bot.channels.telegram import parse_update
+
+    update = {"update_id": 9, "message": {"message_id": 5, "date": 1_700_000_000,
+                                          "chat": {"id": 42, "type": "private"},
+                                          "from": {"id": 42, "is_bot": False, "first_name": "S"},
+                                          "voice": {"file_id": "v", "duration": 12}}}
+    message = parse_update(update)
+    assert message is not None
+    assert (message.text, message.extra.get("media"), message.address) == ("", "voice", "42")

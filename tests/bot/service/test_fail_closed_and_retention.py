@@ -94,3 +94,18 @@ def test_a_later_im_fine_joins_the_alert_record_and_never_closes_it(services: Se
         events = s.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert.id)).all()
     assert alert.status == "open" and alert.closed_at is None
     assert [e.detail for e in events if e.kind == "mentee wrote"] == ["ignore me im fine now honestly"]
+
+
+def test_a_voice_note_or_picture_is_answered_and_the_mentor_told(services: Services) -> None:
+    """We cannot read it, and it might be a plea for help: never drop it silently."""
+    mentee_id = seed(services)
+    start_checkin(services, mentee_id)
+    settle(services)
+    replies = text(services, "")  # what a voice note or MMS picture arrives as
+    assert replies == ["Sorry, I can only read typed messages. Please type your reply. "
+                       "Your mentor will see you sent something."]
+    mentor = services.channels["console"].texts_for("+447700900001")  # type: ignore[attr-defined]
+    assert any("voice note, photo or picture message" in m for m in mentor)
+    with services.sessions() as s:
+        conv = s.scalars(select(Conversation).where(Conversation.mentee_id == mentee_id)).one()
+    assert conv.state == "mood" and conv.reasks == 0  # the check-in waits for a typed answer

@@ -224,7 +224,9 @@ class BroadNets:
                         cache[word] = found
                 chosen |= found
         out: dict[int, dict[int, list[int]]] = {}
-        for n, f, c in chosen:
+        # In file order: families of equal weight are then tried in a fixed order, so the
+        # evidence shown does not depend on the process's string-hash seed.
+        for n, f, c in sorted(chosen):
             out.setdefault(n, {}).setdefault(f, []).append(c)
         return out
 

@@ -8,6 +8,7 @@ written in the same transaction, and only after commit does the outbox send.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 import re
 import time
 from datetime import datetime, timedelta
@@ -59,9 +60,9 @@ def _process_batch(svc: Services, limit: int, *, isolate: bool) -> int:
     deadline = time.monotonic() + BATCH_SECONDS
     with svc.sessions() as session, session.begin():
         now = svc.clock.now()
-        for row in MessageRepo(session).next_inbound(limit):
-            if handled and time.monotonic() > deadline:
-                break
+        for row in _urgent_first(MessageRepo(session).next_inbound(limit)):
+            if handled and (time.monotonic() > deadline or _is_urgent(row)):
+                break  # commit now: an urgent message's alerts go out as soon as it commits
             row.processed_at = now  # set first: it joins the turn's own UPDATE of this row
             if not isolate:
                 handle_message(session, svc, row, now)
@@ -76,6 +77,19 @@ def _process_batch(svc: Services, limit: int, *, isolate: bool) -> int:
                     row.processed_at = now
             handled += 1
     return handled
+
+
+def _is_urgent(row: Message) -> bool:
+    return any(f.severity == "urgent" for f in assess(row.body or "").findings)
+
+
+def _urgent_first(rows: Sequence[Message]) -> list[Message]:
+    """People who wrote something urgent are handled first; each person's own messages keep
+    their order (a check-in answer must not jump ahead of the one before it)."""
+    urgent_people = {(r.channel, r.address) for r in rows if _is_urgent(r)}
+    if not urgent_people:
+        return list(rows)
+    return sorted(rows, key=lambda r: (r.channel, r.address) not in urgent_people)  # stable
 
 
 def _fail_closed(session: Session, svc: Services, row: Message, now: datetime) -> None:

@@ -55,11 +55,39 @@ def _is_space_class(node: Any) -> bool:
     return False
 
 
+def required_sets(pattern: str) -> tuple[frozenset[str], ...]:
+    """Every prefix set the pattern requires (a match contains a word from each), best first.
+
+    ``anchors_for`` picks one set to look a pattern up by; a message only needs the pattern
+    run when it also has a word from every other required set ("only|just" and "for" and
+    "night*|day*"), which rules out most everyday messages that share one common word.
+    """
+    try:
+        parsed = P.parse(pattern)
+    except Exception:  # noqa: BLE001 - an unparseable pattern is simply always run
+        return ()
+    found, _ = _required(list(parsed), word_start=True, flat=True)
+    unique = {frozenset(c) for c in found}
+    return tuple(sorted(unique, key=lambda c: (_score(set(c)), sorted(c)), reverse=True))
+
+
 def _sequence(items: list[Any], word_start: bool, lead: str = "") -> tuple[set[str] | None, bool]:
     """Best required prefix set within a sequence, and whether it ends at a word start.
 
     ``lead`` is literal text at a word start just before this sequence: the parser factors
     common prefixes out of alternatives ("co(ntrolling|ercive)"), so it is carried inside.
+    """
+    candidates, word_start = _required(items, word_start, lead, flat=False)
+    if not candidates:
+        return None, word_start
+    return max(candidates, key=_score), word_start
+
+
+def _required(items: list[Any], word_start: bool, lead: str = "", *, flat: bool) -> tuple[list[set[str]], bool]:
+    """Required prefix sets of a sequence (each one is needed by every match).
+
+    With ``flat``, the sets inside required groups and repeats are all kept; otherwise each
+    group contributes only its best set (what ``anchors_for`` has always chosen from).
     """
     candidates: list[set[str]] = []
     run = lead
@@ -72,6 +100,12 @@ def _sequence(items: list[Any], word_start: bool, lead: str = "") -> tuple[set[s
             if m and len(m.group()) >= MIN_ANCHOR:
                 candidates.append({m.group()})
         run = ""
+
+    def inner_sets(body: list[Any], starts: bool, carried: str = "") -> tuple[list[set[str]], bool]:
+        if flat:
+            return _required(body, starts, carried, flat=True)
+        best, ends = _sequence(body, starts, carried)
+        return ([best] if best else []), ends
 
     for op, av in items:
         if op is C.LITERAL:
@@ -91,9 +125,9 @@ def _sequence(items: list[Any], word_start: bool, lead: str = "") -> tuple[set[s
             if len(body) == 1 and _is_space_class(body[0]):
                 word_start = lo >= 1 or word_start
                 continue
-            inner, ends_ws = _sequence(body, word_start)
-            if lo >= 1 and inner:
-                candidates.append(inner)
+            inner, ends_ws = inner_sets(body, word_start)
+            if lo >= 1:
+                candidates.extend(inner)
             word_start = ends_ws and (lo >= 1 or word_start)
         elif op is C.SUBPATTERN:
             carried = run if (run and run_ws) else ""
@@ -102,9 +136,8 @@ def _sequence(items: list[Any], word_start: bool, lead: str = "") -> tuple[set[s
             else:
                 flush()
             body = list(av[-1])
-            inner, ends_ws = _sequence(body, word_start and not carried, carried)
-            if inner:
-                candidates.append(inner)
+            inner, ends_ws = inner_sets(body, word_start and not carried, carried)
+            candidates.extend(inner)
             word_start = ends_ws
         elif op is C.BRANCH:
             carried = run if (run and run_ws) else ""
@@ -116,12 +149,12 @@ def _sequence(items: list[Any], word_start: bool, lead: str = "") -> tuple[set[s
             all_ws = True
             ok = True
             for branch in av[1]:
-                inner, ends_ws = _sequence(list(branch), word_start and not carried, carried)
+                best, ends_ws = _sequence(list(branch), word_start and not carried, carried)
                 all_ws &= ends_ws
-                if inner is None:
+                if best is None:
                     ok = False
                 else:
-                    union |= inner
+                    union |= best
             if ok and union:
                 candidates.append(union)
             word_start = all_ws
@@ -138,9 +171,7 @@ def _sequence(items: list[Any], word_start: bool, lead: str = "") -> tuple[set[s
             flush()
             word_start = False
     flush()
-    if not candidates:
-        return None, word_start
-    return max(candidates, key=_score), word_start
+    return candidates, word_start
 
 
 def index(anchors: Iterable[tuple[int, frozenset[str]]]) -> dict[str, list[tuple[str, int]]]:

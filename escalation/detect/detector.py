@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from escalation.detect.anchors import anchors_for, index
+from escalation.detect.anchors import anchors_for, index, required_sets
 from escalation.detect.broadnet import BroadNets, parse_nets, load_broad
 from escalation.detect.context import Context
 from escalation.detect.normalise import Normaliser, dropped_g, missing_apostrophes, typos
@@ -89,10 +89,13 @@ class Detector:
         self.rules: tuple[Rule, ...] = tuple(
             sorted(rules, key=lambda r: (_CATEGORY_RANK.get(r.category, 99), not r.strong, _SEVERITY_RANK[r.severity]))
         )
-        # One unit per pattern; a unit runs only when one of its anchor words is in the message.
+        # One unit per pattern; a unit runs only when one of its anchor words is in the message
+        # and so is a word from every other prefix set the pattern requires ("clauses").
         units: list[tuple[Rule, Matcher]] = []
         always: list[int] = []
         anchored: list[tuple[int, frozenset[str]]] = []
+        clause_ids: dict[frozenset[str], int] = {}
+        needs: list[frozenset[int]] = []
         for rule in self.rules:
             for part in rule.parts or (rule.regex,):
                 n = len(units)
@@ -100,13 +103,20 @@ class Detector:
                 found = anchors_for(part.pattern) if isinstance(part.pattern, str) else None
                 if found:
                     anchored.append((n, found))
+                    sets = (found, *required_sets(part.pattern))
+                    needs.append(frozenset(clause_ids.setdefault(c, len(clause_ids)) for c in sets))
                 else:
                     always.append(n)
+                    needs.append(frozenset())
         self._units = tuple(units)
         self._always = frozenset(always)
         self._index = index(anchored)
-        # word -> (rule units it may start, net cues it may start): one pass over the words.
-        self._word_units: dict[str, tuple[tuple[int, ...], frozenset[tuple[int, int, int]]]] = {}
+        self._needs = tuple(needs)
+        self._clause_index = index((cid, clause) for clause, cid in clause_ids.items())
+        # word -> (rule units it may start, clauses it satisfies, net cues it may start).
+        self._word_units: dict[
+            str, tuple[tuple[int, ...], frozenset[int], frozenset[tuple[int, int, int]]]
+        ] = {}
 
     def assess(self, text: str) -> Assessment:
         """Check one message. Never raises: any error gives a failed, urgent "review" result."""
@@ -142,7 +152,7 @@ class Detector:
         idioms = None
         flagged: set[str] = set()
         candidates, net_units = self._candidates(t)
-        for n in sorted(candidates):
+        for n in candidates:
             rule, part = self._units[n]
             for m in part.finditer(t):
                 start, end = m.span()
@@ -193,9 +203,14 @@ class Detector:
             first, last = min(first, m.start()), max(last, m.end())
         return first, last
 
-    def _candidates(self, text: str) -> tuple[set[int], set[tuple[int, int, int]]]:
-        """Rule units, and broad-net cues, whose anchor words start one of the message's words."""
-        chosen = set(self._always)
+    def _candidates(self, text: str) -> tuple[list[int], set[tuple[int, int, int]]]:
+        """Rule units whose required words are all in the message (sorted), and broad-net cues.
+
+        A unit is run only when, for every prefix set its pattern requires, one of the
+        message's words starts with a prefix of that set; one pass over the words finds both.
+        """
+        chosen: set[int] = set()
+        clauses: set[int] = set()
         net_units: set[tuple[int, int, int]] = set()
         cache = self._word_units
         nets = self._nets
@@ -204,16 +219,20 @@ class Detector:
             if entry is None:
                 entry = (
                     tuple(n for prefix, n in self._index.get(word[:3], ()) if word.startswith(prefix)),
+                    frozenset(c for prefix, c in self._clause_index.get(word[:3], ()) if word.startswith(prefix)),
                     nets.word_units(word) if nets is not None else frozenset(),
                 )
                 if len(cache) < _WORD_CACHE_SIZE:  # words repeat a lot; bounded so memory cannot grow
                     cache[word] = entry
             chosen.update(entry[0])
-            net_units |= entry[1]
+            clauses.update(entry[1])
+            net_units |= entry[2]
         if nets is not None and "&" in text:  # "a&e", "b&b": one word to the nets, none to the rules
             for word in _AMP_WORD.findall(text):
                 net_units |= nets.word_units(word)
-        return chosen, net_units
+        needs = self._needs
+        chosen.update(self._always)
+        return sorted(n for n in chosen if needs[n] <= clauses), net_units
 
 
 def vocabulary(rules: Iterable[Rule], macros: dict[str, list[str]]) -> set[str]:

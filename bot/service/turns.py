@@ -60,9 +60,12 @@ def _process_batch(svc: Services, limit: int, *, isolate: bool) -> int:
     deadline = time.monotonic() + BATCH_SECONDS
     with svc.sessions() as session, session.begin():
         now = svc.clock.now()
-        for row in _urgent_first(MessageRepo(session).next_inbound(limit)):
-            if handled and (time.monotonic() > deadline or _is_urgent(row)):
-                break  # commit now: an urgent message's alerts go out as soon as it commits
+        rows, urgent_ids = _urgent_first(MessageRepo(session).next_inbound(limit))
+        for row in rows:
+            if handled and time.monotonic() > deadline:
+                break
+            if handled and urgent_ids and row.id not in urgent_ids:
+                break  # commit the urgent ones now; their alerts go out as soon as they commit
             row.processed_at = now  # set first: it joins the turn's own UPDATE of this row
             if not isolate:
                 handle_message(session, svc, row, now)
@@ -83,13 +86,15 @@ def _is_urgent(row: Message) -> bool:
     return any(f.severity == "urgent" for f in assess(row.body or "").findings)
 
 
-def _urgent_first(rows: Sequence[Message]) -> list[Message]:
-    """People who wrote something urgent are handled first; each person's own messages keep
-    their order (a check-in answer must not jump ahead of the one before it)."""
+def _urgent_first(rows: Sequence[Message]) -> tuple[list[Message], set[int]]:
+    """People who wrote something urgent are handled first, and each person's own messages keep
+    their order (a check-in answer must not jump ahead of the one before it). Returns the rows
+    and the ids of those that belong to such people."""
     urgent_people = {(r.channel, r.address) for r in rows if _is_urgent(r)}
     if not urgent_people:
-        return list(rows)
-    return sorted(rows, key=lambda r: (r.channel, r.address) not in urgent_people)  # stable
+        return list(rows), set()
+    ordered = sorted(rows, key=lambda r: (r.channel, r.address) not in urgent_people)  # stable
+    return ordered, {r.id for r in rows if (r.channel, r.address) in urgent_people}
 
 
 def _fail_closed(session: Session, svc: Services, row: Message, now: datetime) -> None:

@@ -109,3 +109,25 @@ def test_a_voice_note_or_picture_is_answered_and_the_mentor_told(services: Servi
     with services.sessions() as s:
         conv = s.scalars(select(Conversation).where(Conversation.mentee_id == mentee_id)).one()
     assert conv.state == "mood" and conv.reasks == 0  # the check-in waits for a typed answer
+
+
+def test_an_urgent_message_is_handled_and_committed_before_a_queue_of_ordinary_ones(
+        services: Services) -> None:
+    from bot.service import admin
+    from bot.service.turns import process_inbound
+
+    seed(services)
+    with services.sessions() as s, s.begin():
+        for i in range(5):
+            admin.add_mentee(s, services, services.clock.now(), first_name=f"M{i}",
+                             phone=f"+44770090020{i}", mentor="Dan Carter")
+    for i in range(5):
+        store(services, "hiya, all good this week", sender=f"+44770090020{i}")
+    store(services, "I'm going to kill myself tonight")
+    assert process_inbound(services) == 1  # the crisis alone, first, committed at once
+    with services.sessions() as s:
+        [alert] = s.scalars(select(Alert)).all()
+        handled = s.scalars(select(Message).where(Message.direction == "in",
+                                                  Message.processed_at.is_not(None))).all()
+    assert alert.severity == "urgent" and [m.body for m in handled] == ["I'm going to kill myself tonight"]
+    assert process_inbound(services) == 5

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Iterable, Mapping, Sequence
 
-from escalation.detect.anchors import anchors_for
+from escalation.detect.anchors import anchors_for, required_sets
 from escalation.detect.ruleset import MODIFIERS, compile_phrase
 
 _TOKEN = re.compile(r"[a-z0-9'&]+")
@@ -40,6 +40,9 @@ class Family:
     prefixes: tuple[frozenset[str], ...]
     words: tuple[frozenset[str], ...]
     action: bool = False  # done to someone: "hits him" (another object) does not count
+    # Per cue: every prefix set a match needs a word from (see ``anchors.required_sets``);
+    # a caller that knows the message's words can skip a cue missing one of them.
+    needs: tuple[tuple[frozenset[str], ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,8 +125,10 @@ def _family(category: str, raw: Mapping[str, Any], macros: Mapping[str, Sequence
     bodies = [compile_phrase(c, macros) for c in cues]
     prefixes: list[frozenset[str]] = []
     words: list[frozenset[str]] = []
+    needs: list[tuple[frozenset[str], ...]] = []
     for cue, body in zip(cues, bodies):
         found = anchors_for(rf"(?<![\w'])(?:{body})(?![\w'])")
+        needs.append(required_sets(rf"(?<![\w'])(?:{body})(?![\w'])"))
         if found:
             prefixes.append(found)
             words.append(frozenset())
@@ -133,7 +138,7 @@ def _family(category: str, raw: Mapping[str, Any], macros: Mapping[str, Sequence
             words.append(frozenset({cue}) if _PLAIN_WORD.fullmatch(cue) else frozenset())
     return Family(
         name, weight, tuple(_right_bounded(b) for b in bodies), ignore, tuple(prefixes), tuple(words),
-        bool(raw.get("action", False)),
+        bool(raw.get("action", False)), tuple(needs),
     )
 
 
@@ -200,6 +205,16 @@ class BroadNets:
                     for p in prefixes:
                         self._by_key.setdefault(p[:3], []).append((p, (n, f, c)))
         self._cache: dict[str, frozenset[tuple[int, int, int]]] = {}
+
+    def requirements(self) -> dict[tuple[int, int, int], tuple[frozenset[str], ...]]:
+        """(net, family, cue) -> the prefix sets a match of that cue needs a word from."""
+        return {
+            (n, f, c): need
+            for n, net in enumerate(self.nets)
+            for f, family in enumerate(net.families)
+            for c, need in enumerate(family.needs)
+            if need
+        }
 
     def word_units(self, word: str) -> frozenset[tuple[int, int, int]]:
         """The (net, family, cue) triples a message word may hold (uncached; callers cache)."""

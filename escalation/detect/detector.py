@@ -108,6 +108,12 @@ class Detector:
                 else:
                     always.append(n)
                     needs.append(frozenset())
+        # Broad-net cues too: a cue missing a required word is not tried (its family may then
+        # not count towards the net's bound at all, so most nets stop before any search).
+        self._net_needs: dict[tuple[int, int, int], frozenset[int]] = {}
+        if nets is not None:
+            for unit, sets in nets.requirements().items():
+                self._net_needs[unit] = frozenset(clause_ids.setdefault(c, len(clause_ids)) for c in sets)
         self._units = tuple(units)
         self._always = frozenset(always)
         self._index = index(anchored)
@@ -231,8 +237,12 @@ class Detector:
             for word in _AMP_WORD.findall(text):
                 net_units |= nets.word_units(word)
         needs = self._needs
+        net_needs = self._net_needs
         chosen.update(self._always)
-        return sorted(n for n in chosen if needs[n] <= clauses), net_units
+        return (
+            sorted(n for n in chosen if needs[n] <= clauses),
+            {u for u in net_units if u not in net_needs or net_needs[u] <= clauses},
+        )
 
 
 def vocabulary(rules: Iterable[Rule], macros: dict[str, list[str]]) -> set[str]:

@@ -56,19 +56,165 @@ def _is_space_class(node: Any) -> bool:
 
 
 def required_sets(pattern: str) -> tuple[frozenset[str], ...]:
-    """Every prefix set the pattern requires (a match contains a word from each), best first.
+    """Every word set the pattern requires (a match contains a word from each), best first.
 
     ``anchors_for`` picks one set to look a pattern up by; a message only needs the pattern
     run when it also has a word from every other required set ("only|just" and "for" and
     "night*|day*"), which rules out most everyday messages that share one common word.
+    An item is a word prefix ("night") or, marked with "=", a whole word ("=me"): a short
+    word like "me" is no use as a prefix but is a good test as a whole word.
     """
     try:
         parsed = P.parse(pattern)
     except Exception:  # noqa: BLE001 - an unparseable pattern is simply always run
         return ()
-    found, _ = _required(list(parsed), word_start=True, flat=True)
+    found, _ = _flat(list(parsed), clean=True, lead="", follow=False)
     unique = {frozenset(c) for c in found}
-    return tuple(sorted(unique, key=lambda c: (_score(set(c)), sorted(c)), reverse=True))
+    return tuple(sorted(unique, key=lambda c: (_flat_score(set(c)), sorted(c)), reverse=True))
+
+
+def _flat_score(candidate: set[str]) -> tuple[bool, int, int]:
+    return _score({s.lstrip("=") for s in candidate})
+
+
+def _never_token(av: Any) -> bool:
+    """A character class that matches no token character ([a-z0-9']): whitespace or punctuation."""
+    return all(
+        (o is C.CATEGORY and a is C.CATEGORY_SPACE) or (o is C.LITERAL and not _WORDCH.fullmatch(chr(a)))
+        for o, a in av
+    )
+
+
+def _covers_token_chars(items: Any) -> bool:
+    r"""The body of a (?<![\w']) or (?![\w']) assertion: a class holding \w and the apostrophe."""
+    items = list(items)
+    if len(items) != 1 or items[0][0] is not C.IN:
+        return False
+    av = items[0][1]
+    return (C.CATEGORY, C.CATEGORY_WORD) in av and (C.LITERAL, ord("'")) in av
+
+
+def _ends(items: list[Any], follow: bool) -> bool:
+    """Whether the next character a sequence consumes is not a token character (or is the end).
+
+    ``follow`` is the same answer for whatever comes after the sequence. Unknown is False.
+    """
+    for i, (op, av) in enumerate(items):
+        if op is C.LITERAL:
+            return not _WORDCH.fullmatch(chr(av))
+        if op is C.IN:
+            return _never_token(av)
+        if op in (C.MAX_REPEAT, C.MIN_REPEAT):
+            lo, hi, body = av
+            rest = _ends(items[i + 1 :], follow)
+            if hi == 0:
+                return rest
+            first = _ends(list(body), rest)
+            return first if lo >= 1 else (first and rest)
+        if op is C.SUBPATTERN:
+            return _ends(list(av[-1]), _ends(items[i + 1 :], follow))
+        if op is C.BRANCH:
+            rest = _ends(items[i + 1 :], follow)
+            return all(_ends(list(b), rest) for b in av[1])
+        if op is C.ASSERT_NOT and av[0] == 1 and _covers_token_chars(av[1]):
+            return True  # (?![\w']): no token character follows
+        if op in (C.ASSERT, C.ASSERT_NOT):
+            continue  # consumes nothing: the next item decides
+        if op is C.AT:
+            if av in (C.AT_END, C.AT_END_STRING):
+                return True
+            continue
+        return False
+    return follow
+
+
+def _flat(items: list[Any], clean: bool, lead: str, follow: bool) -> tuple[list[set[str]], bool]:
+    r"""Word sets required by a sequence (for ``required_sets``), and whether it ends clean.
+
+    Stricter than ``_sequence`` about where a message token starts: ``clean`` means the text
+    character before the next one is not a token character ([a-z0-9']), so a literal run there
+    starts a token; only whitespace, punctuation, ``(?<![\w'])`` and ``^`` make it so (\W can
+    match an apostrophe). ``lead`` is a clean literal run carried into a group; ``follow``
+    says whether what comes after the sequence ends a token (see ``_ends``).
+    """
+    out: list[set[str]] = []
+    run = lead
+    run_clean = bool(lead)
+
+    def flush(ends: bool) -> None:
+        nonlocal run
+        if run and run_clean:
+            if ends and len(run) >= 2:
+                out.append({"=" + run})  # the whole token: "me", "the"
+            elif len(run) >= MIN_ANCHOR:
+                out.append({run})
+        run = ""
+
+    for i, (op, av) in enumerate(items):
+        if op is C.LITERAL:
+            ch = chr(av)
+            if _WORDCH.fullmatch(ch):
+                if not run:
+                    run_clean = clean
+                run += ch
+                clean = False
+            else:
+                flush(True)
+                clean = True
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT):
+            flush(_ends(items[i:], follow))
+            lo, _hi, body = av
+            body = list(body)
+            if len(body) == 1 and body[0][0] is C.IN and _never_token(body[0][1]):
+                clean = clean or lo >= 1
+                continue
+            inner, _ = _flat(body, clean, "", False)
+            _, end_clean = _flat(body, False, "", False)  # a later pass starts mid-word: be safe
+            if lo >= 1:
+                out.extend(inner)
+            clean = end_clean and (lo >= 1 or clean)
+        elif op is C.SUBPATTERN:
+            carried = run if (run and run_clean) else ""
+            if carried:
+                run = ""
+            else:
+                flush(_ends(items[i:], follow))
+            inner, clean = _flat(list(av[-1]), clean and not carried, carried, _ends(items[i + 1 :], follow))
+            out.extend(inner)
+        elif op is C.BRANCH:
+            carried = run if (run and run_clean) else ""
+            if carried:
+                run = ""
+            else:
+                flush(_ends(items[i:], follow))
+            rest = _ends(items[i + 1 :], follow)
+            union: set[str] = set()
+            all_clean = True
+            ok = True
+            for branch in av[1]:
+                sets, end_clean = _flat(list(branch), clean and not carried, carried, rest)
+                all_clean &= end_clean
+                if sets:
+                    union |= max(sets, key=_flat_score)
+                else:
+                    ok = False
+            if ok and union:
+                out.append(union)
+            clean = all_clean
+        elif op in (C.ASSERT, C.ASSERT_NOT, C.AT):
+            flush(_ends(items[i:], follow))
+            if op is C.AT and av is C.AT_BEGINNING:
+                clean = True
+            elif op is C.ASSERT_NOT and av[0] == -1 and _covers_token_chars(av[1]):
+                clean = True
+        elif op is C.IN and _never_token(av):
+            flush(True)
+            clean = True
+        else:
+            flush(_ends(items[i:], follow))
+            clean = False
+    flush(follow)
+    return out, clean
 
 
 def _sequence(items: list[Any], word_start: bool, lead: str = "") -> tuple[set[str] | None, bool]:
@@ -76,18 +222,6 @@ def _sequence(items: list[Any], word_start: bool, lead: str = "") -> tuple[set[s
 
     ``lead`` is literal text at a word start just before this sequence: the parser factors
     common prefixes out of alternatives ("co(ntrolling|ercive)"), so it is carried inside.
-    """
-    candidates, word_start = _required(items, word_start, lead, flat=False)
-    if not candidates:
-        return None, word_start
-    return max(candidates, key=_score), word_start
-
-
-def _required(items: list[Any], word_start: bool, lead: str = "", *, flat: bool) -> tuple[list[set[str]], bool]:
-    """Required prefix sets of a sequence (each one is needed by every match).
-
-    With ``flat``, the sets inside required groups and repeats are all kept; otherwise each
-    group contributes only its best set (what ``anchors_for`` has always chosen from).
     """
     candidates: list[set[str]] = []
     run = lead
@@ -100,12 +234,6 @@ def _required(items: list[Any], word_start: bool, lead: str = "", *, flat: bool)
             if m and len(m.group()) >= MIN_ANCHOR:
                 candidates.append({m.group()})
         run = ""
-
-    def inner_sets(body: list[Any], starts: bool, carried: str = "") -> tuple[list[set[str]], bool]:
-        if flat:
-            return _required(body, starts, carried, flat=True)
-        best, ends = _sequence(body, starts, carried)
-        return ([best] if best else []), ends
 
     for op, av in items:
         if op is C.LITERAL:
@@ -125,9 +253,9 @@ def _required(items: list[Any], word_start: bool, lead: str = "", *, flat: bool)
             if len(body) == 1 and _is_space_class(body[0]):
                 word_start = lo >= 1 or word_start
                 continue
-            inner, ends_ws = inner_sets(body, word_start)
-            if lo >= 1:
-                candidates.extend(inner)
+            inner, ends_ws = _sequence(body, word_start)
+            if lo >= 1 and inner:
+                candidates.append(inner)
             word_start = ends_ws and (lo >= 1 or word_start)
         elif op is C.SUBPATTERN:
             carried = run if (run and run_ws) else ""
@@ -136,8 +264,9 @@ def _required(items: list[Any], word_start: bool, lead: str = "", *, flat: bool)
             else:
                 flush()
             body = list(av[-1])
-            inner, ends_ws = inner_sets(body, word_start and not carried, carried)
-            candidates.extend(inner)
+            inner, ends_ws = _sequence(body, word_start and not carried, carried)
+            if inner:
+                candidates.append(inner)
             word_start = ends_ws
         elif op is C.BRANCH:
             carried = run if (run and run_ws) else ""
@@ -149,12 +278,12 @@ def _required(items: list[Any], word_start: bool, lead: str = "", *, flat: bool)
             all_ws = True
             ok = True
             for branch in av[1]:
-                best, ends_ws = _sequence(list(branch), word_start and not carried, carried)
+                inner, ends_ws = _sequence(list(branch), word_start and not carried, carried)
                 all_ws &= ends_ws
-                if best is None:
+                if inner is None:
                     ok = False
                 else:
-                    union |= best
+                    union |= inner
             if ok and union:
                 candidates.append(union)
             word_start = all_ws
@@ -171,7 +300,9 @@ def _required(items: list[Any], word_start: bool, lead: str = "", *, flat: bool)
             flush()
             word_start = False
     flush()
-    return candidates, word_start
+    if not candidates:
+        return None, word_start
+    return max(candidates, key=_score), word_start
 
 
 def index(anchors: Iterable[tuple[int, frozenset[str]]]) -> dict[str, list[tuple[str, int]]]:

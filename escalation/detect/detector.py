@@ -118,7 +118,15 @@ class Detector:
         self._always = frozenset(always)
         self._index = index(anchored)
         self._needs = tuple(needs)
-        self._clause_index = index((cid, clause) for clause, cid in clause_ids.items())
+        # Clause items are word prefixes ("night") or whole words ("=me"): looked up separately.
+        self._clause_index = index(
+            (cid, frozenset(w for w in clause if w[0] != "=")) for clause, cid in clause_ids.items()
+        )
+        self._clause_words: dict[str, frozenset[int]] = {}
+        for clause, cid in clause_ids.items():
+            for w in clause:
+                if w[0] == "=":
+                    self._clause_words[w[1:]] = self._clause_words.get(w[1:], frozenset()) | {cid}
         # word -> (rule units it may start, clauses it satisfies, net cues it may start).
         self._word_units: dict[
             str, tuple[tuple[int, ...], frozenset[int], frozenset[tuple[int, int, int]]]
@@ -225,7 +233,8 @@ class Detector:
             if entry is None:
                 entry = (
                     tuple(n for prefix, n in self._index.get(word[:3], ()) if word.startswith(prefix)),
-                    frozenset(c for prefix, c in self._clause_index.get(word[:3], ()) if word.startswith(prefix)),
+                    frozenset(c for prefix, c in self._clause_index.get(word[:3], ()) if word.startswith(prefix))
+                    | self._clause_words.get(word, frozenset()),
                     nets.word_units(word) if nets is not None else frozenset(),
                 )
                 if len(cache) < _WORD_CACHE_SIZE:  # words repeat a lot; bounded so memory cannot grow

@@ -16,7 +16,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from escalation.detect.anchors import anchors_for, required_sets
 from escalation.detect.ruleset import MODIFIERS, compile_phrase
@@ -247,15 +247,16 @@ class BroadNets:
 
     def hits(
         self, text: str, skip: frozenset[str] | set[str] = frozenset(), idioms: Sequence[Any] | None = None,
-        units: Iterable[tuple[int, int, int]] | None = None,
+        units: Iterable[tuple[int, int, int]] | None = None, idiom_finder: Callable[[], Sequence[Any]] | None = None,
     ) -> list[NetHit]:
         """Nets that reach their threshold on normalised ``text``, except categories in ``skip``.
 
         ``idioms`` are the context's idiom spans of ``text`` and ``units`` the union of
         ``word_units`` over its words, if the caller already has them (saves a second pass).
+        ``idiom_finder``, if given, returns the idiom spans of ``text`` when they are needed.
         """
         chosen = self._candidates(text, units)
-        cache: list[Sequence[Any]] = [idioms] if idioms is not None else []
+        cache: list[Any] = [idioms] if idioms is not None else [None, idiom_finder]
         out: list[NetHit] = []
         for n, groups in chosen.items():
             net = self.nets[n]
@@ -273,7 +274,7 @@ class BroadNets:
 
     def _score(
         self, net: Net, candidates: list[tuple[Family, list[int]]], possible: int, text: str,
-        cache: list[Sequence[Any]],
+        cache: list[Any],
     ) -> NetHit | None:
         need = net.require_any
         if need and not any(f.name in need for f, _ in candidates):
@@ -330,7 +331,7 @@ class BroadNets:
         return NetHit(net.category, score, tuple(n for n, _ in found), tuple(s for _, s in found))
 
     def _first_kept(
-        self, family: Family, spans: Sequence[tuple[int, int]], text: str, idioms: list[Sequence[Any]],
+        self, family: Family, spans: Sequence[tuple[int, int]], text: str, idioms: list[Any],
         other_object: re.Pattern[str] | None,
     ) -> tuple[int, int] | None:
         """The earliest, longest cue span (start, -end) of ``family`` that context does not set aside."""
@@ -339,8 +340,8 @@ class BroadNets:
             end = -neg_end
             if other_object is not None and other_object.match(text, end):
                 continue  # "hits her": done to someone else
-            if not idioms:  # computed once, and only when a cue is actually there
-                idioms.append(ctx.idiom_spans(text))
+            if idioms[0] is None:  # computed once, and only when a cue is actually there
+                idioms[0] = idioms[1]() if idioms[1] is not None else ctx.idiom_spans(text)
             mods = set(ctx.modifiers(text, start, end, idioms[0])) - family.ignore_context
             if not mods:
                 return start, end

@@ -54,6 +54,12 @@ class Context:
         self._historical = _words(past["cues"], macros)
         self._still = _words(past["overrides"], macros)
         self._idioms = _words(data["idioms"]["phrases"], macros)
+        # The same idioms one by one, in the combined pattern's order: a caller that knows which
+        # ones cannot occur in a text (a required word is missing) runs only the others.
+        self.idiom_patterns: tuple[re.Pattern[str], ...] = tuple(
+            re.compile(rf"(?<![\w'])(?:(?:{compile_phrase(i, macros)}))(?![\w'])")
+            for i in sorted(data["idioms"]["phrases"], key=len, reverse=True)
+        )
         self._escalators = {cat: _words(cues, macros) for cat, cues in data["escalators"].items()}
 
     # -- scopes ---------------------------------------------------------------------------
@@ -80,9 +86,34 @@ class Context:
 
     # -- modifiers ------------------------------------------------------------------------
 
-    def idiom_spans(self, text: str) -> list[Span]:
-        """Fixed expressions ("dying for a brew", "killing it") that are not about risk."""
-        return [Span(*m.span()) for m in self._idioms.finditer(text)]
+    def idiom_spans(self, text: str, only: Sequence[int] | None = None) -> list[Span]:
+        """Fixed expressions ("dying for a brew", "killing it") that are not about risk.
+
+        ``only``: indexes into ``idiom_patterns`` (ascending) of the idioms that may occur in
+        ``text``; the rest must be unable to match it. The spans are the same as running all
+        of them: an alternative that matches nowhere never wins anywhere.
+        """
+        if only is None:
+            return [Span(*m.span()) for m in self._idioms.finditer(text)]
+        patterns = [self.idiom_patterns[i] for i in only]
+        # Emulate the combined pattern's scan: the leftmost match wins, on a tie the earlier
+        # alternative; the scan goes on after it.
+        found = [p.search(text) for p in patterns]
+        spans: list[Span] = []
+        while True:
+            best = None
+            for m in found:
+                if m is not None and (best is None or m.start() < best.start()):
+                    best = m
+            if best is None:
+                return spans
+            pos = best.end()
+            if pos == best.start():  # an empty match: the combined scan's rules differ, so run it
+                return [Span(*m.span()) for m in self._idioms.finditer(text)]
+            spans.append(Span(best.start(), pos))
+            for k, m in enumerate(found):
+                if m is not None and m.start() < pos:
+                    found[k] = patterns[k].search(text, pos)
 
     def modifiers(self, text: str, start: int, end: int, idioms: Sequence[Span]) -> set[str]:
         """Names of the context modifiers that apply to the match text[start:end]."""

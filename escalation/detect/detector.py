@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from escalation.detect.anchors import anchors_for, index, required_sets
 from escalation.detect.broadnet import BroadNets, parse_nets, load_broad
@@ -114,6 +114,11 @@ class Detector:
         if nets is not None:
             for unit, sets in nets.requirements().items():
                 self._net_needs[unit] = frozenset(clause_ids.setdefault(c, len(clause_ids)) for c in sets)
+        # Idioms too: only those whose required words are all present are run (same spans).
+        self._idiom_needs = tuple(
+            frozenset(clause_ids.setdefault(c, len(clause_ids)) for c in required_sets(p.pattern))
+            for p in context.idiom_patterns
+        )
         self._units = tuple(units)
         self._always = frozenset(always)
         self._index = index(anchored)
@@ -165,7 +170,7 @@ class Detector:
         ctx = self._context
         idioms = None
         flagged: set[str] = set()
-        candidates, net_units = self._candidates(t)
+        candidates, net_units, clauses = self._candidates(t)
         for n in candidates:
             rule, part = self._units[n]
             for m in part.finditer(t):
@@ -181,7 +186,7 @@ class Detector:
                 mods: frozenset[str] = frozenset()
                 if not rule.strong:
                     if idioms is None:
-                        idioms = ctx.idiom_spans(t)
+                        idioms = self._idiom_spans(t, clauses)
                     mods = frozenset(ctx.modifiers(t, start, end, idioms) - rule.ignore_context)
                 severity = rule.severity
                 if not mods and severity == "concern" and ctx.escalates(rule.category, t, start, end):
@@ -190,9 +195,16 @@ class Detector:
                     flagged.add(rule.category)
                 yield Trace(rule.id, rule.category, severity, norm.excerpt(ev_start, ev_end), mods, kept=not mods)
         if self._nets is not None and len(flagged) < len(CATEGORIES):
-            for hit in self._nets.hits(t, skip=flagged, idioms=idioms, units=net_units):
+            hits = self._nets.hits(
+                t, skip=flagged, idioms=idioms, units=net_units, idiom_finder=lambda: self._idiom_spans(t, clauses),
+            )
+            for hit in hits:
                 evidence = " + ".join(norm.excerpt(a, b, limit=40) for a, b in hit.spans)
                 yield Trace(f"net.{hit.category}", hit.category, "concern", evidence, frozenset(), True, hit.families)
+
+    def _idiom_spans(self, text: str, clauses: set[int]) -> list[Any]:
+        """The context's idiom spans, running only the idioms whose required words are present."""
+        return self._context.idiom_spans(text, [i for i, need in enumerate(self._idiom_needs) if need <= clauses])
 
     def _inside(self, pattern: Matcher, text: str, start: int, end: int) -> bool:
         """Whether text[start:end] lies wholly inside a match of ``pattern`` in its sentence."""
@@ -217,8 +229,8 @@ class Detector:
             first, last = min(first, m.start()), max(last, m.end())
         return first, last
 
-    def _candidates(self, text: str) -> tuple[list[int], set[tuple[int, int, int]]]:
-        """Rule units whose required words are all in the message (sorted), and broad-net cues.
+    def _candidates(self, text: str) -> tuple[list[int], set[tuple[int, int, int]], set[int]]:
+        """Rule units whose required words are all in the message (sorted), broad-net cues, clauses.
 
         A unit is run only when, for every prefix set its pattern requires, one of the
         message's words starts with a prefix of that set; one pass over the words finds both.
@@ -251,6 +263,7 @@ class Detector:
         return (
             sorted(n for n in chosen if needs[n] <= clauses),
             {u for u in net_units if u not in net_needs or net_needs[u] <= clauses},
+            clauses,
         )
 
 

@@ -37,6 +37,7 @@ class Context:
 
     def __init__(self, data: Mapping[str, Any], macros: Mapping[str, Sequence[str]]) -> None:
         self._sentence_end = re.compile(data["sentence_end"])
+        self._sentences: tuple[str, dict[tuple[int, int], Span]] = ("", {})
         self._clause_break = _words(data["clause_breaks"], macros)
         self._comma = re.compile(r",")
         neg = data["negation"]
@@ -66,11 +67,19 @@ class Context:
 
     def sentence(self, text: str, start: int, end: int) -> Span:
         """The sentence around a match (split at . ! ? ; and new lines)."""
-        s = 0
-        for m in self._sentence_end.finditer(text, 0, start):
-            s = m.end()
-        m = self._sentence_end.search(text, end)
-        return Span(s, m.start() if m else len(text))
+        # The checks of one match ask for its sentence several times: remember the last text's.
+        memo = self._sentences
+        if memo[0] is not text:
+            memo = (text, {})
+            self._sentences = memo
+        found = memo[1].get((start, end))
+        if found is None:
+            s = 0
+            for m in self._sentence_end.finditer(text, 0, start):
+                s = m.end()
+            m = self._sentence_end.search(text, end)
+            found = memo[1][(start, end)] = Span(s, m.start() if m else len(text))
+        return found
 
     def clause(self, text: str, start: int, end: int) -> Span:
         """The clause around a match: the sentence cut at commas and at 'but', 'tho', ..."""

@@ -21,7 +21,8 @@ _ONE_FOR_ONE = str.maketrans({
 })
 # 3+ repeats of one letter ("sooooo", "helllp").
 _REPEATS = re.compile(r"([a-z])\1{2,}")
-_TOKENS = re.compile(r"(?<![\w'])[\w']+(?![\w'])")
+_TOKENS = re.compile(r"[\w']+")
+_EDGE_APOSTROPHE = re.compile(r"(?<![\w'])'|'(?![\w'])")
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,14 @@ class Normaliser:
             r"\s+".join(re.escape(w) for w in p.split()) for p in sorted(self._phrases, key=len, reverse=True)
         ]
         phrase_part = "|".join(phrase_alts) if phrase_alts else "(?!)"
-        self._phrase_only = re.compile(rf"(?<![\w'])(?:{phrase_part})(?![\w'])")
         self._emoji_chars = frozenset("".join(self._emoji))
+        # Fast-path test: the mapped words, and the first words of the phrases (a phrase can only
+        # start at a token that is its first word; the phrase pattern then says for sure).
+        self._mapped = frozenset(self._words)
+        firsts = {p.split()[0] for p in self._phrases}
+        # (A first word that is not one token, e.g. with "&", cannot be looked up: always search.)
+        self._phrase_first = frozenset(firsts) if all(_TOKENS.fullmatch(w) for w in firsts) else None
+        self._phrase_only = re.compile(rf"(?<![\w'])(?:{phrase_part})(?![\w'])")
         # Only tokens that may need rewriting are visited; everything else is copied untouched.
         self._interesting = re.compile(
             rf"(?P<emoji>{emoji_part})|(?P<phrase>(?<![\w'])(?:{phrase_part})(?![\w']))"
@@ -129,17 +136,19 @@ class Normaliser:
 
     def _unchanged(self, lowered: str) -> bool:
         """True when nothing in the text needs rewriting (most everyday replies): the fast path."""
-        if _REPEATS.search(lowered) or self._phrase_only.search(lowered):
+        if "&" in lowered:
             return False
         if not lowered.isascii() and not self._emoji_chars.isdisjoint(lowered):
             return False
-        if "&" in lowered:
+        tokens = _TOKENS.findall(lowered)  # every token: maximal runs of word characters and '
+        if not self._mapped.isdisjoint(tokens):
             return False
-        words = self._words
-        for token in _TOKENS.findall(lowered):
-            if token in words or token[0] == "'" or token[-1] == "'":
-                return False
-        return True
+        if "'" in lowered and _EDGE_APOSTROPHE.search(lowered):
+            return False  # a token that starts or ends with an apostrophe
+        first = self._phrase_first
+        if (first is None or not first.isdisjoint(tokens)) and self._phrase_only.search(lowered):
+            return False
+        return _REPEATS.search(lowered) is None
 
     def _rewrite_word(self, token: str, words: Mapping[str, str]) -> str | None:
         mapped = words.get(token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -109,11 +110,21 @@ class Detector:
                     always.append(n)
                     needs.append(frozenset())
         # Broad-net cues too: a cue missing a required word is not tried (its family may then
-        # not count towards the net's bound at all, so most nets stop before any search).
-        self._net_needs: dict[tuple[int, int, int], frozenset[int]] = {}
+        # not count towards the net's bound at all, so most nets stop before any search). They
+        # are numbered after the rule units, so one set and one pass handle both.
+        self._net_cues: tuple[tuple[int, int, int], ...] = ()
+        self._net_ids: dict[tuple[int, int, int], int] = {}
         if nets is not None:
-            for unit, sets in nets.requirements().items():
-                self._net_needs[unit] = frozenset(clause_ids.setdefault(c, len(clause_ids)) for c in sets)
+            required = nets.requirements()
+            self._net_cues = tuple(
+                (n, f, c)
+                for n, net in enumerate(nets.nets)
+                for f, family in enumerate(net.families)
+                for c in range(len(family.cues))
+            )
+            for cue in self._net_cues:
+                self._net_ids[cue] = len(units) + len(self._net_ids)
+                needs.append(frozenset(clause_ids.setdefault(c, len(clause_ids)) for c in required.get(cue, ())))
         # Idioms too: only those whose required words are all present are run (same spans).
         self._idiom_needs = tuple(
             frozenset(clause_ids.setdefault(c, len(clause_ids)) for c in required_sets(p.pattern))
@@ -132,10 +143,8 @@ class Detector:
             for w in clause:
                 if w[0] == "=":
                     self._clause_words[w[1:]] = self._clause_words.get(w[1:], frozenset()) | {cid}
-        # word -> (rule units it may start, clauses it satisfies, net cues it may start).
-        self._word_units: dict[
-            str, tuple[tuple[int, ...], frozenset[int], frozenset[tuple[int, int, int]]]
-        ] = {}
+        # word -> (rule units and net cues it may start, clauses it satisfies), or None for neither.
+        self._word_units: dict[str, tuple[frozenset[int], frozenset[int]] | None] = {}
 
     def assess(self, text: str) -> Assessment:
         """Check one message. Never raises: any error gives a failed, urgent "review" result."""
@@ -232,39 +241,49 @@ class Detector:
     def _candidates(self, text: str) -> tuple[list[int], set[tuple[int, int, int]], set[int]]:
         """Rule units whose required words are all in the message (sorted), broad-net cues, clauses.
 
-        A unit is run only when, for every prefix set its pattern requires, one of the
-        message's words starts with a prefix of that set; one pass over the words finds both.
+        A unit is run only when, for every word set its pattern requires, one of the message's
+        words is in the set (or starts with one of its prefixes); one pass over the words.
         """
-        chosen: set[int] = set()
+        triggered: set[int] = set(self._always)
         clauses: set[int] = set()
-        net_units: set[tuple[int, int, int]] = set()
         cache = self._word_units
-        nets = self._nets
         for word in set(_TOKEN.findall(text)):
-            entry = cache.get(word)
-            if entry is None:
-                entry = (
-                    tuple(n for prefix, n in self._index.get(word[:3], ()) if word.startswith(prefix)),
-                    frozenset(c for prefix, c in self._clause_index.get(word[:3], ()) if word.startswith(prefix))
-                    | self._clause_words.get(word, frozenset()),
-                    nets.word_units(word) if nets is not None else frozenset(),
-                )
+            if word in cache:
+                entry = cache[word]
+            else:
+                entry = self._word_entry(word)
                 if len(cache) < _WORD_CACHE_SIZE:  # words repeat a lot; bounded so memory cannot grow
                     cache[word] = entry
-            chosen.update(entry[0])
-            clauses.update(entry[1])
-            net_units |= entry[2]
+            if entry is not None:
+                triggered.update(entry[0])
+                clauses.update(entry[1])
+        nets = self._nets
         if nets is not None and "&" in text:  # "a&e", "b&b": one word to the nets, none to the rules
+            ids = self._net_ids
             for word in _AMP_WORD.findall(text):
-                net_units |= nets.word_units(word)
+                triggered.update(ids[u] for u in nets.word_units(word))
         needs = self._needs
-        net_needs = self._net_needs
-        chosen.update(self._always)
-        return (
-            sorted(n for n in chosen if needs[n] <= clauses),
-            {u for u in net_units if u not in net_needs or net_needs[u] <= clauses},
-            clauses,
-        )
+        found = [n for n in triggered if needs[n] <= clauses]
+        found.sort()
+        split = bisect_left(found, len(self._units))
+        cues = self._net_cues
+        first_cue = len(self._units)
+        return found[:split], {cues[n - first_cue] for n in found[split:]}, clauses
+
+    def _word_entry(self, word: str) -> tuple[frozenset[int], frozenset[int]] | None:
+        """What one message word may start (rule units, net cues) and the clauses it satisfies."""
+        if len(word) < 2:
+            return None
+        key = word[:3]
+        triggers = {n for prefix, n in self._index.get(key, ()) if word.startswith(prefix)}
+        if self._nets is not None:
+            ids = self._net_ids
+            triggers.update(ids[u] for u in self._nets.word_units(word))
+        clauses = {c for prefix, c in self._clause_index.get(key, ()) if word.startswith(prefix)}
+        clauses.update(self._clause_words.get(word, ()))
+        if not triggers and not clauses:
+            return None
+        return frozenset(triggers), frozenset(clauses)
 
 
 def vocabulary(rules: Iterable[Rule], macros: dict[str, list[str]]) -> set[str]:

@@ -205,6 +205,8 @@ class BroadNets:
                     for p in prefixes:
                         self._by_key.setdefault(p[:3], []).append((p, (n, f, c)))
         self._cache: dict[str, frozenset[tuple[int, int, int]]] = {}
+        # Whether some cue is tried on every message (else no candidate cue means no hit).
+        self.tries_always = bool(self._always)
 
     def requirements(self) -> dict[tuple[int, int, int], tuple[frozenset[str], ...]]:
         """(net, family, cue) -> the prefix sets a match of that cue needs a word from."""

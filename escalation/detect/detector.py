@@ -67,6 +67,9 @@ class Trace:
     cues: tuple[str, ...] = ()  # for a broad-net finding: the cue families that added up
 
 
+_NOTHING_FOUND = Assessment(findings=())  # immutable, so every clean message can share it
+
+
 def failed_assessment(reason: str) -> Assessment:
     """Fail closed: a message that could not be checked goes to a human."""
     return Assessment(
@@ -165,6 +168,8 @@ class Detector:
             current = best.get(trace.rule_id)
             if current is None or _SEVERITY_RANK[trace.severity] < _SEVERITY_RANK[current.severity]:
                 best[trace.rule_id] = Finding(trace.category, trace.severity, trace.evidence, trace.rule_id)
+        if not best:
+            return _NOTHING_FOUND
         findings = sorted(
             (_raise_crisis_severity(f, text) for f in best.values()),
             key=lambda f: (_CATEGORY_RANK.get(f.category, 99), _SEVERITY_RANK[f.severity], f.rule_id),
@@ -203,7 +208,7 @@ class Detector:
                 if not mods:
                     flagged.add(rule.category)
                 yield Trace(rule.id, rule.category, severity, norm.excerpt(ev_start, ev_end), mods, kept=not mods)
-        if self._nets is not None and len(flagged) < len(CATEGORIES):
+        if self._nets is not None and len(flagged) < len(CATEGORIES) and (net_units or self._nets.tries_always):
             hits = self._nets.hits(
                 t, skip=flagged, idioms=idioms, units=net_units, idiom_finder=lambda: self._idiom_spans(t, clauses),
             )

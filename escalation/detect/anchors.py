@@ -11,6 +11,7 @@ always run, so the pre-check can only save time, never lose a match.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Iterable
 
 try:  # Python 3.11+: the parser moved; the old name still works with a warning.
@@ -24,10 +25,15 @@ _WORDCH = re.compile(r"[a-z0-9']+")
 MIN_ANCHOR = 3
 
 
+@lru_cache(maxsize=64)  # anchors_for and required_sets are asked about the same pattern in turn
+def _parse(pattern: str) -> Any:
+    return P.parse(pattern)
+
+
 def anchors_for(pattern: str) -> frozenset[str] | None:
     """Word prefixes one of which every match of ``pattern`` contains, or None if unknown."""
     try:
-        parsed = P.parse(pattern)
+        parsed = _parse(pattern)
     except Exception:  # noqa: BLE001 - an unparseable pattern is simply always run
         return None
     best, _ = _sequence(list(parsed), word_start=True)
@@ -65,7 +71,7 @@ def required_sets(pattern: str) -> tuple[frozenset[str], ...]:
     word like "me" is no use as a prefix but is a good test as a whole word.
     """
     try:
-        parsed = P.parse(pattern)
+        parsed = _parse(pattern)
     except Exception:  # noqa: BLE001 - an unparseable pattern is simply always run
         return ()
     found, _ = _flat(list(parsed), clean=True, lead="", follow=False)

@@ -252,7 +252,11 @@ class Detector:
         triggered: set[int] = set(self._always)
         clauses: set[int] = set()
         cache = self._word_units
-        for word in set(_TOKEN.findall(text)):
+        words = set(_TOKEN.findall(text))
+        # A quoted word ('rope', 'pills') is also looked up bare: the pre-check may only ever let
+        # more patterns run, never fewer.
+        words |= {w.strip("'") for w in words if w[0] == "'" or w[-1] == "'"} - {""}
+        for word in words:
             if word in cache:
                 entry = cache[word]
             else:

@@ -30,7 +30,7 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 @dataclass(frozen=True)
 class ServiceConfig:
     org_name: str = "your mentoring service"
-    database_url: str = "sqlite:///checkins.db"
+    database_url: str = field(default="sqlite:///checkins.db", repr=False)  # may hold a password
     public_base_url: str = "http://127.0.0.1:8080"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -59,7 +59,7 @@ class CheckinConfig:
 class TwilioConfig:
     enabled: bool = False
     account_sid: str = ""
-    auth_token: str = ""
+    auth_token: str = field(default="", repr=False)
     from_number: str = ""
     messaging_service_sid: str = ""
     api_base_url: str = "https://api.twilio.com"
@@ -70,10 +70,10 @@ class TwilioConfig:
 @dataclass(frozen=True)
 class TelegramConfig:
     enabled: bool = False
-    token: str = ""
+    token: str = field(default="", repr=False)
     api_base_url: str = "https://api.telegram.org"
     mode: str = "polling"  # polling | webhook
-    secret_token: str = ""
+    secret_token: str = field(default="", repr=False)
     bot_username: str = ""
 
 
@@ -84,7 +84,7 @@ class EmailConfig:
     port: int = 587
     starttls: bool = True
     username: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)
     from_address: str = "checkins@localhost"
     timeout_seconds: float = 10.0
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -28,7 +28,7 @@ class SmtpSettings:
     sender: str = "checkins@localhost"
     starttls: bool = True
     username: str | None = None
-    password: str | None = None  # from the environment, never from a config file
+    password: str | None = field(default=None, repr=False)  # from the environment only; never logged
     timeout: float = 10.0
     ca_file: str | None = None  # trust only this CA (a private relay); None = system store
 

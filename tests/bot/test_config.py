@@ -147,3 +147,13 @@ def test_the_example_config_at_the_repo_root_loads() -> None:
         pytest.skip("config.example.toml is not written yet")
     cfg = load_config(example, {})
     assert isinstance(cfg, Config)
+
+
+def test_secrets_never_appear_in_the_config_repr() -> None:
+    """Config objects end up in logs and tracebacks; tokens and passwords must not."""
+    cfg = load_config(None, {"CHECKINS_TWILIO_AUTH_TOKEN": "tw-secret", "CHECKINS_TELEGRAM_TOKEN": "tg-secret",
+                             "CHECKINS_EMAIL_PASSWORD": "mail-secret",
+                             "CHECKINS_DATABASE_URL": "postgresql://u:db-secret@h/x"})
+    text = repr(cfg)
+    assert not any(s in text for s in ("tw-secret", "tg-secret", "mail-secret", "db-secret"))
+    assert cfg.twilio.auth_token == "tw-secret"

@@ -99,16 +99,23 @@ def staff_route(staff: Staff, available: set[str], exclude: set[str] = frozenset
     return None
 
 
+def route_to_mentee(mentee: Mentee, available: set[str],
+                    exclude: set[str] = frozenset()) -> tuple[str, str] | None:
+    """Where to send to a mentee: their preferred reachable configured channel, else the other.
+    With no channel configured in this process (the CLI before set-up), their own channel, so
+    the message waits for `serve` instead of being lost."""
+    route = mentee_route(mentee, available, exclude)
+    if route is None and not exclude:
+        route = mentee_route(mentee, {mentee.preferred_channel})
+    return route
+
+
 def queue_to_mentee(session: Session, svc: Services, mentee: Mentee, text: str, now: datetime, *,
                     purpose: str = "flow", conversation_id: int | None = None,
                     buttons: tuple[tuple[str, str], ...] = (), respect_quiet_hours: bool = True,
                     not_after: datetime | None = None, exclude: set[str] = frozenset()) -> Message | None:
     """Write an outbound message to a mentee in the current transaction (sent after commit)."""
-    route = mentee_route(mentee, svc.routes(), exclude)
-    if route is None and not exclude:
-        # No channel configured in this process (e.g. the CLI before any is set up): keep the
-        # message on the mentee's own channel rather than lose it; `serve` sends it.
-        route = mentee_route(mentee, {mentee.preferred_channel})
+    route = route_to_mentee(mentee, svc.routes(), exclude)
     if route is None:
         log.warning("mentee %s has no reachable channel; message not queued", mentee.id)
         return None
@@ -126,19 +133,30 @@ def single_outbound_to_mentee(mentee: Mentee, available: set[str], text: str, no
     caller adds conversation_id). Same route and GSM-7 shaping; None if the mentee has no
     channel. A text that needs more than one SMS is the caller's to send through
     queue_to_mentee, which splits it: check the row's `segments`."""
-    route = mentee_route(mentee, available) or mentee_route(mentee, {mentee.preferred_channel})
+    route = route_to_mentee(mentee, available)
     if route is None:
         return None
     channel, address = route
-    if channel == "sms":
-        text = to_gsm7(text)
+    return outbound_values(channel=channel, address=address,
+                           text=to_gsm7(text) if channel == "sms" else text, now=now,
+                           purpose=purpose, mentee_id=mentee.id, buttons=buttons,
+                           respect_quiet_hours=respect_quiet_hours, not_after=not_after)
+
+
+def outbound_values(*, channel: str, address: str, text: str, now: datetime, purpose: str,
+                    mentee_id: int | None = None, staff_id: int | None = None,
+                    conversation_id: int | None = None, alert_id: int | None = None,
+                    buttons: tuple[tuple[str, str], ...] = (), respect_quiet_hours: bool = True,
+                    not_after: datetime | None = None,
+                    next_attempt_at: datetime | None = None) -> dict[str, Any]:
+    """Column values of one pending outbox row (text already shaped for its channel)."""
     return {
         "direction": "out", "channel": channel, "address": address, "body": text,
         "buttons": [list(b) for b in buttons] or None, "purpose": purpose, "status": "pending",
         "segments": segment_count(text) if channel == "sms" else 1, "attempts": 0,
-        "respect_quiet_hours": respect_quiet_hours, "not_after": not_after, "mentee_id": mentee.id,
-        "staff_id": None, "conversation_id": None, "alert_id": None, "next_attempt_at": None,
-        "created_at": now, "updated_at": now,
+        "respect_quiet_hours": respect_quiet_hours, "not_after": not_after, "mentee_id": mentee_id,
+        "staff_id": staff_id, "conversation_id": conversation_id, "alert_id": alert_id,
+        "next_attempt_at": next_attempt_at, "created_at": now, "updated_at": now,
     }
 
 
@@ -179,19 +197,8 @@ def _queue(session: Session, *, channel: str, address: str, text: str, now: date
     return first
 
 
-def _queue_one(session: Session, *, channel: str, address: str, text: str, now: datetime,
-               purpose: str, mentee_id: int | None, staff_id: int | None,
-               conversation_id: int | None, alert_id: int | None,
-               buttons: tuple[tuple[str, str], ...], respect_quiet_hours: bool,
-               not_after: datetime | None, next_attempt_at: datetime | None) -> Message:
-    return MessageRepo(session).add_outbound(Message(
-        direction="out", channel=channel, address=address, body=text,
-        buttons=[list(b) for b in buttons] or None, purpose=purpose, status="pending",
-        segments=segment_count(text) if channel == "sms" else 1, attempts=0,
-        respect_quiet_hours=respect_quiet_hours, not_after=not_after, mentee_id=mentee_id,
-        staff_id=staff_id, conversation_id=conversation_id, alert_id=alert_id,
-        next_attempt_at=next_attempt_at, created_at=now, updated_at=now,
-    ))
+def _queue_one(session: Session, **values: Any) -> Message:
+    return MessageRepo(session).add_outbound(Message(**outbound_values(**values)))
 
 
 # ---- the sender loop ----------------------------------------------------------------------------

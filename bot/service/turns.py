@@ -8,6 +8,7 @@ written in the same transaction, and only after commit does the outbox send.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from collections.abc import Sequence
 import re
 import time
@@ -25,7 +26,7 @@ from bot.storage.conversations import ConversationRepo
 from bot.storage.messages import MessageRepo
 from bot.storage.models import Mentee, Message
 from bot.storage.people import MenteeRepo, StaffRepo
-from escalation.detect import assess
+from escalation.detect import Assessment, assess
 
 log = logging.getLogger("checkins.turns")
 
@@ -82,8 +83,15 @@ def _process_batch(svc: Services, limit: int, *, isolate: bool) -> int:
     return handled
 
 
+@lru_cache(maxsize=256)
+def _assessment(text: str) -> Assessment:
+    """Detection is pure, so a text checked when ordering a batch is not checked again when its
+    turn runs."""
+    return assess(text)
+
+
 def _is_urgent(row: Message) -> bool:
-    return any(f.severity == "urgent" for f in assess(row.body or "").findings)
+    return any(f.severity == "urgent" for f in _assessment(row.body or "").findings)
 
 
 def _urgent_first(rows: Sequence[Message]) -> tuple[list[Message], set[int]]:
@@ -128,7 +136,7 @@ def handle_message(session: Session, svc: Services, row: Message, now: datetime)
 
 def _from_stranger(session: Session, svc: Services, row: Message, now: datetime) -> None:
     """Someone not registered: a polite reply, helplines if they sound in danger, nothing kept."""
-    assessment = assess(row.body or "")
+    assessment = _assessment(row.body or "")
     texts = []
     if any(f.severity == "urgent" for f in assessment.findings):
         texts = alerting.safety_reply_texts(svc, {f.category for f in assessment.findings})
@@ -179,7 +187,7 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
     _mark_reachable(mentee, row.channel)
     text = row.body or ""
     keyword = keyword_of(text, opted_out=mentee.status == "opted_out")
-    assessment = assess(text)
+    assessment = _assessment(text)
     alerting.note_later_message(session, mentee, row, assessment, now)
     urgent = alerting.raise_findings(session, svc, mentee, assessment, now, message_id=row.id)
     if keyword == "stop":

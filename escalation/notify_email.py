@@ -77,7 +77,10 @@ class EmailNotifier:
 
     def send(self, to: str, subject: str, body: str) -> str:
         """Hand the email to the server and return its Message-ID; raise a typed send error."""
-        message = self._build(to, subject, body)
+        return self.deliver(self._build(to, subject, body))
+
+    def deliver(self, message: EmailMessage) -> str:
+        """Send any built message (e.g. the digest's multipart one); typed errors as `send`."""
         settings = self._settings
         try:
             with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:

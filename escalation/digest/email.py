@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import smtplib
-import ssl
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from escalation.digest.render import RenderedDigest
-from escalation.notify_email import SmtpSettings  # one SMTP settings type for alerts and digests
+from bot.channels.base import SendError
+from escalation.notify_email import EmailNotifier, SmtpSettings  # one SMTP path for alerts and digests
 
 __all__ = ["DigestSendError", "SmtpSettings", "build_digest_email", "send_email"]
 
@@ -44,13 +43,8 @@ def build_digest_email(
 def send_email(message: EmailMessage, settings: SmtpSettings) -> None:
     """Hand the message to the SMTP server, upgrading to TLS and logging in if configured."""
     try:
-        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
-            if settings.starttls:
-                smtp.starttls(context=ssl.create_default_context(cafile=settings.ca_file))
-            if settings.username:
-                smtp.login(settings.username, settings.password or "")
-            smtp.send_message(message)
-    except (smtplib.SMTPException, OSError) as exc:
+        EmailNotifier(settings).deliver(message)
+    except SendError as exc:
         raise DigestSendError(
             f"sending digest to {message['To']} via {settings.host}:{settings.port} failed: {exc}"
         ) from exc

@@ -25,17 +25,30 @@ class Wakeups:
     """In-process nudges so a stored inbound message is handled at once, not at the next tick.
 
     The rows in the database stay the source of truth: a worker that misses a nudge still finds
-    the work on its next pass.
+    the work on its next pass. The passes run in worker threads (`asyncio.to_thread`), and an
+    asyncio.Event set from another thread neither wakes its loop nor is safe, so a poke from
+    another thread is handed to `loop`, the loop that owns the events.
     """
 
     inbound: asyncio.Event = field(default_factory=asyncio.Event)
     outbox: asyncio.Event = field(default_factory=asyncio.Event)
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def _set(self, event: asyncio.Event) -> None:
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if self.loop is None or running is self.loop:
+            event.set()
+        elif not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(event.set)
 
     def poke_inbound(self) -> None:
-        self.inbound.set()
+        self._set(self.inbound)
 
     def poke_outbox(self) -> None:
-        self.outbox.set()
+        self._set(self.outbox)
 
 
 @dataclass

@@ -70,31 +70,6 @@ def build_channels(config: Config, clock: Clock, *, timeout: float = 10.0) -> di
 
 
 @dataclass
-class LoopWakeups(Wakeups):
-    """Wakeups that worker threads may poke: the turn, ticker and record passes run in
-    `asyncio.to_thread`, and a plain asyncio.Event set from another thread neither wakes the
-    loop nor is safe; this hands the set() to the loop that owns the events."""
-
-    loop: asyncio.AbstractEventLoop | None = None
-
-    def _set(self, event: asyncio.Event) -> None:
-        try:
-            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if self.loop is None or running is self.loop:
-            event.set()
-        elif not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(event.set)
-
-    def poke_inbound(self) -> None:
-        self._set(self.inbound)
-
-    def poke_outbox(self) -> None:
-        self._set(self.outbox)
-
-
-@dataclass
 class Runner:
     """The service's background loops, started in the ASGI lifespan."""
 
@@ -159,7 +134,7 @@ class Runner:
                 await asyncio.sleep(getattr(exc, "retry_after", None) or 5)
 
     async def start(self) -> None:
-        wakeups = self.svc.wakeups = LoopWakeups(loop=asyncio.get_running_loop())
+        wakeups = self.svc.wakeups = Wakeups(loop=asyncio.get_running_loop())
         cfg = self.svc.config
         await asyncio.to_thread(warm_up)
         await asyncio.to_thread(plan_all, self.svc)
@@ -231,7 +206,7 @@ def build_app(svc: Services, *, run_loops: bool = True) -> tuple[Starlette, Runn
         if run_loops:
             await runner.start()
         else:
-            svc.wakeups = LoopWakeups(loop=asyncio.get_running_loop())
+            svc.wakeups = Wakeups(loop=asyncio.get_running_loop())
         try:
             yield
         finally:

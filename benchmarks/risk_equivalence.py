@@ -3,7 +3,7 @@
     python benchmarks/risk_equivalence.py record /tmp/risk-ref.jsonl [--synthetic 150000]
     python benchmarks/risk_equivalence.py check /tmp/risk-ref.jsonl
 
-``record`` builds a corpus (every labelled set in tests/escalation/detect/data, the dev set
+``record`` builds a corpus (every labelled set in escalation/detect/training, the dev set
 if present, every rule example, every string literal in the detector's tests, the speed
 benchmark's mix, and a seeded synthetic corpus of everyday replies, spliced and trimmed
 messages and random word salads over the rules' own vocabulary) and stores, per message,
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from escalation.detect import default_detector  # noqa: E402
 
-DATA = ROOT / "tests" / "escalation" / "detect" / "data"
+DATA = ROOT / "escalation" / "detect" / "training"
 DEV = ROOT.parent / "shared" / "data" / "risk-dev.jsonl"
 RULES = ROOT / "escalation" / "detect" / "rules"
 TESTS = ROOT / "tests" / "escalation"

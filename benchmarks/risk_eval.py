@@ -14,7 +14,7 @@ false positive with the rules and context decisions involved.
 
 Folds are fixed by a hash of each message id, so they never change between runs. The dev set
 lives outside the product (../shared/data/risk-dev.jsonl from the repo root); if it is absent
-the script says so and exits 0. The challenge set (tests/escalation/detect/data/challenge.jsonl)
+the script says so and exits 0. The challenge set (escalation/detect/training/challenge.jsonl)
 is split 60/40 into "tune" and "holdout" by a hash of each message's text (``challenge_split``).
 """
 
@@ -36,9 +36,9 @@ from escalation.detect import DEFAULT  # noqa: E402
 
 CATEGORIES = ("crisis", "housing", "domestic_abuse")
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "risk-dev.jsonl"
-CHALLENGE_DATA = ROOT / "tests" / "escalation" / "detect" / "data" / "challenge.jsonl"
-FRESH_DATA = ROOT / "tests" / "escalation" / "detect" / "data" / "challenge_fresh.jsonl"
-FAMILIES_DATA = ROOT / "tests" / "escalation" / "detect" / "data" / "challenge_families.jsonl"
+CHALLENGE_DATA = ROOT / "escalation" / "detect" / "training" / "challenge.jsonl"
+FRESH_DATA = ROOT / "escalation" / "detect" / "training" / "challenge_fresh.jsonl"
+FAMILIES_DATA = ROOT / "escalation" / "detect" / "training" / "challenge_families.jsonl"
 TARGET_RECALL, TARGET_PRECISION = 0.97, 0.85
 
 

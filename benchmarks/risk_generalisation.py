@@ -31,7 +31,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "escalation" / "detect" / "data"
+DATA = ROOT / "escalation" / "detect" / "training"
 DEV = ROOT.parent / "shared" / "data" / "risk-dev.jsonl"
 CATEGORIES = ("crisis", "housing", "domestic_abuse")
 # New files copied into an old tree so the current layers run on top of old rules.

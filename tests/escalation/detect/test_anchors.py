@@ -10,7 +10,7 @@ from escalation.detect import DEFAULT
 from escalation.detect.anchors import required_sets
 from escalation.detect.detector import _TOKEN
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[3] / "escalation" / "detect" / "training"
 DETECTOR = DEFAULT
 assert DETECTOR is not None
 

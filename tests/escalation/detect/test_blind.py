@@ -23,9 +23,9 @@ import pytest
 
 from escalation.detect import assess
 
-DATA = Path(__file__).parent / "data" / "blind.jsonl"
+DATA = Path(__file__).resolve().parents[3] / "escalation" / "detect" / "training" / "blind.jsonl"
 ROWS = [json.loads(line) for line in DATA.read_text("utf-8").splitlines() if line.strip()]
-DATA2 = Path(__file__).parent / "data" / "blind2.jsonl"
+DATA2 = Path(__file__).resolve().parents[3] / "escalation" / "detect" / "training" / "blind2.jsonl"
 ROWS2 = [json.loads(line) for line in DATA2.read_text("utf-8").splitlines() if line.strip()]
 
 

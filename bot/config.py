@@ -165,6 +165,21 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"config [digest] day: must be mon..sun, got {cfg.digest.day!r}")
     if cfg.telegram.mode not in {"polling", "webhook"}:
         raise ConfigError(f"config [telegram] mode: must be polling or webhook, got {cfg.telegram.mode!r}")
+    try:
+        cfg.replies.validate()
+    except ValueError as exc:
+        raise ConfigError(f"config [replies]: {exc}") from None
+    if not cfg.service.public_base_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"config [service] public_base_url: must start with https://, got {cfg.service.public_base_url!r}"
+        )
+    if cfg.checkins.default_plan:
+        from bot.schedule import PlanError, parse_plan
+
+        try:
+            parse_plan(cfg.checkins.default_plan)
+        except PlanError as exc:
+            raise ConfigError(f"config [checkins] default_plan: {exc}") from None
     if cfg.telegram.enabled and not cfg.telegram.token:
         raise ConfigError("config [telegram] token: required when telegram is enabled (CHECKINS_TELEGRAM_TOKEN)")
     if cfg.telegram.enabled and cfg.telegram.mode == "webhook" and not re.fullmatch(
@@ -180,14 +195,6 @@ def _validate(cfg: Config) -> None:
                 raise ConfigError(f"config [twilio] {key}: required when twilio is enabled")
         if not (cfg.twilio.from_number or cfg.twilio.messaging_service_sid):
             raise ConfigError("config [twilio] from_number: set it or messaging_service_sid")
-    try:
-        cfg.replies.validate()
-    except ValueError as exc:
-        raise ConfigError(f"config [replies]: {exc}") from None
-    if not cfg.service.public_base_url.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"config [service] public_base_url: must start with https://, got {cfg.service.public_base_url!r}"
-        )
 
 
 def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:

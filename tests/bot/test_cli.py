@@ -363,3 +363,83 @@ def test_a_paused_mentor_gets_no_alerts_and_their_supervisor_does(staffed: Cli, 
         paged = {m.address for m in s.scalars(select(Message).where(Message.purpose == "alert"))}
     assert paged == {"+447700900002"}  # Priya, not Dan
     assert "resumed Dan Carter" in staffed.ok("staff", "resume", "Dan Carter")
+
+
+# ---- mistakes that were accepted, or gave a traceback (issue 12) ----------------------------------
+def test_a_second_staff_member_with_the_same_name_is_refused(staffed: Cli) -> None:
+    """Duplicate names used to be accepted; then --mentor "Dan Carter" silently picked one."""
+    code, out, err = staffed("staff", "add", "Dan Carter", "--phone", "07700900009")
+    assert code == 2 and out == ""
+    assert "already called Dan Carter (id 2)" in one_error_line(err)
+
+
+def test_a_mentor_cannot_be_named_as_a_supervisor(staffed: Cli) -> None:
+    """The role graph routes urgent alerts and builds every digest."""
+    code, _, err = staffed("staff", "add", "Kim Lee", "--phone", "07700900009", "--supervisor", "Dan Carter")
+    assert code == 2 and "Dan Carter is a mentor, not a supervisor" in one_error_line(err)
+    code, _, err = staffed("staff", "edit", "Priya Shah", "--supervisor", "Dan Carter")
+    assert code == 2 and "not a supervisor" in one_error_line(err)
+
+
+def test_a_mentee_added_without_a_plan_gets_the_default_plan_and_is_told_so(staffed: Cli) -> None:
+    """[checkins] default_plan applies (it used to do nothing: no check-in, ever)."""
+    out = staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
+    assert "plan: mon 10:00 (the default" in out
+    shown = staffed.ok("schedule", "show", "Sam")
+    assert shown.splitlines()[0].startswith("Sam: plan mon 10:00") and "checkin" in shown
+    out = staffed.ok("mentee", "add", "Alex", "--phone", "07700900124", "--mentor", "Dan Carter",
+                     "--plan", "none")
+    assert "no plan: no check-ins are scheduled" in out
+
+
+def test_mentee_add_for_telegram_prints_the_code_that_is_stored_and_link_shows_it_again(
+        staffed: Cli, db: str) -> None:
+    """One code, wherever it is shown, until a new one is asked for."""
+    out = staffed.ok("mentee", "add", "Sam", "--channel", "telegram", "--mentor", "Dan Carter")
+    printed = next(line.split(": ")[1] for line in out.splitlines() if line.startswith("one-time code"))
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        from bot.storage.models import Mentee
+
+        stored = conn.execute(select(Mentee.telegram_link_code)).scalar_one()
+    engine.dispose()
+    assert printed == stored
+    assert f"one-time code: {stored}" in staffed.ok("mentee", "link", "Sam")
+    assert f"one-time code: {stored}" not in staffed.ok("mentee", "link", "Sam", "--new")
+
+
+def test_alerts_ack_and_close_refuse_what_they_used_to_accept(staffed: Cli) -> None:
+    """An unknown code exits non-zero; so do an empty outcome and a second close."""
+    code, _, err = staffed("alerts", "ack", "K7Q2")
+    assert code == 2 and "no alert 'K7Q2'" in one_error_line(err)
+    code, _, err = staffed("alerts", "close", "K7Q2", "--outcome", "done")
+    assert code == 2 and "no alert 'K7Q2'" in one_error_line(err)
+
+
+def test_closing_an_alert_records_the_operator_and_happens_once(staffed: Cli, db: str,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """No --by: the alert is closed by whoever ran the command, and only once."""
+    from bot.app import loops
+    from bot.channels.base import InboundMessage
+    from bot.config import Config
+    from bot.service.runtime import build_services
+
+    monkeypatch.setenv("USER", "maya")
+    staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
+    svc = build_services(Config().with_database(db))
+    loops.receive(svc, InboundMessage("sms", "SM" + "2" * 32, "+447700900123",
+                                      "I'm going to kill myself tonight"))
+    loops.handle_inbound(svc)
+    svc.engine.dispose()
+    code = staffed.ok("alerts", "list").split()[0]
+    bad, _, err = staffed("alerts", "close", code, "--outcome", "  ")
+    assert bad == 2 and "outcome" in one_error_line(err)
+    assert staffed.ok("alerts", "note", code, "Rang Sam, safe with his sister").startswith("note added")
+    staffed.ok("alerts", "close", code, "--outcome", "Spoke to Sam; GP today")
+    again, _, err = staffed("alerts", "close", code, "--outcome", "again")
+    assert again == 2 and "already closed by shell:maya" in one_error_line(err)
+    shown = staffed.ok("alerts", "show", code)
+    assert "(closed by shell:maya)" in shown and "Rang Sam, safe with his sister" in shown
+    audit = staffed.ok("audit", "--mentee", "Sam")
+    assert "alert.close" in audit and "alert.note" in audit and "shell:maya" in audit
+    assert "Rang Sam" not in audit  # the audit log holds no words

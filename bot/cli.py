@@ -15,9 +15,10 @@ class CliError(Exception):
     """A problem the person at the keyboard can fix; printed as one line."""
 
 
-def _config(args: argparse.Namespace) -> Config:
+def _config(args: argparse.Namespace, *, providers: bool = False) -> Config:
+    """The config; provider secrets are checked only for the commands that send (`providers`)."""
     path = args.config or os.environ.get("CHECKINS_CONFIG")
-    cfg = load_config(path)
+    cfg = load_config(path, providers=providers)
     if getattr(args, "database", None):
         cfg = cfg.with_database(args.database)
     return cfg
@@ -215,6 +216,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`checkins staff list | head`): that is not an error. Point
+        # stdout at /dev/null so the interpreter's last flush cannot raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

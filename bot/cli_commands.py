@@ -41,13 +41,13 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot.service.server import serve
 
-    return serve(_config(args), role="web" if args.web_only else "all")
+    return serve(_config(args, providers=True), role="web" if args.web_only else "all")
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from bot.service.server import serve
 
-    return serve(_config(args), role="worker")
+    return serve(_config(args, providers=True), role="worker")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -180,6 +180,10 @@ def _validate(cfg: Config) -> None:
             parse_plan(cfg.checkins.default_plan)
         except PlanError as exc:
             raise ConfigError(f"config [checkins] default_plan: {exc}") from None
+
+
+def _validate_providers(cfg: Config) -> None:
+    """What talking to Twilio and Telegram needs (tokens come from the environment)."""
     if cfg.telegram.enabled and not cfg.telegram.token:
         raise ConfigError("config [telegram] token: required when telegram is enabled (CHECKINS_TELEGRAM_TOKEN)")
     if cfg.telegram.enabled and cfg.telegram.mode == "webhook" and not re.fullmatch(
@@ -197,8 +201,13 @@ def _validate(cfg: Config) -> None:
             raise ConfigError("config [twilio] from_number: set it or messaging_service_sid")
 
 
-def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
-    """Read config from `path` (optional) and `environ`; raise ConfigError on any bad value."""
+def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None, *,
+                providers: bool = True) -> Config:
+    """Read config from `path` (optional) and `environ`; raise ConfigError on any bad value.
+
+    `providers=False` skips what only talking to Twilio and Telegram needs (their tokens), for
+    commands that never send: a coordinator's shell need not hold the service's secrets.
+    """
     environ = os.environ if environ is None else environ
     data: dict[str, Any] = {}
     if path is not None:
@@ -233,4 +242,6 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
         sections[name] = type(cls)(**values)
     cfg = Config(**sections)
     _validate(cfg)
+    if providers:
+        _validate_providers(cfg)
     return cfg

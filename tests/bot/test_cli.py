@@ -408,6 +408,27 @@ def test_mentee_add_for_telegram_prints_the_code_that_is_stored_and_link_shows_i
     assert f"one-time code: {stored}" not in staffed.ok("mentee", "link", "Sam", "--new")
 
 
+@pytest.fixture
+def provider_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A config that turns Twilio and Telegram on, with their tokens missing from this shell."""
+    path = tmp_path / "config.toml"
+    path.write_text('[twilio]\nenabled = true\naccount_sid = "AC123"\nfrom_number = "+447700900000"\n'
+                    '[telegram]\nenabled = true\nbot_username = "bridges_bot"\n', encoding="utf-8")
+    for name in ("CHECKINS_TWILIO_AUTH_TOKEN", "CHECKINS_TELEGRAM_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CHECKINS_CONFIG", str(path))
+
+
+def test_read_only_commands_need_no_provider_secrets(staffed: Cli, provider_config: None) -> None:
+    """A coordinator's shell without the service's tokens can still look things up."""
+    staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
+    for argv in (("alerts", "list"), ("staff", "list"), ("mentee", "list"), ("audit",),
+                 ("schedule", "show", "Sam")):
+        staffed.ok(*argv)
+    code, _, err = staffed("serve")
+    assert code == 2 and "[telegram] token: required" in one_error_line(err)
+
+
 def test_alerts_ack_and_close_refuse_what_they_used_to_accept(staffed: Cli) -> None:
     """An unknown code exits non-zero; so do an empty outcome and a second close."""
     code, _, err = staffed("alerts", "ack", "K7Q2")
@@ -443,3 +464,33 @@ def test_closing_an_alert_records_the_operator_and_happens_once(staffed: Cli, db
     audit = staffed.ok("audit", "--mentee", "Sam")
     assert "alert.close" in audit and "alert.note" in audit and "shell:maya" in audit
     assert "Rang Sam" not in audit  # the audit log holds no words
+
+
+def test_staff_list_into_a_pipe_that_closes_early_ends_quietly(tmp_path: Path, db: str) -> None:
+    """`checkins staff list | head` used to end in a BrokenPipe traceback."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import insert
+
+    from bot.config import Config
+    from bot.service.runtime import build_services
+    from bot.storage.models import Staff
+
+    checkins = Path(sys.executable).parent / "checkins"
+    if not checkins.exists():
+        pytest.skip("the checkins console script is not installed in this environment")
+    svc = build_services(Config().with_database(db))
+    with svc.sessions() as s, s.begin():  # set-up: far more lines than a pipe buffer holds
+        s.execute(insert(Staff), [{"name": f"Mentor {i}", "role": "mentor", "email": f"m{i}@example.org",
+                                   "channels": "email", "is_duty": False, "active": True,
+                                   "created_at": svc.clock.now()} for i in range(3000)])
+    svc.engine.dispose()
+    proc = subprocess.Popen([str(checkins), "--database", db, "staff", "list"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert b"Mentor 0" in proc.stdout.readline()
+    proc.stdout.close()  # what `head -1` does after its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

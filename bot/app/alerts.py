@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.app.access import may_handle_alert
 from bot.app.actor import Actor
 from bot.app.errors import InvalidInput, NotAllowed
-from bot.app.unit import Unit, rights_of, run
+from bot.app.unit import Unit, rights_of, run, written
 from bot.app.views import (
     AlertDetail,
     AlertSummary,
@@ -115,11 +115,7 @@ def _taker(unit: Unit, alert: Alert, on_behalf_of: str) -> Staff | None:
 
 def add_note(svc: Services, actor: Actor, code: str, text: str) -> HistoryItem:
     """A staff note on an alert (what was done, who was spoken to); it joins the history."""
-    text = text.strip()
-    if not text:
-        raise InvalidInput("the note is empty")
-    if len(text) > NOTE_LIMIT:
-        raise InvalidInput(f"the note is {len(text)} characters; the most is {NOTE_LIMIT}")
+    text = written(text, "note", NOTE_LIMIT)
 
     def work(unit: Unit) -> HistoryItem:
         alert = _handled_alert(unit, code)
@@ -136,11 +132,7 @@ def add_note(svc: Services, actor: Actor, code: str, text: str) -> HistoryItem:
 def close(svc: Services, actor: Actor, code: str, outcome: str) -> AlertSummary:
     """Close an alert with its outcome, recorded as closed by the acting person; only a human
     closes an alert, and only once."""
-    outcome = " ".join(outcome.split())
-    if not outcome:
-        raise InvalidInput("say what the outcome was: an alert is closed with its outcome")
-    if len(outcome) > OUTCOME_LIMIT:
-        raise InvalidInput(f"the outcome is {len(outcome)} characters; the most is {OUTCOME_LIMIT}")
+    outcome = written(" ".join(outcome.split()), "outcome", OUTCOME_LIMIT)
 
     def work(unit: Unit) -> AlertSummary:
         alert = _handled_alert(unit, code)

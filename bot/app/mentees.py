@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.orm import Session
 
 from bot.app.access import may_assign
 from bot.app.actor import Actor
@@ -188,21 +191,20 @@ def _quiet_hours(text: str) -> tuple[str | None, str | None]:
 
 def pause(svc: Services, actor: Actor, ref: MenteeRef) -> MenteeSummary:
     """No check-ins for now (custody, hospital); the open one is cancelled."""
-    def work(unit: Unit) -> MenteeSummary:
-        m = unit.mentee(ref, manage=True)
-        admin.pause(unit.session, unit.svc, m, unit.now)
-        unit.audit("mentee.pause", mentee_id=m.id)
-        return mentee_summary(unit.session, m)
-
-    return run(svc, actor, work)
+    return _set_status(svc, actor, ref, "mentee.pause", admin.pause)
 
 
 def resume(svc: Services, actor: Actor, ref: MenteeRef) -> MenteeSummary:
     """Check-ins again from the next planned time (not for a mentee who opted out)."""
+    return _set_status(svc, actor, ref, "mentee.resume", admin.resume)
+
+
+def _set_status(svc: Services, actor: Actor, ref: MenteeRef, action: str,
+                change: Callable[[Session, Services, Mentee, datetime], None]) -> MenteeSummary:
     def work(unit: Unit) -> MenteeSummary:
         m = unit.mentee(ref, manage=True)
-        admin.resume(unit.session, unit.svc, m, unit.now)
-        unit.audit("mentee.resume", mentee_id=m.id)
+        change(unit.session, unit.svc, m, unit.now)
+        unit.audit(action, mentee_id=m.id)
         return mentee_summary(unit.session, m)
 
     return run(svc, actor, work)

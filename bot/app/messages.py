@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.app.actor import Actor
 from bot.app.errors import InvalidInput
-from bot.app.unit import MenteeRef, Unit, run
+from bot.app.unit import MenteeRef, Unit, run, written
 from bot.gsm7 import sms_parts
 from bot.service.outbox import queue_to_mentee, route_to_mentee
 from bot.service.quiet import quiet_hours_for, tz_for
@@ -29,11 +29,7 @@ def reply_to_mentee(svc: Services, actor: Actor, ref: MenteeRef, text: str, *,
     """Queue a staff reply to a mentee. Refused if they opted out or cannot be reached; held
     for the end of their quiet hours unless `send_now_anyway` (the writer's call, e.g. they
     know the mentee is awake and waiting)."""
-    text = text.strip()
-    if not text:
-        raise InvalidInput("the reply is empty")
-    if len(text) > REPLY_LIMIT:
-        raise InvalidInput(f"the reply is {len(text)} characters; the most is {REPLY_LIMIT}")
+    text = written(text, "reply", REPLY_LIMIT)
 
     def work(unit: Unit) -> ReplyQueued:
         m = unit.mentee(ref)

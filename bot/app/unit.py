@@ -118,6 +118,17 @@ class Unit:
             staff_id=staff_id, target=target, detail=detail))
 
 
+def written(text: str, what: str, limit: int) -> str:
+    """A person's text (a note, an outcome, a reply) trimmed, or InvalidInput if it is empty
+    or longer than `limit` characters."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput(f"the {what} is empty")
+    if len(text) > limit:
+        raise InvalidInput(f"the {what} is {len(text)} characters; the most is {limit}")
+    return text
+
+
 def rights_of(session: Session, actor: Actor) -> Rights:
     """The actor's rights now: a staff member's row is read again, so a change applies at once."""
     if actor.kind != "staff":

@@ -193,4 +193,5 @@ class MessageRepo:
                 .where(Message.direction == "in", Message.mentee_id.in_(list(mentee_ids)),
                        Message.id > func.coalesce(read_up_to, 0))
                 .group_by(Message.mentee_id))
-        return {int(mentee_id): int(count) for mentee_id, count in self.session.execute(stmt)}
+        return {mentee_id: int(count) for mentee_id, count in self.session.execute(stmt)
+                if mentee_id is not None}

@@ -58,16 +58,19 @@ def alert_detail(unit: Unit, alert: Alert) -> AlertDetail:
     repo = AlertRepo(unit.session)
     events = repo.events(alert.id)
     sent = MessageRepo(unit.session).get_many([e.message_id for e in events if e.message_id])
-    history = [event_item(unit.session, e, sent[e.message_id].status if e.message_id in sent else "")
-               for e in events]
-    history += [note_item(n) for n in repo.notes(alert.id)]
-    history.sort(key=lambda item: item.at)  # stable: same-instant steps keep their order
+    # Each note has a "note" step in the events, written with it: the steps give the order,
+    # the note its words (kept apart, as they may be long and retention blanks them).
+    notes = iter(repo.notes(alert.id))
+    history = tuple(
+        note_item(next(notes)) if e.kind == "note"
+        else event_item(unit.session, e, sent[e.message_id].status if e.message_id in sent else "")
+        for e in events)
     flags = tuple(Flag(f.created_at, f.category, f.severity, f.evidence, f.rule_id)
                   for f in repo.flags(alert.id))
     return AlertDetail(
         alert=alert_summary(unit.session, alert), evidence=alert.evidence, outcome=alert.outcome,
         closed_by=alert.closed_by, housing_consent=alert.housing_consent,
-        housing_council=alert.housing_council, flags=flags, history=tuple(history))
+        housing_council=alert.housing_council, flags=flags, history=history)
 
 
 def _handled_alert(unit: Unit, code: str) -> Alert:
@@ -119,9 +122,11 @@ def add_note(svc: Services, actor: Actor, code: str, text: str) -> HistoryItem:
 
     def work(unit: Unit) -> HistoryItem:
         alert = _handled_alert(unit, code)
-        note = AlertRepo(unit.session).add_note(AlertNote(
-            alert_id=alert.id, staff_id=unit.actor.staff_id, author=unit.actor.label, text=text,
-            created_at=unit.now))
+        repo = AlertRepo(unit.session)
+        note = repo.add_note(AlertNote(alert_id=alert.id, staff_id=unit.actor.staff_id,
+                                       author=unit.actor.label, text=text, created_at=unit.now))
+        repo.record(alert, "note", unit.now, staff_id=unit.actor.staff_id, channel=unit.actor.via,
+                    detail=f"note by {unit.actor.label}")
         unit.audit("alert.note", mentee_id=alert.mentee_id, alert_id=alert.id, target=alert.code,
                    detail=f"{len(text)} characters")
         return note_item(note)

@@ -71,6 +71,11 @@ def _staff(svc: Services, operator: Actor, new: staff.NewStaff) -> Actor:
 
 @pytest.fixture
 def world(services: Services, clock: ManualClock) -> World:
+    return build_world(services, clock)
+
+
+def build_world(services: Services, clock: ManualClock) -> World:
+    """The two teams, the duty contact and the coordinator, on `services`' database."""
     op = Actor.operator("tester")
     priya = _staff(services, op, staff.NewStaff("Priya Shah", "supervisor", phone="+447700900002"))
     zoe = _staff(services, op, staff.NewStaff("Zoe King", "supervisor", phone="+447700900005"))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.app.access import Case, Rights, may_administer, may_manage, may_see
 from bot.app.actor import Actor
 from bot.app.errors import InvalidInput, NotAllowed, NotFound
-from bot.people import InvalidDetails
+from bot.people import InvalidDetails, as_id
 from bot.service import admin
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
@@ -77,9 +77,10 @@ class Unit:
         """The mentee `ref` names among those this actor may see; NotFound otherwise. With
         `manage`, the actor must also be allowed to change the mentee (NotAllowed)."""
         repo = MenteeRepo(self.session)
-        if isinstance(ref, int) or ref.strip().isdigit():
-            found = repo.get(int(ref))
-            candidates = [found] if found is not None else []
+        mentee_id = ref if isinstance(ref, int) else as_id(ref)
+        by_id = repo.get(mentee_id) if mentee_id is not None else None
+        if isinstance(ref, int) or (by_id is not None and self.sees(by_id)):
+            candidates = [by_id] if by_id is not None else []  # an id wins over other matches
         else:
             candidates = list(repo.matching(ref, phone=admin.phone_or_none(ref)))
         visible = [m for m in candidates if self.sees(m)]

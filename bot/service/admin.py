@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.people import (
     InvalidDetails,
+    as_id,
     normalise_phone,
     parse_channel,
     parse_channel_list,
@@ -38,7 +39,8 @@ def find_staff(session: Session, ref: str) -> Staff | None:
     """
     ref = ref.strip()
     repo = StaffRepo(session)
-    if ref.isdigit() and (by_id := repo.get(int(ref))) is not None:
+    staff_id = as_id(ref)
+    if staff_id is not None and (by_id := repo.get(staff_id)) is not None:
         return by_id
     matches = repo.matching(ref, phone=phone_or_none(ref))
     if len(matches) > 1:

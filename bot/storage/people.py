@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.people import as_id
 from bot.storage.bulk import one_of
 from bot.storage.models import Mentee, Staff
 
@@ -63,8 +64,8 @@ class MenteeRepo:
                       func.lower(Mentee.first_name) == ref.lower(), full == ref.lower()]
         if phone:
             conditions.append(Mentee.phone == phone)
-        if ref.isdigit():
-            conditions.append(Mentee.id == int(ref))
+        if (mentee_id := as_id(ref)) is not None:
+            conditions.append(Mentee.id == mentee_id)
         return self.session.scalars(select(Mentee).where(or_(*conditions)).order_by(Mentee.id)).all()
 
     def by_address(self, channel: str, address: str, lock: bool = False) -> Mentee | None:
@@ -120,8 +121,8 @@ class StaffRepo:
                       func.lower(Staff.name) == ref.lower()]
         if phone:
             conditions.append(Staff.phone == phone)
-        if ref.isdigit():
-            conditions.append(Staff.id == int(ref))
+        if (staff_id := as_id(ref)) is not None:
+            conditions.append(Staff.id == staff_id)
         return self.session.scalars(select(Staff).where(or_(*conditions)).order_by(Staff.id)).all()
 
     def named(self, name: str) -> Sequence[Staff]:

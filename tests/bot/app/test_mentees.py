@@ -111,3 +111,9 @@ def test_list_shows_the_actor_s_caseload_with_unread_counts(world: World) -> Non
     (sam,) = mentees.list_mentees(world.svc, world.dan)
     assert (sam.id, sam.unread) == (world.sam, 1)
     assert [m.id for m in mentees.list_mentees(world.svc, world.cora)] == [world.sam, world.lee]
+
+
+def test_a_phone_typed_as_digits_is_a_phone_not_an_id(world: World) -> None:
+    """07700900123 finds Sam by phone; a short number is an id."""
+    assert mentees.schedule(world.svc, world.dan, "07700900123").mentee.id == world.sam
+    assert mentees.schedule(world.svc, world.dan, str(world.sam)).mentee.id == world.sam

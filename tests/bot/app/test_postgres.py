@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.app import alerts, audit, mentees, messages, timeline
+from bot.app import alerts, audit, mentees, messages, staff, timeline
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.service.runtime import Services, build_services
@@ -32,6 +32,8 @@ def test_refs_read_markers_and_the_audit_log_work_on_postgresql(pg_world: World)
     w = pg_world
     assert mentees.schedule(w.svc, w.cora, "sam taylor").mentee.id == w.sam
     assert mentees.schedule(w.svc, w.cora, "07700 900123").mentee.id == w.sam
+    assert mentees.schedule(w.svc, w.cora, "07700900123").mentee.id == w.sam  # not an id: too big
+    assert staff.resume(w.svc, w.cora, "07700900001").name == "Dan Carter"
     w.text(SAM_PHONE, "can you call me")
     assert mentees.list_mentees(w.svc, w.dan)[0].unread == 1
     assert timeline.mark_read(w.svc, w.dan, w.sam) == 1

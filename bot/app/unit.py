@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.app.access import Case, Rights, may_administer, may_manage, may_see
@@ -144,10 +145,20 @@ def rights_of(session: Session, actor: Actor) -> Rights:
 
 
 def run(svc: Services, actor: Actor, work: Callable[[Unit], T]) -> T:
-    """Run `work` as one unit of work for `actor`; a detail the domain refuses is InvalidInput."""
+    """Run `work` as one unit of work for `actor`; a detail the domain refuses, or a phone or
+    chat that is someone else's, is InvalidInput."""
     try:
         with svc.sessions() as session, session.begin():
             unit = Unit(svc, session, svc.clock.now(), actor, rights_of(session, actor))
             return work(unit)
     except InvalidDetails as exc:
         raise InvalidInput(str(exc)) from None
+    except IntegrityError as exc:
+        if not _is_duplicate(exc):
+            raise
+        raise InvalidInput("that phone number or Telegram chat already belongs to someone else") from None
+
+
+def _is_duplicate(exc: IntegrityError) -> bool:
+    """A unique key refused the row (SQLite's message, PostgreSQL's SQLSTATE 23505)."""
+    return getattr(exc.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(exc.orig)

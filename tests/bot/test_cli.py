@@ -494,3 +494,13 @@ def test_staff_list_into_a_pipe_that_closes_early_ends_quietly(tmp_path: Path, d
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_a_phone_that_belongs_to_someone_else_is_one_line_not_a_traceback(staffed: Cli) -> None:
+    """It used to print about 60 lines of SQL."""
+    staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
+    code, _, err = staffed("mentee", "add", "Alex", "--phone", "07700 900123", "--mentor", "Dan Carter")
+    assert code == 2 and "already belongs to someone else" in one_error_line(err)
+    staffed.ok("mentee", "add", "Alex", "--phone", "07700900124", "--mentor", "Dan Carter")
+    code, _, err = staffed("mentee", "edit", "Alex", "--phone", "07700900123")
+    assert code == 2 and "already belongs to someone else" in one_error_line(err)

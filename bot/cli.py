@@ -15,9 +15,10 @@ class CliError(Exception):
     """A problem the person at the keyboard can fix; printed as one line."""
 
 
-def _config(args: argparse.Namespace) -> Config:
+def _config(args: argparse.Namespace, *, providers: bool = False) -> Config:
+    """The config; provider secrets are checked only for the commands that send (`providers`)."""
     path = args.config or os.environ.get("CHECKINS_CONFIG")
-    cfg = load_config(path)
+    cfg = load_config(path, providers=providers)
     if getattr(args, "database", None):
         cfg = cfg.with_database(args.database)
     return cfg
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=c.cmd_staff_import)
     p = staff.add_parser("link", help="print a Telegram link that connects a staff member's chat")
     p.add_argument("staff")
+    p.add_argument("--new", action="store_true", help="replace the link given before")
     p.set_defaults(func=c.cmd_staff_link)
 
     # mentees
@@ -103,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", default="sms", choices=["sms", "telegram"])
     p.add_argument("--timezone", default="")
     p.add_argument("--release-date", default="", help="YYYY-MM-DD: daily check-ins the week after")
-    p.add_argument("--plan", default="", help='e.g. "mon,thu 10:00"')
+    p.add_argument("--plan", default="",
+                   help='e.g. "mon,thu 10:00" (default: [checkins] default_plan; "none": no plan)')
     p.set_defaults(func=c.cmd_mentee_add)
     p = mentee.add_parser("list", help="list mentees")
     p.add_argument("--mentor", default="")
@@ -121,7 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=c.cmd_mentee_pause if name == "pause" else c.cmd_mentee_resume)
     p = mentee.add_parser("link", help="print a one-time Telegram link for a mentee")
     p.add_argument("mentee")
+    p.add_argument("--new", action="store_true", help="replace the link given before")
     p.set_defaults(func=c.cmd_mentee_link)
+    p = mentee.add_parser("show", help="a mentee's record: messages, answers, alerts, mood")
+    p.add_argument("mentee")
+    p.set_defaults(func=c.cmd_mentee_show)
+    p = mentee.add_parser("reply", help="send a mentee a message (waits for their quiet hours)")
+    p.add_argument("mentee")
+    p.add_argument("text")
+    p.add_argument("--now", action="store_true", help="send now even in their quiet hours")
+    p.set_defaults(func=c.cmd_mentee_reply)
     p = mentee.add_parser("import", help="import mentees from CSV (nothing imported if a row is bad)")
     p.add_argument("csv_file")
     p.add_argument("--partial", action="store_true", help="import the good rows even if some are bad")
@@ -165,12 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=c.cmd_alerts_show)
     p = alerts.add_parser("ack", help="acknowledge an alert (stops the ladder)")
     p.add_argument("code")
-    p.add_argument("--by", default="", help="who is taking it (staff name, id or phone)")
+    p.add_argument("--by", default="", help="record it for this staff member (name, id or phone)")
     p.set_defaults(func=c.cmd_alerts_ack)
-    p = alerts.add_parser("close", help="close an alert with its outcome")
+    p = alerts.add_parser("note", help="add a note to an alert's history")
+    p.add_argument("code")
+    p.add_argument("text")
+    p.set_defaults(func=c.cmd_alerts_note)
+    p = alerts.add_parser("close", help="close an alert with its outcome (recorded as closed by you)")
     p.add_argument("code")
     p.add_argument("--outcome", required=True)
-    p.add_argument("--by", default=os.environ.get("USER", "coordinator"))
     p.set_defaults(func=c.cmd_alerts_close)
 
     p = sub.add_parser("digest", help="weekly engagement digest for supervisors")
@@ -179,19 +194,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="", help="write HTML, text and CSV to this folder")
     p.add_argument("--send", action="store_true", help="email it now")
     p.set_defaults(func=c.cmd_digest)
+
+    p = sub.add_parser("audit", help="who did or looked at what, and when (newest first)")
+    p.add_argument("--since", default="", help="from this local date (YYYY-MM-DD)")
+    p.add_argument("--actor", default="", help="a staff name or shell:<user>")
+    p.add_argument("--mentee", default="", help="one mentee (id, phone or name)")
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(func=c.cmd_audit)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from bot.app.errors import AppError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CliError, ConfigError, ValueError) as exc:
+    except (AppError, CliError, ConfigError, ValueError) as exc:
         print(f"checkins: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`checkins staff list | head`): that is not an error. Point
+        # stdout at /dev/null so the interpreter's last flush cannot raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -165,6 +165,25 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"config [digest] day: must be mon..sun, got {cfg.digest.day!r}")
     if cfg.telegram.mode not in {"polling", "webhook"}:
         raise ConfigError(f"config [telegram] mode: must be polling or webhook, got {cfg.telegram.mode!r}")
+    try:
+        cfg.replies.validate()
+    except ValueError as exc:
+        raise ConfigError(f"config [replies]: {exc}") from None
+    if not cfg.service.public_base_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"config [service] public_base_url: must start with https://, got {cfg.service.public_base_url!r}"
+        )
+    if cfg.checkins.default_plan:
+        from bot.schedule import PlanError, parse_plan
+
+        try:
+            parse_plan(cfg.checkins.default_plan)
+        except PlanError as exc:
+            raise ConfigError(f"config [checkins] default_plan: {exc}") from None
+
+
+def _validate_providers(cfg: Config) -> None:
+    """What talking to Twilio and Telegram needs (tokens come from the environment)."""
     if cfg.telegram.enabled and not cfg.telegram.token:
         raise ConfigError("config [telegram] token: required when telegram is enabled (CHECKINS_TELEGRAM_TOKEN)")
     if cfg.telegram.enabled and cfg.telegram.mode == "webhook" and not re.fullmatch(
@@ -180,18 +199,15 @@ def _validate(cfg: Config) -> None:
                 raise ConfigError(f"config [twilio] {key}: required when twilio is enabled")
         if not (cfg.twilio.from_number or cfg.twilio.messaging_service_sid):
             raise ConfigError("config [twilio] from_number: set it or messaging_service_sid")
-    try:
-        cfg.replies.validate()
-    except ValueError as exc:
-        raise ConfigError(f"config [replies]: {exc}") from None
-    if not cfg.service.public_base_url.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"config [service] public_base_url: must start with https://, got {cfg.service.public_base_url!r}"
-        )
 
 
-def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
-    """Read config from `path` (optional) and `environ`; raise ConfigError on any bad value."""
+def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None, *,
+                providers: bool = True) -> Config:
+    """Read config from `path` (optional) and `environ`; raise ConfigError on any bad value.
+
+    `providers=False` skips what only talking to Twilio and Telegram needs (their tokens), for
+    commands that never send: a coordinator's shell need not hold the service's secrets.
+    """
     environ = os.environ if environ is None else environ
     data: dict[str, Any] = {}
     if path is not None:
@@ -226,4 +242,6 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
         sections[name] = type(cls)(**values)
     cfg = Config(**sections)
     _validate(cfg)
+    if providers:
+        _validate_providers(cfg)
     return cfg

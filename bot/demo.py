@@ -15,19 +15,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from bot.channels.base import ChannelName, OutboundText, SendReceipt
+from bot.app import alerts, digests, loops, mentees, staff
+from bot.app.actor import Actor
+from bot.app.errors import AppError
+from bot.channels.base import ChannelName, InboundMessage, OutboundText, SendReceipt
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.schedule import describe_local
-from bot.service import admin, checkins
-from bot.service.outbox import send_pass
 from bot.service.runtime import Services, build_services
-from bot.service.sink import DatabaseSink
-from bot.service.ticker import tick
-from bot.service.turns import process_inbound
-from bot.storage.alerts import AlertRepo
-from bot.storage.models import DueEvent
-from bot.storage.people import MenteeRepo, StaffRepo
 
 MENTEE_PHONE = "+447700900123"
 MENTOR_PHONE = "+447700900001"
@@ -78,46 +73,42 @@ class Demo:
             SUPERVISOR_PHONE: "Priya (supervisor)", DUTY_PHONE: "Duty desk",
         })
         self.svc.channels = {"console": self.phones}
-        self.sink = DatabaseSink(self.svc)
+        self.operator = Actor.operator("demo")
         self.inbound_count = 0
-        self._seed()
+        self.mentee_id = self._seed()
 
-    def _seed(self) -> None:
-        with self.svc.sessions() as s, s.begin():
-            now = self.clock.now()
-            admin.add_staff(s, now, name="Priya Shah", role="supervisor", phone=SUPERVISOR_PHONE,
-                            email="priya@example.org", channels="sms,email")
-            admin.add_staff(s, now, name="Dan Carter", role="mentor", phone=MENTOR_PHONE,
-                            channels="sms", supervisor="Priya Shah")
-            admin.add_staff(s, now, name="Duty desk", role="coordinator", phone=DUTY_PHONE,
-                            channels="sms", duty=True)
-            admin.add_mentee(s, self.svc, now, first_name="Sam", last_name="Taylor",
-                             phone=MENTEE_PHONE, mentor="Dan Carter", plan="mon,thu 10:00")
+    def _seed(self) -> int:
+        for person in (
+            staff.NewStaff("Priya Shah", "supervisor", phone=SUPERVISOR_PHONE,
+                           email="priya@example.org", channels="sms,email"),
+            staff.NewStaff("Dan Carter", "mentor", phone=MENTOR_PHONE, channels="sms",
+                           supervisor="Priya Shah"),
+            staff.NewStaff("Duty desk", "coordinator", phone=DUTY_PHONE, channels="sms", duty=True),
+        ):
+            staff.add(self.svc, self.operator, person)
+        sam = mentees.NewMentee("Sam", "Dan Carter", last_name="Taylor", phone=MENTEE_PHONE,
+                                plan="mon,thu 10:00")
+        return mentees.add(self.svc, self.operator, sam).mentee.id
 
     # ---- moving the world -----------------------------------------------------------------------
     def settle(self) -> None:
         """Handle everything stored and due, and 'deliver' everything queued."""
         for _ in range(50):
-            worked = process_inbound(self.svc) + tick(self.svc)
-            worked += asyncio.run(send_pass(self.svc))
+            worked = loops.handle_inbound(self.svc) + loops.tick(self.svc)
+            worked += asyncio.run(loops.send_pass(self.svc))
             if not worked:
                 return
 
     def text_from(self, phone: str, text: str) -> None:
         self.inbound_count += 1
-        from bot.channels.base import InboundMessage
-
-        self.sink.store_inbound_sync(InboundMessage(
+        loops.receive(self.svc, InboundMessage(
             channel="console", provider_id=f"demo-in-{self.inbound_count}", address=phone, text=text))
         self.settle()
 
     def wait(self, span: timedelta) -> None:
         target = self.clock.now() + span
         while True:
-            with self.svc.sessions() as s:
-                from sqlalchemy import func, select
-
-                nxt = s.scalar(select(func.min(DueEvent.due_at)).where(DueEvent.status == "pending"))
+            nxt = loops.next_due(self.svc)
             if nxt is None or nxt > target:
                 break
             self.clock.set(max(nxt, self.clock.now()))
@@ -128,17 +119,17 @@ class Demo:
 
     # ---- commands -------------------------------------------------------------------------------
     def start_checkin(self) -> None:
-        with self.svc.sessions() as s, s.begin():
-            mentee = MenteeRepo(s).by_address("sms", MENTEE_PHONE)
-            assert mentee is not None
-            started = checkins.start(s, self.svc, mentee, self.clock.now(), trigger="manual")
-        if started is None:
+        try:
+            started = mentees.start_checkin(self.svc, self.operator, self.mentee_id)
+        except AppError as exc:
+            self.out.write(f"  ({exc})\n")
+            return
+        if not started.started:
             self.out.write("  (a check-in is already in progress)\n")
         self.settle()
 
     def ack_latest(self) -> None:
-        with self.svc.sessions() as s:
-            open_alerts = [a for a in AlertRepo(s).list() if a.status == "open"]
+        open_alerts = [a for a in alerts.list_alerts(self.svc, self.operator) if a.status == "open"]
         if not open_alerts:
             self.out.write("  (no open alert to acknowledge)\n")
             return
@@ -146,32 +137,22 @@ class Demo:
         self.text_from(MENTOR_PHONE, f"ACK {open_alerts[0].code}")
 
     def show_alerts(self) -> None:
-        with self.svc.sessions() as s:
-            alerts = AlertRepo(s).list(include_closed=True)
-            if not alerts:
-                self.out.write("  (no alerts)\n")
-            staff = StaffRepo(s)
-            for a in alerts:
-                self.out.write(f"  alert {a.code}: {a.severity} {a.category} for "
-                               f"{a.mentee.display_name} - {a.status}\n")
-                for e in AlertRepo(s).events(a.id):
-                    who = staff.get(e.staff_id).name if e.staff_id else ""  # type: ignore[union-attr]
-                    self.out.write(f"    {describe_local(e.at, 'Europe/London')}  {e.kind:<12} "
-                                   f"{who:<12} {e.detail}\n")
+        listed = alerts.list_alerts(self.svc, self.operator, include_closed=True)
+        if not listed:
+            self.out.write("  (no alerts)\n")
+        for a in listed:
+            self.out.write(f"  alert {a.code}: {a.severity} {a.category} for {a.mentee_name} - {a.status}\n")
+            for h in alerts.detail(self.svc, self.operator, a.code).history:
+                self.out.write(f"    {describe_local(h.at, 'Europe/London')}  {h.kind:<12} "
+                               f"{h.who:<12} {h.detail}\n")
 
     def show_schedule(self) -> None:
-        with self.svc.sessions() as s:
-            mentee = MenteeRepo(s).by_address("sms", MENTEE_PHONE)
-            assert mentee is not None
-            from bot.storage.schedule import DueEventRepo
-
-            for e in DueEventRepo(s).pending_for(mentee.id, limit=6):
-                self.out.write(f"  {describe_local(e.due_at, mentee.timezone)}  {e.kind}\n")
+        for e in mentees.schedule(self.svc, self.operator, self.mentee_id, limit=6).upcoming:
+            self.out.write(f"  {e.local}  {e.kind}\n")
 
     def show_digest(self) -> None:
-        from bot.service.digests import render_text_for_all
-
-        self.out.write(render_text_for_all(self.svc) + "\n")
+        pages = digests.digest(self.svc, self.operator)
+        self.out.write("\n\n".join(page.text for page in pages) + "\n")
 
     def handle(self, line: str) -> bool:
         """One line of input; False when the demo should end."""

@@ -110,3 +110,10 @@ def split_words(text: str, limit: int = SINGLE_SEGMENT) -> list[str]:
     if current:
         parts.append(current)
     return parts
+
+
+def sms_parts(text: str) -> list[str]:
+    """The texts an SMS is sent as: shaped into GSM-7, and if longer than one segment, split
+    between words into single-segment texts, each readable on its own."""
+    text = to_gsm7(text)
+    return split_words(text) if gsm7_length(text) > SINGLE_SEGMENT else [text]

@@ -29,6 +29,13 @@ def normalise_phone(raw: str, region: str = "GB") -> str:
     return e164
 
 
+def as_id(ref: str | int) -> int | None:
+    """A record id if `ref` can be one (digits, within a 32-bit key), else None: a phone typed
+    as digits (07700900123) is not an id."""
+    text = str(ref).strip()
+    return int(text) if text.isdigit() and int(text) < 2**31 else None
+
+
 def require_name(raw: str, what: str = "first name") -> str:
     name = " ".join(raw.split())
     if not name:

@@ -44,10 +44,15 @@ def may_acknowledge(
     alert_mentor_id: StaffId | None,
     alert_supervisor_id: StaffId | None,
     duty_id: StaffId | None,
+    *,
+    coordinator: bool = False,
 ) -> bool:
-    """Only the mentee's mentor or supervisor, or the duty contact, may acknowledge an alert."""
+    """Only the mentee's mentor or supervisor, the duty contact, or a coordinator (who runs the
+    service and may act on any alert) may acknowledge an alert."""
     if staff_id is None:
         return False
+    if coordinator:
+        return True
     return staff_id in {i for i in (alert_mentor_id, alert_supervisor_id, duty_id) if i is not None}
 
 

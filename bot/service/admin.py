@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.people import (
     InvalidDetails,
+    as_id,
     normalise_phone,
     parse_channel,
     parse_channel_list,
@@ -29,23 +31,68 @@ from bot.storage.people import MenteeRepo, StaffRepo
 LINK_CODE_LIFETIME = timedelta(days=7)
 
 
+def find_staff(session: Session, ref: str) -> Staff | None:
+    """A staff member by id, phone, email or exact name (any case); None if nobody matches.
+
+    A ref that fits several people (two staff with one name, from before names were unique) is
+    InvalidDetails listing their ids, never a silent pick.
+    """
+    ref = ref.strip()
+    repo = StaffRepo(session)
+    staff_id = as_id(ref)
+    if staff_id is not None and (by_id := repo.get(staff_id)) is not None:
+        return by_id
+    matches = repo.matching(ref, phone=phone_or_none(ref))
+    if len(matches) > 1:
+        ids = ", ".join(str(m.id) for m in matches)
+        raise InvalidDetails(f"{ref!r} fits more than one staff member (ids {ids}): use the id")
+    return matches[0] if matches else None
+
+
+def phone_or_none(ref: str) -> str | None:
+    try:
+        return normalise_phone(ref)
+    except InvalidDetails:
+        return None
+
+
+def unique_staff_name(session: Session, name: str, staff_id: int | None = None) -> str:
+    """`name` tidied, or InvalidDetails if another staff member is already called that (any case):
+    alerts, digests and every --mentor/--supervisor ref name staff by it."""
+    name = require_name(name, "name")
+    taken = [s for s in StaffRepo(session).named(name) if s.id != staff_id]
+    if taken:
+        raise InvalidDetails(f"a staff member is already called {taken[0].name} (id {taken[0].id}); "
+                             "add an initial or use another name")
+    return name
+
+
+def supervisor_named(session: Session, ref: str, staff_id: int | None = None) -> Staff:
+    """The supervisor `ref` names, or InvalidDetails: the role graph routes urgent alerts and
+    builds every digest, so a supervisor must have the supervisor role (and not be themselves)."""
+    sup = find_staff(session, ref)
+    if sup is None:
+        raise InvalidDetails(f"no staff member {ref!r} to supervise")
+    if sup.role != "supervisor":
+        raise InvalidDetails(f"{sup.name} is a {sup.role}, not a supervisor")
+    if sup.id == staff_id:
+        raise InvalidDetails(f"{sup.name} cannot supervise themselves")
+    return sup
+
+
 def add_staff(session: Session, now: datetime, *, name: str, role: str, phone: str = "",
               email: str = "", telegram_chat_id: str = "", channels: str = "sms,telegram,email",
               supervisor: str = "", duty: bool = False) -> Staff:
     if role not in ("mentor", "supervisor", "coordinator"):
         raise InvalidDetails(f"role {role!r} must be mentor, supervisor or coordinator")
-    sup_id = None
-    if supervisor:
-        sup = StaffRepo(session).find(supervisor)
-        if sup is None:
-            raise InvalidDetails(f"no staff member {supervisor!r} to supervise")
-        sup_id = sup.id
+    name = unique_staff_name(session, name)
+    sup_id = supervisor_named(session, supervisor).id if supervisor else None
     if email and "@" not in email:
         raise InvalidDetails(f"email {email!r} is not an email address")
     if not (phone or email or telegram_chat_id):
         raise InvalidDetails("staff need a phone, email or Telegram chat to receive alerts")
     staff = Staff(
-        name=require_name(name, "name"), role=role, phone=normalise_phone(phone) if phone else None,
+        name=name, role=role, phone=normalise_phone(phone) if phone else None,
         email=email or None, telegram_chat_id=telegram_chat_id or None,
         channels=parse_channel_list(channels), supervisor_id=sup_id, is_duty=duty, active=True,
         created_at=now,
@@ -53,11 +100,23 @@ def add_staff(session: Session, now: datetime, *, name: str, role: str, phone: s
     return StaffRepo(session).add(staff)
 
 
+NO_PLAN = "none"  # said instead of a plan: this mentee gets no scheduled check-ins
+
+
+def plan_or_default(plan: str, default: str) -> str:
+    """The plan a new mentee starts on: the one given, else the configured default; "none"
+    means deliberately no plan."""
+    plan = plan.strip()
+    if plan.lower() == NO_PLAN:
+        return ""
+    return plan or default
+
+
 def add_mentee(session: Session, svc: Services, now: datetime, *, first_name: str, mentor: str,
                last_name: str = "", phone: str = "", telegram_chat_id: str = "",
                preferred_channel: str = "sms", timezone: str = "", release_date: str = "",
                plan: str = "") -> Mentee:
-    found = StaffRepo(session).find(mentor)
+    found = find_staff(session, mentor)
     if found is None:
         raise InvalidDetails(f"no mentor {mentor!r}")
     if found.role != "mentor":
@@ -145,17 +204,19 @@ class ImportReport:
         return not self.rejected
 
 
-def import_mentees(svc: Services, rows: Iterable[Mapping[str, str]], *, partial: bool = False,
+def import_mentees(session: Session, svc: Services, now: datetime, rows: Iterable[Mapping[str, str]],
+                   *, partial: bool = False, default_plan: str = "",
                    progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Import mentees from CSV rows in one transaction.
+    """Import mentees from CSV rows in the caller's transaction.
 
     Every row is checked; by default one bad row means nothing is imported (no half-import), and
-    the report lists each rejected row and why. With `partial`, the good rows are imported.
+    the report lists each rejected row and why. With `partial`, the good rows are imported. A
+    row without a plan gets `default_plan` (a plan of "none": no plan).
     """
     report = ImportReport()
     seen_phones: set[str] = set()
 
-    def one(session: Session, now: datetime, values: dict[str, str]) -> None:
+    def one(values: dict[str, str]) -> None:
         phone = normalise_phone(values["phone"]) if values["phone"] else ""
         if phone and phone in seen_phones:
             raise InvalidDetails(f"phone {values['phone']} appears twice in the file")
@@ -164,12 +225,9 @@ def import_mentees(svc: Services, rows: Iterable[Mapping[str, str]], *, partial:
                    phone=values["phone"], telegram_chat_id=values["telegram_chat_id"],
                    preferred_channel=values["preferred_channel"] or "sms", mentor=values["mentor"],
                    timezone=values["timezone"], release_date=values["release_date"],
-                   plan=values["plan"])
+                   plan=plan_or_default(values["plan"], default_plan))
 
-    try:
-        _import_generic(svc, rows, report, partial, progress, MENTEE_COLUMNS, one)
-    except _NothingImported:
-        report.imported = 0
+    _import_rows(session, rows, report, partial, progress, MENTEE_COLUMNS, one)
     return report
 
 
@@ -177,16 +235,16 @@ class _NothingImported(Exception):
     pass
 
 
-def import_staff(svc: Services, rows: Iterable[Mapping[str, str]], *, partial: bool = False,
-                 progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Import staff from CSV rows in one transaction; same all-or-nothing rule as mentees.
+def import_staff(session: Session, now: datetime, rows: Iterable[Mapping[str, str]], *,
+                 partial: bool = False, progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Import staff from CSV rows in the caller's transaction; same all-or-nothing rule as mentees.
 
     Supervisors may be named by later rows' `supervisor` column: rows are taken in file order,
     so list supervisors first.
     """
     report = ImportReport()
 
-    def one(session: Session, now: datetime, values: dict[str, str]) -> None:
+    def one(values: dict[str, str]) -> None:
         add_staff(session, now, name=values["name"], role=values["role"] or "mentor",
                   phone=values["phone"], email=values["email"],
                   telegram_chat_id=values["telegram_chat_id"],
@@ -194,43 +252,44 @@ def import_staff(svc: Services, rows: Iterable[Mapping[str, str]], *, partial: b
                   supervisor=values["supervisor"],
                   duty=values["duty"].lower() in {"yes", "y", "true", "1"})
 
-    try:
-        _import_generic(svc, rows, report, partial, progress, STAFF_COLUMNS, one)
-    except _NothingImported:
-        report.imported = 0
+    _import_rows(session, rows, report, partial, progress, STAFF_COLUMNS, one)
     return report
 
 
-def _import_generic(svc: Services, rows: Iterable[Mapping[str, str]], report: ImportReport,
-                    partial: bool, progress: Callable[[int], None] | None,
-                    columns: tuple[str, ...],
-                    add_one: Callable[[Session, datetime, dict[str, str]], None]) -> None:
-    with svc.sessions() as session, session.begin():
-        now = svc.clock.now()
-        for index, row in enumerate(rows, start=2):  # line 1 is the header
-            if progress:
-                progress(index - 1)
-            try:
-                with session.begin_nested():
-                    unknown = set(row) - set(columns) - {""}
-                    if unknown:
-                        raise InvalidDetails(f"unknown column(s): {', '.join(sorted(unknown))}")
-                    add_one(session, now, {k: (row.get(k) or "").strip() for k in columns})
-                    report.imported += 1
-            except InvalidDetails as exc:
-                report.rejected.append((index, str(exc)))
-            except IntegrityError:
-                report.rejected.append((index, "phone or Telegram chat already belongs to someone"))
-        if report.rejected and not partial:
-            raise _NothingImported  # rolls the whole transaction back
+def _import_rows(session: Session, rows: Iterable[Mapping[str, str]], report: ImportReport,
+                 partial: bool, progress: Callable[[int], None] | None, columns: tuple[str, ...],
+                 add_one: Callable[[dict[str, str]], None]) -> None:
+    """Each row in its own savepoint, all of them in one more: a bad row (without `partial`)
+    rolls every row back, and the caller's transaction (its audit entry) still commits."""
+    try:
+        with session.begin_nested():
+            for index, row in enumerate(rows, start=2):  # line 1 is the header
+                if progress:
+                    progress(index - 1)
+                try:
+                    with session.begin_nested():
+                        unknown = set(row) - set(columns) - {""}
+                        if unknown:
+                            raise InvalidDetails(f"unknown column(s): {', '.join(sorted(unknown))}")
+                        add_one({k: (row.get(k) or "").strip() for k in columns})
+                        report.imported += 1
+                except InvalidDetails as exc:
+                    report.rejected.append((index, str(exc)))
+                except IntegrityError:
+                    report.rejected.append((index, "phone or Telegram chat already belongs to someone"))
+            if report.rejected and not partial:
+                raise _NothingImported
+    except _NothingImported:
+        report.imported = 0
 
 
-def read_csv(path: str, required: tuple[str, ...] = ("first_name", "mentor")) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None:
-            raise InvalidDetails(f"{path} is empty")
-        missing = set(required) - set(reader.fieldnames)
-        if missing:
-            raise InvalidDetails(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-        return list(reader)
+def parse_csv(text: str, source: str, required: tuple[str, ...]) -> list[dict[str, str]]:
+    """The rows of a CSV file's text (`source` names it in errors); InvalidDetails if it has
+    no header or lacks a required column."""
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    if reader.fieldnames is None:
+        raise InvalidDetails(f"{source} is empty")
+    missing = set(required) - set(reader.fieldnames)
+    if missing:
+        raise InvalidDetails(f"{source}: missing column(s) {', '.join(sorted(missing))}")
+    return list(reader)

@@ -292,7 +292,8 @@ def acknowledge(session: Session, svc: Services, code: str, staff: Staff | None,
         return ack_refused_text(code)
     if staff is not None:
         people = people_for(session, alert.mentee)
-        if not may_acknowledge(staff.id, people.mentor_id, people.supervisor_id, people.duty_id):
+        if not may_acknowledge(staff.id, people.mentor_id, people.supervisor_id, people.duty_id,
+                               coordinator=staff.role == "coordinator"):
             alerts.record(alert, "ack_refused", now, staff_id=staff.id, channel=via,
                           detail="not linked to this mentee")
             return ack_refused_text(code)
@@ -309,7 +310,8 @@ def acknowledge(session: Session, svc: Services, code: str, staff: Staff | None,
     return ack_confirmed_text(alert.code, label)
 
 
-def close(session: Session, code: str, outcome: str, who: str, now: datetime) -> Alert | None:
+def close(session: Session, code: str, outcome: str, who: str, now: datetime,
+          via: str = "cli") -> Alert | None:
     """A human closes an alert with a recorded outcome; only this ever closes one."""
     alerts = AlertRepo(session)
     alert = alerts.by_code(code, lock=True)
@@ -317,7 +319,7 @@ def close(session: Session, code: str, outcome: str, who: str, now: datetime) ->
         return None
     if alert.acknowledged_at is None:
         alert.acknowledged_at = now
-        alert.ack_via = "cli"
+        alert.ack_via = via
     alert.status = "closed"
     alert.closed_at = now
     alert.closed_by = who

@@ -1,6 +1,7 @@
 """The weekly digest in the world: load records, compute figures (pure), render, send once.
 
-`send_weekly` is the Monday cron job; `digest_command` is `checkins digest`. Each supervisor's
+`send_weekly` is the Monday cron job (bot.app.loops runs it); bot.app.digests serves `checkins
+digest` and the staff app. Each supervisor's
 digest for a week is recorded in `digests_sent` before it is sent, in the same transaction that
 claims it, so a re-run (or a second worker) never sends it twice.
 """
@@ -10,9 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.service.runtime import Services
 from bot.storage.digest_records import load_digest_records
@@ -56,27 +57,24 @@ def week_of(svc: Services, label: str) -> Week:
 
 
 def render_for(svc: Services, week: Week, staff: Staff, as_of: datetime | None = None) -> RenderedDigest:
+    with svc.sessions() as session:
+        return render_in(session, svc, week, staff, as_of)
+
+
+def render_in(session: Session, svc: Services, week: Week, staff: Staff,
+              as_of: datetime | None = None) -> RenderedDigest:
     """One staff member's digest: a supervisor's whole team, or a mentor's own mentees."""
-    with svc.sessions() as session:
-        if staff.role == "mentor":
-            records = load_digest_records(session, week, mentor_id=staff.id, as_of=as_of)
-            return render(mentor_digest(records, staff.id, week, rules_for(svc), as_of))
-        records = load_digest_records(session, week, supervisor_id=staff.id, as_of=as_of)
-        return render(supervisor_digest(records, staff.id, week, rules_for(svc), as_of))
+    if staff.role == "mentor":
+        records = load_digest_records(session, week, mentor_id=staff.id, as_of=as_of)
+        return render(mentor_digest(records, staff.id, week, rules_for(svc), as_of))
+    records = load_digest_records(session, week, supervisor_id=staff.id, as_of=as_of)
+    return render(supervisor_digest(records, staff.id, week, rules_for(svc), as_of))
 
 
-def recipients(svc: Services, name: str = "", mentors: bool = False) -> list[Staff]:
-    with svc.sessions() as session:
-        staff = StaffRepo(session)
-        if name:
-            found = staff.find(name)
-            if found is None:
-                raise ValueError(f"no staff member {name!r}")
-            return [found]
-        people = list(staff.list("supervisor"))
-        if mentors:
-            people += list(staff.list("mentor"))
-        return people
+def recipients_in(session: Session, mentors: bool = False) -> list[Staff]:
+    """Who gets the weekly digest: every supervisor (and every mentor, if enabled)."""
+    staff = StaffRepo(session)
+    return list(staff.list("supervisor")) + (list(staff.list("mentor")) if mentors else [])
 
 
 def _claim(svc: Services, staff: Staff, week: Week, kind: str) -> bool:
@@ -122,41 +120,7 @@ def send_weekly(svc: Services) -> list[DigestOutcome]:
         log.warning("weekly digest not sent: [email] is not enabled")
         return []
     week = Week.last_complete(svc.clock.now())
-    return [send_one(svc, person, week)
-            for person in recipients(svc, mentors=svc.config.digest.mentor_digest)]
+    with svc.sessions() as session:
+        people = recipients_in(session, mentors=svc.config.digest.mentor_digest)
+    return [send_one(svc, person, week) for person in people]
 
-
-def write_files(rendered: RenderedDigest, out: Path, stem: str) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / f"{stem}.html", out / f"{stem}.txt", out / f"{stem}.csv"]
-    for path, content in zip(paths, (rendered.html, rendered.text, rendered.csv), strict=True):
-        path.write_text(content, encoding="utf-8")
-    return paths
-
-
-def digest_command(svc: Services, *, week: str, supervisor: str, out: str, send: bool) -> int:
-    """`checkins digest`: write files (--out), send now (--send), or print the text version."""
-    which = week_of(svc, week)
-    people = recipients(svc, supervisor)
-    if not people:
-        print("no supervisors yet: add one with `checkins staff add NAME --role supervisor`")
-        return 0
-    for person in people:
-        if out:
-            stem = f"digest-{which.label}-{person.name.lower().replace(' ', '-')}"
-            for path in write_files(render_for(svc, which, person), Path(out), stem):
-                print(f"wrote {path}")
-        if send:
-            if not svc.config.email.enabled:
-                raise ValueError("[email] is not enabled in config: cannot send")
-            outcome = send_one(svc, person, which, force=True)
-            print(f"{outcome.recipient}: {outcome.status}")
-        if not out and not send:
-            print(render_for(svc, which, person).text)
-    return 0
-
-
-def render_text_for_all(svc: Services, week: Week | None = None) -> str:
-    """Every supervisor's digest as text (the demo shows this)."""
-    which = week or Week.last_complete(svc.clock.now())
-    return "\n\n".join(render_for(svc, which, person).text for person in recipients(svc))

@@ -23,7 +23,7 @@ from bot.channels.base import (
     SendReceipt,
     TransientSendError,
 )
-from bot.gsm7 import SINGLE_SEGMENT, gsm7_length, segment_count, split_words, to_gsm7
+from bot.gsm7 import segment_count, sms_parts, to_gsm7
 from bot.service.quiet import quiet_hours_for, tz_for
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
@@ -113,8 +113,10 @@ def route_to_mentee(mentee: Mentee, available: set[str],
 def queue_to_mentee(session: Session, svc: Services, mentee: Mentee, text: str, now: datetime, *,
                     purpose: str = "flow", conversation_id: int | None = None,
                     buttons: tuple[tuple[str, str], ...] = (), respect_quiet_hours: bool = True,
-                    not_after: datetime | None = None, exclude: set[str] = frozenset()) -> Message | None:
-    """Write an outbound message to a mentee in the current transaction (sent after commit)."""
+                    not_after: datetime | None = None, exclude: set[str] = frozenset(),
+                    sent_by_staff_id: int | None = None) -> Message | None:
+    """Write an outbound message to a mentee in the current transaction (sent after commit).
+    `sent_by_staff_id`: the staff member who wrote it (a reply from the staff side)."""
     route = route_to_mentee(mentee, svc.routes(), exclude)
     if route is None:
         log.warning("mentee %s has no reachable channel; message not queued", mentee.id)
@@ -122,7 +124,8 @@ def queue_to_mentee(session: Session, svc: Services, mentee: Mentee, text: str, 
     channel, address = route
     return _queue(session, channel=channel, address=address, text=text, now=now, purpose=purpose,
                   mentee_id=mentee.id, conversation_id=conversation_id, buttons=buttons,
-                  respect_quiet_hours=respect_quiet_hours, not_after=not_after)
+                  respect_quiet_hours=respect_quiet_hours, not_after=not_after,
+                  sent_by_staff_id=sent_by_staff_id)
 
 
 def single_outbound_to_mentee(mentee: Mentee, available: set[str], text: str, now: datetime, *,
@@ -147,8 +150,8 @@ def outbound_values(*, channel: str, address: str, text: str, now: datetime, pur
                     mentee_id: int | None = None, staff_id: int | None = None,
                     conversation_id: int | None = None, alert_id: int | None = None,
                     buttons: tuple[tuple[str, str], ...] = (), respect_quiet_hours: bool = True,
-                    not_after: datetime | None = None,
-                    next_attempt_at: datetime | None = None) -> dict[str, Any]:
+                    not_after: datetime | None = None, next_attempt_at: datetime | None = None,
+                    sent_by_staff_id: int | None = None) -> dict[str, Any]:
     """Column values of one pending outbox row (text already shaped for its channel)."""
     return {
         "direction": "out", "channel": channel, "address": address, "body": text,
@@ -157,6 +160,7 @@ def outbound_values(*, channel: str, address: str, text: str, now: datetime, pur
         "respect_quiet_hours": respect_quiet_hours, "not_after": not_after, "mentee_id": mentee_id,
         "staff_id": staff_id, "conversation_id": conversation_id, "alert_id": alert_id,
         "next_attempt_at": next_attempt_at, "created_at": now, "updated_at": now,
+        "sent_by_staff_id": sent_by_staff_id,
     }
 
 
@@ -177,13 +181,10 @@ def _queue(session: Session, *, channel: str, address: str, text: str, now: date
            mentee_id: int | None = None, staff_id: int | None = None,
            conversation_id: int | None = None, alert_id: int | None = None,
            buttons: tuple[tuple[str, str], ...] = (), respect_quiet_hours: bool = True,
-           not_after: datetime | None = None) -> Message:
-    parts = [text]
-    if channel == "sms":
-        text = to_gsm7(text)  # basic phones: never let one curly quote triple the cost
-        # A long text goes as separate single-segment texts split between words, each readable
-        # on its own; later parts wait a moment so they arrive in order.
-        parts = split_words(text) if gsm7_length(text) > SINGLE_SEGMENT else [text]
+           not_after: datetime | None = None, sent_by_staff_id: int | None = None) -> Message:
+    # Basic phones: GSM-7 only (one curly quote would triple the cost), and a long text as
+    # single-segment texts split between words; later parts wait a moment to arrive in order.
+    parts = sms_parts(text) if channel == "sms" else [text]
     first: Message | None = None
     for index, part in enumerate(parts):
         row = _queue_one(session, channel=channel, address=address, text=part, now=now,
@@ -191,7 +192,8 @@ def _queue(session: Session, *, channel: str, address: str, text: str, now: date
                          conversation_id=conversation_id, alert_id=alert_id,
                          buttons=buttons if index == len(parts) - 1 else (),
                          respect_quiet_hours=respect_quiet_hours, not_after=not_after,
-                         next_attempt_at=now + timedelta(seconds=PART_GAP_SECONDS * index) if index else None)
+                         next_attempt_at=now + timedelta(seconds=PART_GAP_SECONDS * index) if index else None,
+                         sent_by_staff_id=sent_by_staff_id)
         first = first or row
     assert first is not None
     return first
@@ -226,7 +228,7 @@ def _hold_back(svc: Services, row: Message, mentee: Mentee, now: datetime) -> bo
         row.status = "expired"
         row.error_detail = "not sent: its time had passed"
         return True
-    if mentee.status == "opted_out" and row.purpose == "flow":
+    if mentee.status == "opted_out" and row.purpose in ("flow", "staff_reply"):
         row.status = "cancelled"
         row.error_detail = "mentee opted out"
         return True
@@ -379,7 +381,8 @@ def _fall_back(session: Session, svc: Services, row: Message, now: datetime) -> 
                             conversation_id=row.conversation_id,
                             buttons=tuple(tuple(b) for b in (row.buttons or [])),  # type: ignore[misc]
                             respect_quiet_hours=row.respect_quiet_hours, not_after=row.not_after,
-                            exclude=_tried_up_to(order, row.channel))
+                            exclude=_tried_up_to(order, row.channel),
+                            sent_by_staff_id=row.sent_by_staff_id)
 
 
 def _already_fallen_back(session: Session, row: Message, exclude: set[str]) -> bool:

@@ -19,15 +19,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from starlette.applications import Starlette
 
+from bot.app import loops
 from bot.channels.base import Channel
 from bot.clock import Clock
 from bot.config import Config
 from bot.flows import validate_all
-from bot.service.outbox import send_pass
 from bot.service.runtime import Services, Wakeups, build_services
 from bot.service.sink import DatabaseSink
-from bot.service.ticker import plan_all, tick
-from bot.service.turns import process_inbound
 from bot.storage.models import ServiceState
 from bot.web import WebSettings, create_app
 from escalation.detect import warm_up
@@ -95,29 +93,25 @@ class Runner:
                 await asyncio.wait_for(event.wait(), timeout=self.poll_interval)
 
     async def _inbound_pass(self) -> int:
-        return await asyncio.to_thread(process_inbound, self.svc)
+        return await asyncio.to_thread(loops.handle_inbound, self.svc)
 
     async def _outbox_pass(self) -> int:
-        return await send_pass(self.svc)
+        return await loops.send_pass(self.svc)
 
     async def _tick(self) -> None:
         try:
-            await asyncio.to_thread(tick, self.svc)
+            await asyncio.to_thread(loops.tick, self.svc)
         except Exception:
             log.exception("tick failed")
 
     async def _plan(self) -> None:
-        await asyncio.to_thread(plan_all, self.svc)
+        await asyncio.to_thread(loops.plan, self.svc)
 
     async def _retention(self) -> None:
-        from bot.service.retention import apply_retention
-
-        await asyncio.to_thread(apply_retention, self.svc)
+        await asyncio.to_thread(loops.retention, self.svc)
 
     async def _digest(self) -> None:
-        from bot.service.digests import send_weekly
-
-        await asyncio.to_thread(send_weekly, self.svc)
+        await asyncio.to_thread(loops.weekly_digest, self.svc)
 
     async def _poll_telegram(self) -> None:
         channel = self.svc.channels["telegram"]
@@ -137,7 +131,7 @@ class Runner:
         wakeups = self.svc.wakeups = Wakeups(loop=asyncio.get_running_loop())
         cfg = self.svc.config
         await asyncio.to_thread(warm_up)
-        await asyncio.to_thread(plan_all, self.svc)
+        await asyncio.to_thread(loops.plan, self.svc)
         self.scheduler = AsyncIOScheduler(timezone=cfg.service.timezone)
         self.scheduler.add_job(self._tick, "interval", seconds=cfg.service.tick_seconds,
                                id="tick", max_instances=1, coalesce=True)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.storage.models import Alert, AlertEvent, RiskFlag
+from bot.storage.models import Alert, AlertEvent, AlertNote, RiskFlag
 
 
 class AlertRepo:
@@ -55,10 +55,31 @@ class AlertRepo:
             stmt = stmt.with_for_update()
         return self.session.scalars(stmt).first()
 
-    def list(self, include_closed: bool = False) -> Sequence[Alert]:
-        stmt = select(Alert).order_by(Alert.id.desc())
+    def list(self, include_closed: bool = False, mentee_ids: Sequence[int] | None = None) -> Sequence[Alert]:
+        """Newest first; `mentee_ids` narrows the list to those mentees' alerts."""
+        stmt = select(Alert).order_by(Alert.id.desc()).options(selectinload(Alert.mentee))
         if not include_closed:
             stmt = stmt.where(Alert.status != "closed")
+        if mentee_ids is not None:
+            stmt = stmt.where(Alert.mentee_id.in_(list(mentee_ids)))
+        return self.session.scalars(stmt).all()
+
+    def for_mentee(self, mentee_id: int) -> Sequence[Alert]:
+        """Every alert about a mentee, closed ones too, oldest first."""
+        stmt = select(Alert).where(Alert.mentee_id == mentee_id).order_by(Alert.id)
+        return self.session.scalars(stmt).all()
+
+    def live_mentee_ids(self) -> set[int]:
+        """Mentees with an alert that is not closed."""
+        return set(self.session.scalars(select(Alert.mentee_id).where(Alert.status != "closed")))
+
+    def add_note(self, note: AlertNote) -> AlertNote:
+        self.session.add(note)
+        self.session.flush()
+        return note
+
+    def notes(self, alert_id: int) -> Sequence[AlertNote]:
+        stmt = select(AlertNote).where(AlertNote.alert_id == alert_id).order_by(AlertNote.id)
         return self.session.scalars(stmt).all()
 
     def code_exists(self, code: str) -> bool:

@@ -76,6 +76,10 @@ class ConversationRepo:
         stmt = select(Answer).where(Answer.conversation_id == conversation_id).order_by(Answer.id)
         return self.session.scalars(stmt).all()
 
+    def answers_for_mentee(self, mentee_id: int) -> Sequence[Answer]:
+        stmt = select(Answer).where(Answer.mentee_id == mentee_id).order_by(Answer.id)
+        return self.session.scalars(stmt).all()
+
     def for_mentee(self, mentee_id: int, since: datetime | None = None) -> Sequence[Conversation]:
         stmt = select(Conversation).where(Conversation.mentee_id == mentee_id)
         if since is not None:

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.storage.bulk import insert_rows
-from bot.storage.models import Message
+from bot.storage.models import Message, ReadMarker
 
 # A message claimed for sending but not finished within this time is handed out again (the
 # process that claimed it died mid-send). At-least-once: a crash right after the provider took
@@ -101,7 +101,8 @@ class MessageRepo:
         stmt = (
             select(Message)
             .where(or_(pending, stale))
-            .order_by(Message.purpose.in_(("flow", "system")), Message.id)  # alerts & safety first
+            # alerts & safety first
+            .order_by(Message.purpose.in_(("flow", "system", "staff_reply")), Message.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
@@ -164,3 +165,33 @@ class MessageRepo:
     def recent_outbound(self, limit: int = 50) -> Sequence[Message]:
         stmt = select(Message).where(Message.direction == "out").order_by(Message.id.desc()).limit(limit)
         return self.session.scalars(stmt).all()
+
+    # ---- what a staff member has read ------------------------------------------------------------
+    def latest_inbound_id(self, mentee_id: int) -> int | None:
+        stmt = select(func.max(Message.id)).where(Message.mentee_id == mentee_id,
+                                                  Message.direction == "in")
+        return self.session.scalar(stmt)
+
+    def mark_read(self, staff_id: int, mentee_id: int, up_to: int, now: datetime) -> None:
+        """Move the staff member's read marker for this mentee forward to message `up_to`."""
+        marker = self.session.get(ReadMarker, (staff_id, mentee_id))
+        if marker is None:
+            self.session.add(ReadMarker(staff_id=staff_id, mentee_id=mentee_id,
+                                        last_read_message_id=up_to, read_at=now))
+        elif up_to > marker.last_read_message_id:
+            marker.last_read_message_id = up_to
+            marker.read_at = now
+
+    def unread_counts(self, staff_id: int, mentee_ids: Sequence[int]) -> dict[int, int]:
+        """Inbound messages each mentee sent after this staff member's read marker (0 omitted)."""
+        if not mentee_ids:
+            return {}
+        read_up_to = (select(ReadMarker.last_read_message_id)
+                      .where(ReadMarker.staff_id == staff_id, ReadMarker.mentee_id == Message.mentee_id)
+                      .scalar_subquery())
+        stmt = (select(Message.mentee_id, func.count())
+                .where(Message.direction == "in", Message.mentee_id.in_(list(mentee_ids)),
+                       Message.id > func.coalesce(read_up_to, 0))
+                .group_by(Message.mentee_id))
+        return {mentee_id: int(count) for mentee_id, count in self.session.execute(stmt)
+                if mentee_id is not None}

@@ -156,12 +156,15 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(12))
     address: Mapped[str] = mapped_column(String(64))
     mentee_id: Mapped[int | None] = mapped_column(ForeignKey("mentees.id"), index=True)
+    # The recipient (or sender) is this staff member: routing and fallback go by staff rules.
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    # Who wrote a staff reply to a mentee (purpose "staff_reply"); the recipient is the mentee.
+    sent_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     body: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[Any] | None] = mapped_column(JSON)
-    purpose: Mapped[str] = mapped_column(String(20), default="flow")  # flow|safety|alert|system
+    purpose: Mapped[str] = mapped_column(String(20), default="flow")  # flow|safety|alert|system|staff_reply
     status: Mapped[str] = mapped_column(String(16))
     provider_id: Mapped[str | None] = mapped_column(String(64))
     error_code: Mapped[str | None] = mapped_column(String(16))
@@ -240,6 +243,19 @@ class AlertEvent(Base):
     alert: Mapped[Alert] = relationship(back_populates="events")
 
 
+class AlertNote(Base):
+    """A staff member's note on an alert (what they did, who they spoke to); part of its history."""
+
+    __tablename__ = "alert_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    author: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
 class RiskFlag(Base):
     """A detector finding on a message or answer (kept even when folded into an open alert)."""
 
@@ -302,3 +318,36 @@ class ServiceState(Base):
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(String(200), server_default=text("''"))
+
+
+class ReadMarker(Base):
+    """How far one staff member has read one mentee's messages: the newest inbound id they saw."""
+
+    __tablename__ = "read_markers"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), primary_key=True)
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("mentees.id"), primary_key=True)
+    last_read_message_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    read_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """One thing a person (or the service) did or looked at: who, when, what, to which record.
+
+    No foreign keys: the log must outlive what it names (an erased mentee, a staff member who
+    left). `detail` is a short description and never carries a message body.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_kind: Mapped[str] = mapped_column(String(10))  # staff | operator | system
+    actor_staff_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    actor_label: Mapped[str] = mapped_column(String(120))  # a staff name, shell:<user>, system
+    action: Mapped[str] = mapped_column(String(40))  # e.g. alert.close, mentee.view
+    mentee_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    alert_id: Mapped[int | None] = mapped_column(Integer)
+    staff_id: Mapped[int | None] = mapped_column(Integer)  # a staff record acted on
+    target: Mapped[str] = mapped_column(String(60), default="")  # alert code, import id, week
+    detail: Mapped[str] = mapped_column(String(300), default="")

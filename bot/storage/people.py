@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.people import as_id
 from bot.storage.bulk import one_of
 from bot.storage.models import Mentee, Staff
 
@@ -53,19 +54,19 @@ class MenteeRepo:
                 .order_by(Mentee.id).with_for_update())
         return {m.id: m for m in self.session.scalars(stmt).all()}
 
-    def find(self, ref: str) -> Mentee | None:
-        """By id, phone or chat id, or an unambiguous full or first name (CLI convenience)."""
-        if ref.isdigit():
-            found = self.get(int(ref))
-            if found:
-                return found
-        stmt = select(Mentee).where(or_(Mentee.phone == ref, Mentee.telegram_chat_id == ref))
-        found = self.session.scalars(stmt).first()
-        if found:
-            return found
-        matches = [m for m in self.list() if ref.lower() in
-                   {m.first_name.lower(), f"{m.first_name} {m.last_name}".strip().lower()}]
-        return matches[0] if len(matches) == 1 else None
+    def matching(self, ref: str, phone: str | None = None) -> Sequence[Mentee]:
+        """Mentees whose id, phone (or `phone`, the ref as the caller normalised it), Telegram
+        chat id, first name or full name (any case) is exactly `ref`; the caller decides what
+        several matches mean."""
+        ref = ref.strip()
+        full = func.lower(func.trim(Mentee.first_name + " " + Mentee.last_name))
+        conditions = [Mentee.phone == ref, Mentee.telegram_chat_id == ref,
+                      func.lower(Mentee.first_name) == ref.lower(), full == ref.lower()]
+        if phone:
+            conditions.append(Mentee.phone == phone)
+        if (mentee_id := as_id(ref)) is not None:
+            conditions.append(Mentee.id == mentee_id)
+        return self.session.scalars(select(Mentee).where(or_(*conditions)).order_by(Mentee.id)).all()
 
     def by_address(self, channel: str, address: str, lock: bool = False) -> Mentee | None:
         stmt = _MENTEE_BY_ADDRESS[(channel == "telegram", lock)]
@@ -78,10 +79,16 @@ class MenteeRepo:
             return mentee
         return None
 
-    def list(self, mentor_id: int | None = None) -> Sequence[Mentee]:
+    def list(self, mentor_id: int | None = None, *, mentor_ids: Sequence[int] | None = None,
+             ids: Sequence[int] | None = None) -> Sequence[Mentee]:
+        """By id; `mentor_id`/`mentor_ids` narrow to those mentors' mentees, and `ids` (with
+        `mentor_ids`) adds these mentees whoever their mentor is."""
         stmt = select(Mentee).order_by(Mentee.id)
         if mentor_id is not None:
             stmt = stmt.where(Mentee.mentor_id == mentor_id)
+        if mentor_ids is not None or ids is not None:
+            stmt = stmt.where(or_(Mentee.mentor_id.in_(list(mentor_ids or ())),
+                                  Mentee.id.in_(list(ids or ()))))
         return self.session.scalars(stmt).all()
 
     def with_plans(self) -> Sequence[Mentee]:
@@ -106,13 +113,26 @@ class StaffRepo:
             cache[staff_id] = self.session.get(Staff, staff_id)
         return cache[staff_id]
 
-    def find(self, ref: str) -> Staff | None:
-        if ref.isdigit():
-            found = self.get(int(ref))
-            if found:
-                return found
-        stmt = select(Staff).where(or_(Staff.phone == ref, Staff.email == ref, Staff.name == ref))
-        return self.session.scalars(stmt).first()
+    def matching(self, ref: str, phone: str | None = None) -> Sequence[Staff]:
+        """Staff whose id, phone (or `phone`, the ref as the caller normalised it), email or
+        name (any case) is exactly `ref`; the caller decides what several matches mean."""
+        ref = ref.strip()
+        conditions = [Staff.phone == ref, func.lower(Staff.email) == ref.lower(),
+                      func.lower(Staff.name) == ref.lower()]
+        if phone:
+            conditions.append(Staff.phone == phone)
+        if (staff_id := as_id(ref)) is not None:
+            conditions.append(Staff.id == staff_id)
+        return self.session.scalars(select(Staff).where(or_(*conditions)).order_by(Staff.id)).all()
+
+    def named(self, name: str) -> Sequence[Staff]:
+        """Staff called `name`, ignoring case and spacing."""
+        wanted = " ".join(name.split()).lower()
+        return self.session.scalars(select(Staff).where(func.lower(Staff.name) == wanted)).all()
+
+    def supervised_by(self, supervisor_id: int) -> Sequence[Staff]:
+        stmt = select(Staff).where(Staff.supervisor_id == supervisor_id).order_by(Staff.id)
+        return self.session.scalars(stmt).all()
 
     def by_address(self, channel: str, address: str) -> Staff | None:
         if channel == "email":

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.storage.models import Alert, AlertEvent, Answer, Message
+from bot.storage.models import Alert, AlertEvent, AlertNote, Answer, Message
 
 REDACTED = ""
 
 
 def redact_before(session: Session, cutoff: datetime) -> dict[str, int]:
-    """Blank message bodies, free-text answers and closed alerts' evidence older than `cutoff`."""
+    """Blank message bodies, free-text answers, and closed alerts' evidence and staff notes,
+    older than `cutoff`."""
     messages = session.execute(
         update(Message).where(Message.created_at < cutoff, Message.body != REDACTED)
         .values(body=REDACTED)
@@ -31,6 +32,11 @@ def redact_before(session: Session, cutoff: datetime) -> dict[str, int]:
                             Alert.evidence != REDACTED)
         .values(evidence=REDACTED)
     ).rowcount
+    closed_before = select(Alert.id).where(Alert.closed_at.is_not(None), Alert.closed_at < cutoff)
+    session.execute(
+        update(AlertNote).where(AlertNote.alert_id.in_(closed_before), AlertNote.text != REDACTED)
+        .values(text=REDACTED)
+    )
     session.execute(
         update(AlertEvent).where(AlertEvent.at < cutoff, AlertEvent.kind == "mentee wrote",
                                  AlertEvent.detail != REDACTED)

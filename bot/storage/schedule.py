@@ -183,6 +183,10 @@ class DueEventRepo:
             stmt = stmt.where(DueEvent.due_at > after)
         return int(self.session.execute(stmt.values(status="cancelled")).rowcount or 0)
 
+    def next_due_at(self) -> datetime | None:
+        """When the earliest pending event falls due."""
+        return self.session.scalar(select(func.min(DueEvent.due_at)).where(DueEvent.status == "pending"))
+
     def pending_for(self, mentee_id: int, limit: int = 20) -> Sequence[DueEvent]:
         stmt = (
             select(DueEvent)

@@ -363,3 +363,144 @@ def test_a_paused_mentor_gets_no_alerts_and_their_supervisor_does(staffed: Cli, 
         paged = {m.address for m in s.scalars(select(Message).where(Message.purpose == "alert"))}
     assert paged == {"+447700900002"}  # Priya, not Dan
     assert "resumed Dan Carter" in staffed.ok("staff", "resume", "Dan Carter")
+
+
+# ---- mistakes that were accepted, or gave a traceback (issue 12) ----------------------------------
+def test_a_second_staff_member_with_the_same_name_is_refused(staffed: Cli) -> None:
+    """Duplicate names used to be accepted; then --mentor "Dan Carter" silently picked one."""
+    code, out, err = staffed("staff", "add", "Dan Carter", "--phone", "07700900009")
+    assert code == 2 and out == ""
+    assert "already called Dan Carter (id 2)" in one_error_line(err)
+
+
+def test_a_mentor_cannot_be_named_as_a_supervisor(staffed: Cli) -> None:
+    """The role graph routes urgent alerts and builds every digest."""
+    code, _, err = staffed("staff", "add", "Kim Lee", "--phone", "07700900009", "--supervisor", "Dan Carter")
+    assert code == 2 and "Dan Carter is a mentor, not a supervisor" in one_error_line(err)
+    code, _, err = staffed("staff", "edit", "Priya Shah", "--supervisor", "Dan Carter")
+    assert code == 2 and "not a supervisor" in one_error_line(err)
+
+
+def test_a_mentee_added_without_a_plan_gets_the_default_plan_and_is_told_so(staffed: Cli) -> None:
+    """[checkins] default_plan applies (it used to do nothing: no check-in, ever)."""
+    out = staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
+    assert "plan: mon 10:00 (the default" in out
+    shown = staffed.ok("schedule", "show", "Sam")
+    assert shown.splitlines()[0].startswith("Sam: plan mon 10:00") and "checkin" in shown
+    out = staffed.ok("mentee", "add", "Alex", "--phone", "07700900124", "--mentor", "Dan Carter",
+                     "--plan", "none")
+    assert "no plan: no check-ins are scheduled" in out
+
+
+def test_mentee_add_for_telegram_prints_the_code_that_is_stored_and_link_shows_it_again(
+        staffed: Cli, db: str) -> None:
+    """One code, wherever it is shown, until a new one is asked for."""
+    out = staffed.ok("mentee", "add", "Sam", "--channel", "telegram", "--mentor", "Dan Carter")
+    printed = next(line.split(": ")[1] for line in out.splitlines() if line.startswith("one-time code"))
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        from bot.storage.models import Mentee
+
+        stored = conn.execute(select(Mentee.telegram_link_code)).scalar_one()
+    engine.dispose()
+    assert printed == stored
+    assert f"one-time code: {stored}" in staffed.ok("mentee", "link", "Sam")
+    assert f"one-time code: {stored}" not in staffed.ok("mentee", "link", "Sam", "--new")
+
+
+@pytest.fixture
+def provider_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A config that turns Twilio and Telegram on, with their tokens missing from this shell."""
+    path = tmp_path / "config.toml"
+    path.write_text('[twilio]\nenabled = true\naccount_sid = "AC123"\nfrom_number = "+447700900000"\n'
+                    '[telegram]\nenabled = true\nbot_username = "bridges_bot"\n', encoding="utf-8")
+    for name in ("CHECKINS_TWILIO_AUTH_TOKEN", "CHECKINS_TELEGRAM_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CHECKINS_CONFIG", str(path))
+
+
+def test_read_only_commands_need_no_provider_secrets(staffed: Cli, provider_config: None) -> None:
+    """A coordinator's shell without the service's tokens can still look things up."""
+    staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
+    for argv in (("alerts", "list"), ("staff", "list"), ("mentee", "list"), ("audit",),
+                 ("schedule", "show", "Sam")):
+        staffed.ok(*argv)
+    code, _, err = staffed("serve")
+    assert code == 2 and "[telegram] token: required" in one_error_line(err)
+
+
+def test_alerts_ack_and_close_refuse_what_they_used_to_accept(staffed: Cli) -> None:
+    """An unknown code exits non-zero; so do an empty outcome and a second close."""
+    code, _, err = staffed("alerts", "ack", "K7Q2")
+    assert code == 2 and "no alert 'K7Q2'" in one_error_line(err)
+    code, _, err = staffed("alerts", "close", "K7Q2", "--outcome", "done")
+    assert code == 2 and "no alert 'K7Q2'" in one_error_line(err)
+
+
+def test_closing_an_alert_records_the_operator_and_happens_once(staffed: Cli, db: str,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """No --by: the alert is closed by whoever ran the command, and only once."""
+    from bot.app import loops
+    from bot.channels.base import InboundMessage
+    from bot.config import Config
+    from bot.service.runtime import build_services
+
+    monkeypatch.setenv("USER", "maya")
+    staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
+    svc = build_services(Config().with_database(db))
+    loops.receive(svc, InboundMessage("sms", "SM" + "2" * 32, "+447700900123",
+                                      "I'm going to kill myself tonight"))
+    loops.handle_inbound(svc)
+    svc.engine.dispose()
+    code = staffed.ok("alerts", "list").split()[0]
+    bad, _, err = staffed("alerts", "close", code, "--outcome", "  ")
+    assert bad == 2 and "outcome" in one_error_line(err)
+    assert staffed.ok("alerts", "note", code, "Rang Sam, safe with his sister").startswith("note added")
+    staffed.ok("alerts", "close", code, "--outcome", "Spoke to Sam; GP today")
+    again, _, err = staffed("alerts", "close", code, "--outcome", "again")
+    assert again == 2 and "already closed by shell:maya" in one_error_line(err)
+    shown = staffed.ok("alerts", "show", code)
+    assert "(closed by shell:maya)" in shown and "Rang Sam, safe with his sister" in shown
+    audit = staffed.ok("audit", "--mentee", "Sam")
+    assert "alert.close" in audit and "alert.note" in audit and "shell:maya" in audit
+    assert "Rang Sam" not in audit  # the audit log holds no words
+
+
+def test_staff_list_into_a_pipe_that_closes_early_ends_quietly(tmp_path: Path, db: str) -> None:
+    """`checkins staff list | head` used to end in a BrokenPipe traceback."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import insert
+
+    from bot.config import Config
+    from bot.service.runtime import build_services
+    from bot.storage.models import Staff
+
+    checkins = Path(sys.executable).parent / "checkins"
+    if not checkins.exists():
+        pytest.skip("the checkins console script is not installed in this environment")
+    svc = build_services(Config().with_database(db))
+    with svc.sessions() as s, s.begin():  # set-up: far more lines than a pipe buffer holds
+        s.execute(insert(Staff), [{"name": f"Mentor {i}", "role": "mentor", "email": f"m{i}@example.org",
+                                   "channels": "email", "is_duty": False, "active": True,
+                                   "created_at": svc.clock.now()} for i in range(3000)])
+    svc.engine.dispose()
+    proc = subprocess.Popen([str(checkins), "--database", db, "staff", "list"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert b"Mentor 0" in proc.stdout.readline()
+    proc.stdout.close()  # what `head -1` does after its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_a_phone_that_belongs_to_someone_else_is_one_line_not_a_traceback(staffed: Cli) -> None:
+    """It used to print about 60 lines of SQL."""
+    staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
+    code, _, err = staffed("mentee", "add", "Alex", "--phone", "07700 900123", "--mentor", "Dan Carter")
+    assert code == 2 and "already belongs to someone else" in one_error_line(err)
+    staffed.ok("mentee", "add", "Alex", "--phone", "07700900124", "--mentor", "Dan Carter")
+    code, _, err = staffed("mentee", "edit", "Alex", "--phone", "07700900123")
+    assert code == 2 and "already belongs to someone else" in one_error_line(err)

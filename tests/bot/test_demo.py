@@ -81,3 +81,14 @@ def test_the_demo_reads_piped_stdin_too(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert CLOSING in result.stdout
     assert "Sam> " not in result.stdout  # not interactive: no prompts in the transcript
+
+
+def test_the_demo_sends_no_check_in_to_a_mentee_who_texted_stop(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """/checkin after STOP says why nothing went, instead of texting Sam anyway."""
+    code = main(["demo", "--script", script(tmp_path, "STOP\n/checkin\n")])
+    out = capsys.readouterr().out
+    assert code == 0
+    after = out[out.index("Sam texts: STOP"):]
+    assert "opted out (texted STOP); no check-in sent" in after
+    assert not any("it's your check-in" in line for line in mentee_lines(after))

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.clock import ManualClock
-from bot.service.retention import apply_retention
+from bot.app.loops import retention
 from bot.service.runtime import Services
 from bot.storage.models import Alert, Answer, Conversation, Message
 from tests.bot.service.test_checkin_persistence import (
@@ -46,7 +46,7 @@ def test_retention_blanks_old_words_but_keeps_the_figures(services: Services, cl
     text(services, "3")
     clock.advance(days=400)
     text(services, "feeling ok today")  # recent: kept
-    counts = apply_retention(services)
+    counts = retention(services)
     with services.sessions() as s:
         old = s.scalars(select(Message).where(Message.created_at < clock.now() - timedelta(days=365))).all()
         answer = s.scalars(select(Answer).where(Answer.mentee_id == mentee_id)).first()

@@ -155,7 +155,7 @@ def result(detector: Any, text: str) -> dict[str, Any]:
     return {
         "failed": a.failed,
         "findings": [[f.category, f.severity, f.evidence, f.rule_id] for f in a.findings],
-        "traces": [[t.rule_id, t.category, t.severity, t.evidence, sorted(t.modifiers), t.kept, list(t.cues)]
+        "traces": [[t.rule_id, t.category, t.severity, t.evidence, sorted(t.modifiers), t.kept, t.score]
                    for t in traces],
     }
 

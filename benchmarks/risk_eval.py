@@ -64,7 +64,10 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, nargs="+", default=[DEFAULT_DATA],
+                        help="labelled JSON-lines file(s) (text, risks); several are read as one set")
+    parser.add_argument("--rules-only", action="store_true",
+                        help="the rules without the learned layer (to compare the two on one run)")
     parser.add_argument("--folds", type=int, default=5)
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--holdout", type=int, metavar="K", help="evaluate only on held-out fold K")
@@ -80,16 +83,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="figures only, no list of misses")
     args = parser.parse_args(argv)
     if args.challenge:
-        args.data = CHALLENGE_DATA
+        args.data = [CHALLENGE_DATA]
     if args.fresh:
-        args.data = FRESH_DATA
+        args.data = [FRESH_DATA]
     if args.families:
-        args.data = FAMILIES_DATA
+        args.data = [FAMILIES_DATA]
 
-    if not args.data.exists():
-        print(f"skipped: labelled dev set not found at {args.data}")
+    missing = [p for p in args.data if not p.exists()]
+    if missing:
+        print(f"skipped: labelled set not found at {missing[0]}")
         return 0
-    rows = [json.loads(line) for line in args.data.read_text("utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for path in args.data for line in path.read_text("utf-8").splitlines() if line.strip()]
     for n, r in enumerate(rows):
         r.setdefault("id", f"line-{n + 1}")
     if args.split is not None:
@@ -106,11 +110,20 @@ def main(argv: list[str] | None = None) -> int:
 
     stdin = io.StringIO("".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n" for r in rows))
     stdout = io.StringIO()
-    run(stdin, stdout)
+    if args.rules_only:
+        from escalation.assess_cli import result
+        from escalation.detect import rules_only
+
+        for r in rows:
+            stdout.write(json.dumps(result(r["text"], rules_only().assess(r["text"]))) + "\n")
+    else:
+        run(stdin, stdout)
     outputs = [json.loads(line) for line in stdout.getvalue().splitlines()]
     assert len(outputs) == len(rows), "assess must write one line per message"
 
-    print(f"risk detector on {args.data.name}: {len(rows)} messages ({scope})\n")
+    names = ", ".join(p.name for p in args.data)
+    layer = "rules only" if args.rules_only else "rules + learned layer"
+    print(f"risk detector ({layer}) on {names}: {len(rows)} messages ({scope})\n")
     print(f"{'category':<16}{'TP':>4}{'FN':>4}{'FP':>4}  {'recall':>7} {'95% CI':>13}  {'precision':>9}")
     ok = True
     misses: list[tuple[str, dict, dict]] = []
@@ -140,6 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     false_alerts = sum(h and not g for g, h in zip(gold_any, got_any))
     print(f"\nany risk: recall {tp}/{sum(gold_any)}, false alerts on 'none' messages: "
           f"{false_alerts}/{none} ({100 * false_alerts / max(none, 1):.1f} per 100)")
+    marked = [(r, o) for r, o in zip(rows, outputs) if "crisis" in r["risks"] and r.get("severity") in ("urgent", "concern")]
+    if marked:
+        urgent = [o for r, o in marked if r["severity"] == "urgent"]
+        concern = [o for r, o in marked if r["severity"] == "concern"]
+        found_urgent = sum(o["severity"].get("crisis") == "urgent" for o in urgent)
+        made_urgent = sum(o["severity"].get("crisis") == "urgent" for o in concern)
+        print(f"crisis severity: {found_urgent}/{len(urgent)} marked urgent found urgent; "
+              f"{made_urgent}/{len(concern)} marked concern made urgent")
     failed = sum(bool(o.get("failed")) for o in outputs)
     print(f"detector failures (flagged for review): {failed}")
     print(f"targets (recall >= {TARGET_RECALL}, precision >= {TARGET_PRECISION} per category): "

@@ -57,7 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=c.cmd_demo)
 
     p = sub.add_parser("assess", help="check messages for risk: one per line (or JSON lines) on stdin")
+    p.add_argument("--explain", action="store_true",
+                   help="also list every rule match, what context did to it, and the model's scores")
     p.set_defaults(func=c.cmd_assess)
+
+    risk = sub.add_parser("risk", help="the risk detector's learned layer").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    p = risk.add_parser("train", help="train it from the labelled sets (needs the `train` extra)")
+    p.add_argument("--data", default="", help="folder of labelled *.jsonl sources (default: the shipped ones)")
+    p.add_argument("--out", default="", help="model file to write (default: the shipped one)")
+    p.add_argument("--quick", action="store_true", help="one regularisation strength only (faster)")
+    p.add_argument("--check", action="store_true", help="only say whether the model file is up to date")
+    p.set_defaults(func=c.cmd_risk_train)
 
     # staff
     staff = sub.add_parser("staff", help="mentors, supervisors and the duty contact").add_subparsers(

@@ -65,7 +65,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_assess(args: argparse.Namespace) -> int:
     from escalation.assess_cli import run
 
-    return run(sys.stdin, sys.stdout)
+    return run(sys.stdin, sys.stdout, explain=args.explain)
+
+
+def cmd_risk_train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from escalation.risk_cli import TrainingUnavailable, default_paths, run_train
+
+    data, out = default_paths()
+    try:
+        return run_train(Path(args.data) if args.data else data, Path(args.out) if args.out else out,
+                         quick=args.quick, check=args.check)
+    except TrainingUnavailable as exc:
+        raise CliError(str(exc)) from None
 
 
 # ---- staff --------------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ Input: one message per line, either plain text or a JSON object with a ``text`` 
 not valid JSON is plain text. Blank lines give a result with no risks, so output line N
 always answers input line N.
 
-Output per line: ``{"text", "risks", "severity", "evidence", "findings", "failed"}``.
+Output per line: ``{"text", "risks", "severity", "evidence", "findings", "failed"}``; with
+``--explain`` also ``"explain"``: every rule match (kept or set aside by context, and why) and
+the learned layer's score for each category.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from escalation.detect import Assessment, assess
+from escalation.detect import DEFAULT, Assessment, assess
 
 
 def _parse(line: str) -> tuple[Any, dict[str, Any]]:
@@ -30,7 +32,7 @@ def _parse(line: str) -> tuple[Any, dict[str, Any]]:
     return line, {}
 
 
-_OUTPUT_KEYS = frozenset({"text", "risks", "severity", "evidence", "findings", "failed"})
+_OUTPUT_KEYS = frozenset({"text", "risks", "severity", "evidence", "findings", "failed", "explain"})
 
 
 def result(text: Any, assessment: Assessment, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -53,7 +55,19 @@ def result(text: Any, assessment: Assessment, extra: dict[str, Any] | None = Non
     }
 
 
-def run(stdin: TextIO, stdout: TextIO) -> int:
+def explanation(text: str) -> list[dict[str, Any]]:
+    """The detector's trace of ``text`` as JSON-ready records."""
+    detector = DEFAULT
+    if detector is None or not isinstance(text, str):
+        return []
+    return [
+        {"rule_id": t.rule_id, "category": t.category, "severity": t.severity, "evidence": t.evidence,
+         "kept": t.kept, "modifiers": sorted(t.modifiers), **({"score": t.score} if t.score is not None else {})}
+        for t in detector.explain(text)
+    ]
+
+
+def run(stdin: TextIO, stdout: TextIO, *, explain: bool = False) -> int:
     """Assess every line of ``stdin`` and write one JSON line per input line to ``stdout``."""
     for raw in stdin:
         line = raw[:-1] if raw.endswith("\n") else raw
@@ -63,6 +77,8 @@ def run(stdin: TextIO, stdout: TextIO) -> int:
         else:
             text, extra = _parse(line)
             record = result(text, assess(text), extra)
+            if explain:
+                record["explain"] = explanation(text)
         stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         stdout.flush()
     return 0

@@ -10,7 +10,8 @@ from escalation.detect.detector import (
     Assessment, Detector, Finding, Trace, default_detector, failed_assessment,
 )
 
-__all__ = ["Assessment", "Detector", "Finding", "Trace", "assess", "default_detector", "DEFAULT", "warm_up"]
+__all__ = ["Assessment", "Detector", "Finding", "Trace", "assess", "default_detector", "DEFAULT", "rules_only",
+           "warm_up"]
 
 _DEFAULT: list[Detector | None] = []  # built on first use: loading compiles every rule
 _LOAD_ERROR = ""
@@ -39,6 +40,18 @@ def assess(text: str) -> Assessment:
     if detector is None:
         return failed_assessment(_LOAD_ERROR)
     return detector.assess(text)
+
+
+_RULES_ONLY: list[Detector] = []
+
+
+def rules_only() -> Detector:
+    """The shipped rules without the learned layer (for training, evaluation and rule tests)."""
+    if not _RULES_ONLY:
+        from escalation.detect.detector import rules_detector
+
+        _RULES_ONLY.append(rules_detector())
+    return _RULES_ONLY[0]
 
 
 def warm_up() -> None:

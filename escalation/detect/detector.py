@@ -1,16 +1,23 @@
-"""The rule-based risk detector: normalise, match tiered phrases, apply context."""
+"""The risk detector: normalise, match tiered phrases, apply context, then the learned layer.
+
+The learned layer (`learned.py`) runs after the rules and may only add a finding: a
+category no rule kept, or (for crisis) an urgent finding where the rules saw only a concern. It
+may not add a category whose words the context step set aside (a negation, the past, someone
+else, an idiom): for such a category it scores the message with those words blanked out.
+"""
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from escalation.detect.anchors import anchors_for, index, required_sets
-from escalation.detect.broadnet import BroadNets, parse_nets, load_broad
+from escalation.detect import severity
 from escalation.detect.context import Context
-from escalation.detect.normalise import Normaliser, dropped_g, missing_apostrophes, typos
+from escalation.detect.learned import URGENCY, LearnedModel, evidence_words, phrases
+from escalation.detect.learned import load as load_model
+from escalation.detect.normalise import Normalised, Normaliser, dropped_g, missing_apostrophes, typos
 from escalation.detect.ruleset import (
     CATEGORIES, Matcher, Rule, load_context, load_macros, load_normalisation, load_rules,
 )
@@ -19,7 +26,6 @@ _SEVERITY_RANK = {"urgent": 0, "concern": 1}
 _CATEGORY_RANK = {c: i for i, c in enumerate((*CATEGORIES, "review"))}
 _WORD = re.compile(r"[a-z][a-z']*")
 _TOKEN = re.compile(r"[a-z0-9'][a-z0-9']+")
-_AMP_WORD = re.compile(r"[a-z0-9']*&[a-z0-9'&]*")
 _WORD_CACHE_SIZE = 50_000
 
 
@@ -39,6 +45,7 @@ class Assessment:
 
     findings: tuple[Finding, ...]
     failed: bool = False  # detection raised; findings then hold an urgent "review" finding
+    emergency: bool = False  # an overdose or poisoning already taken: 999 / A&E comes first
 
     @property
     def risks(self) -> list[str]:
@@ -64,7 +71,30 @@ class Trace:
     evidence: str
     modifiers: frozenset[str]
     kept: bool
-    cues: tuple[str, ...] = ()  # for a broad-net finding: the cue families that added up
+    span: tuple[int, int] = (0, 0)  # where the match is in the normalised text
+    score: float | None = None  # for the learned layer: its probability for the category
+
+
+@dataclass(frozen=True)
+class LearnedScore:
+    """The learned layer's verdict on one category: probability after context, evidence spans."""
+
+    probability: float
+    spans: tuple[tuple[int, int], ...]
+    why: frozenset[str]
+
+
+@dataclass(frozen=True)
+class RuleView:
+    """What the rules (without the learned layer) made of one message, for training: the
+    normalised text, the categories they kept, and per category the text with the words that
+    context set aside blanked out (only categories that had such words)."""
+
+    normalised: str
+    flagged: frozenset[str]
+    masked: dict[str, str]
+    aside: dict[str, tuple[tuple[int, int], ...]]
+    urgent: frozenset[str]  # categories the rules found urgent (after the severity rules)
 
 
 _NOTHING_FOUND = Assessment(findings=())  # immutable, so every clean message can share it
@@ -82,14 +112,15 @@ class Detector:
     """Offline detector built from an explicit rule list (see ``default_detector``)."""
 
     def __init__(
-        self, rules: Sequence[Rule], normaliser: Normaliser, context: Context, nets: BroadNets | None = None,
+        self, rules: Sequence[Rule], normaliser: Normaliser, context: Context,
+        model: LearnedModel | None = None,
     ) -> None:
         if not rules:
             raise ValueError("refusing to build a detector with no rules: it would miss every risk")
         self._normaliser = normaliser
         self._context = context
-        # Recall safety net under the rules: may only add a concern for a category no rule flagged.
-        self._nets = nets
+        # Recall booster after the rules: may only add findings (see the module doc).
+        self.model = model
         self.rules: tuple[Rule, ...] = tuple(
             sorted(rules, key=lambda r: (_CATEGORY_RANK.get(r.category, 99), not r.strong, _SEVERITY_RANK[r.severity]))
         )
@@ -112,22 +143,6 @@ class Detector:
                 else:
                     always.append(n)
                     needs.append(frozenset())
-        # Broad-net cues too: a cue missing a required word is not tried (its family may then
-        # not count towards the net's bound at all, so most nets stop before any search). They
-        # are numbered after the rule units, so one set and one pass handle both.
-        self._net_cues: tuple[tuple[int, int, int], ...] = ()
-        self._net_ids: dict[tuple[int, int, int], int] = {}
-        if nets is not None:
-            required = nets.requirements()
-            self._net_cues = tuple(
-                (n, f, c)
-                for n, net in enumerate(nets.nets)
-                for f, family in enumerate(net.families)
-                for c in range(len(family.cues))
-            )
-            for cue in self._net_cues:
-                self._net_ids[cue] = len(units) + len(self._net_ids)
-                needs.append(frozenset(clause_ids.setdefault(c, len(clause_ids)) for c in required.get(cue, ())))
         # Idioms too: only those whose required words are all present are run (same spans).
         self._idiom_needs = tuple(
             frozenset(clause_ids.setdefault(c, len(clause_ids)) for c in required_sets(p.pattern))
@@ -157,12 +172,44 @@ class Detector:
             return failed_assessment(type(exc).__name__)
 
     def explain(self, text: str) -> list[Trace]:
-        """Every rule match in ``text``, including those context set aside."""
-        return list(self._traces(text))
+        """Every rule match in ``text``, including those context set aside, then the learned
+        layer's score for each category (kept when it added a finding)."""
+        norm = self._normalise(text)
+        traces = list(self._rule_traces(norm))
+        return traces + self._model_traces(norm, traces, every_category=True)
+
+    def rule_view(self, text: str) -> RuleView:
+        """The rules' view of ``text`` (see RuleView); used to train the learned layer."""
+        norm = self._normalise(text)
+        traces = list(self._rule_traces(norm))
+        aside = self._set_aside(norm.text, traces)
+        kept = [Finding(t.category, t.severity, t.evidence, t.rule_id) for t in traces if t.kept]
+        urgent = frozenset(f.category for f in severity.adjust(kept, norm.text) if f.severity == "urgent")
+        return RuleView(norm.text, frozenset(t.category for t in traces if t.kept),
+                        {c: _blank(norm.text, spans) for c, spans in aside.items()},
+                        {c: tuple(spans) for c, spans in aside.items()}, urgent)
+
+    def runtime_probabilities(self, view: RuleView, model: LearnedModel) -> dict[str, float]:
+        """For training: each category's probability for a message the rules have seen
+        (``rule_view``), exactly as assessment would judge it with ``model``."""
+        out = {}
+        for output in model.outputs:
+            aside = view.aside.get(output if output in CATEGORIES else "crisis", ())
+            out[output] = model.probabilities(_blank(view.normalised, aside))[output]
+        return out
+
+    def _normalise(self, text: str) -> Normalised:
+        if not isinstance(text, str):
+            raise TypeError(f"expected text, got {type(text).__name__}")
+        return self._normaliser.normalise(text)
 
     def _assess(self, text: str) -> Assessment:
+        norm = self._normalise(text)
+        traces = list(self._rule_traces(norm))
+        if self.model is not None:
+            traces += self._model_traces(norm, traces)
         best: dict[str, Finding] = {}
-        for trace in self._traces(text):
+        for trace in traces:
             if not trace.kept:
                 continue
             current = best.get(trace.rule_id)
@@ -170,21 +217,112 @@ class Detector:
                 best[trace.rule_id] = Finding(trace.category, trace.severity, trace.evidence, trace.rule_id)
         if not best:
             return _NOTHING_FOUND
+        # The words-based severity rules read the rules' findings; the model's crisis findings
+        # are urgent only by its own urgency output (or "tonight"), so a negated "suicidal" the
+        # model weighed does not become urgent by itself.
+        ruled = severity.adjust([f for f in best.values() if not f.rule_id.startswith("model.")], norm.text)
         findings = sorted(
-            (_raise_crisis_severity(f, text) for f in best.values()),
+            [*ruled, *(f for f in best.values() if f.rule_id.startswith("model."))],
             key=lambda f: (_CATEGORY_RANK.get(f.category, 99), _SEVERITY_RANK[f.severity], f.rule_id),
         )
-        return Assessment(findings=tuple(findings))
+        return Assessment(findings=tuple(findings), emergency=severity.is_emergency(findings, norm.text))
 
-    def _traces(self, text: str) -> Iterable[Trace]:
-        if not isinstance(text, str):
-            raise TypeError(f"expected text, got {type(text).__name__}")
-        norm = self._normaliser.normalise(text)
+    def _model_traces(self, norm: Normalised, traces: Sequence[Trace], *,
+                      every_category: bool = False) -> list[Trace]:
+        """The learned layer's findings (kept traces) for what the rules left out.
+
+        A category is flagged at its threshold, or at its stricter `with_other` threshold when
+        another category was found in the message (by the rules, or by the model at that
+        category's own threshold): a strong crisis message also scores somewhat for abuse, and
+        most such second flags were false in cross-validation. The trainer chose both
+        thresholds with this same rule (train.Policy).
+
+        With ``every_category`` (explain), a trace for every category, kept or not.
+        """
+        model = self.model
+        if model is None:
+            return []
+        kept = {t.category: t.severity for t in traces if t.kept}
+        # Nothing the model could add: every category kept, crisis already urgent.
+        if not every_category and all(c in kept for c in model.categories) and kept.get("crisis") == "urgent":
+            return []
+        aside = self._set_aside(norm.text, traces)
+        plain = model.probabilities(norm.text)
+        probability = {c: plain[c] if c not in aside else model.probabilities(_blank(norm.text, aside[c]))[c]
+                       for c in model.categories}
+        found_first = {c for c in model.categories if c in kept or probability[c] >= model.thresholds[c]}
+        out: list[Trace] = []
+        for category in model.categories:
+            limit = model.thresholds[category]
+            if found_first - {category}:
+                limit = max(limit, model.with_other.get(category, limit))
+            flagged = probability[category] >= limit
+            is_urgent = False
+            if category == "crisis" and URGENCY in model.outputs and (flagged or category in kept):
+                urgency = model.probabilities(_blank(norm.text, aside.get(category, ())))[URGENCY]
+                is_urgent = urgency >= model.thresholds[URGENCY]
+            if category in kept and is_urgent:
+                flagged = True  # the rules saw a crisis and the model says how urgent it is
+            adds = flagged and (category not in kept or (
+                category == "crisis" and is_urgent and kept[category] != "urgent"))
+            if not adds and not every_category:
+                continue
+            found = self.learned_probability(norm.text, aside.get(category, ()), category, model)
+            why = set(found.why)
+            if not flagged:
+                why.add("below-threshold")
+            elif not adds:
+                why.add("rules-already")
+            spans = found.spans
+            span = (spans[0][0], spans[-1][1]) if spans else (0, 0)
+            words = " + ".join(norm.excerpt(x, y, limit=40) for x, y in spans) or norm.excerpt(0, len(norm.text), 60)
+            severity = "urgent" if is_urgent else "concern"
+            if severity == "concern" and spans and self._context.escalates(category, norm.text, *span):
+                severity = "urgent"
+            out.append(Trace(
+                f"model.{category}", category, severity,
+                f"{words} ({model.label}: {found.probability:.2f})"[:300],
+                frozenset() if adds else frozenset(why), adds, span, round(found.probability, 4),
+            ))
+        return out
+
+    def learned_probability(self, normalised: str, rule_aside: Iterable[tuple[int, int]], output: str,
+                            model: LearnedModel) -> LearnedScore:
+        """The model's probability for one output once the rules' context has had its say: the
+        words the context step set aside for this category (a negation, someone else, the past,
+        an idiom) are blanked out first, so the model cannot bring them back.
+
+        (Running the same context checks over the model's own evidence words was tried and
+        left out: "someone else" fires on the abuser in nearly every domestic-abuse message, and
+        grouped cross-validation lost 0.04-0.10 precision at the same recall.)
+        """
+        text = _blank(normalised, rule_aside)
+        why = frozenset({"context-set-aside"}) if text != normalised else frozenset()
+        probability = model.probabilities(text)[output]
+        return LearnedScore(probability, tuple(phrases(text, evidence_words(model, text, output))), why)
+
+    def _set_aside(self, text: str, traces: Iterable[Trace]) -> dict[str, list[tuple[int, int]]]:
+        """Per category, the words the context step set aside: the match itself, and for a
+        negation the clause up to it, because the cue ("I would never ...") belongs to what was
+        set aside (left behind, "never" and "not" alone weigh towards crisis).
+
+        (Widening "someone else" and "the past" the same way was tried: grouped
+        cross-validation lost domestic-abuse precision, the abuser being "someone else".)"""
+        aside: dict[str, list[tuple[int, int]]] = {}
+        for t in traces:
+            if t.kept or t.span == (0, 0):
+                continue
+            start, end = t.span
+            if "negation" in t.modifiers:
+                start = min(start, self._context.clause(text, start, end).start)
+            aside.setdefault(t.category, []).append((start, end))
+        return aside
+
+    def _rule_traces(self, norm: Normalised) -> Iterable[Trace]:
         t = norm.text
         ctx = self._context
         idioms = None
-        flagged: set[str] = set()
-        candidates, net_units, clauses = self._candidates(t)
+        candidates, clauses = self._candidates(t)
         for n in candidates:
             rule, part = self._units[n]
             for m in part.finditer(t):
@@ -205,16 +343,8 @@ class Detector:
                 severity = rule.severity
                 if not mods and severity == "concern" and ctx.escalates(rule.category, t, start, end):
                     severity = "urgent"
-                if not mods:
-                    flagged.add(rule.category)
-                yield Trace(rule.id, rule.category, severity, norm.excerpt(ev_start, ev_end), mods, kept=not mods)
-        if self._nets is not None and len(flagged) < len(CATEGORIES) and (net_units or self._nets.tries_always):
-            hits = self._nets.hits(
-                t, skip=flagged, idioms=idioms, units=net_units, idiom_finder=lambda: self._idiom_spans(t, clauses),
-            )
-            for hit in hits:
-                evidence = " + ".join(norm.excerpt(a, b, limit=40) for a, b in hit.spans)
-                yield Trace(f"net.{hit.category}", hit.category, "concern", evidence, frozenset(), True, hit.families)
+                yield Trace(rule.id, rule.category, severity, norm.excerpt(ev_start, ev_end), mods,
+                            kept=not mods, span=(ev_start, ev_end))
 
     def _idiom_spans(self, text: str, clauses: set[int]) -> list[Any]:
         """The context's idiom spans, running only the idioms whose required words are present."""
@@ -243,8 +373,8 @@ class Detector:
             first, last = min(first, m.start()), max(last, m.end())
         return first, last
 
-    def _candidates(self, text: str) -> tuple[list[int], set[tuple[int, int, int]], set[int]]:
-        """Rule units whose required words are all in the message (sorted), broad-net cues, clauses.
+    def _candidates(self, text: str) -> tuple[list[int], set[int]]:
+        """Rule units whose required words are all in the message (sorted), and the clauses.
 
         A unit is run only when, for every word set its pattern requires, one of the message's
         words is in the set (or starts with one of its prefixes); one pass over the words.
@@ -266,28 +396,17 @@ class Detector:
             if entry is not None:
                 triggered.update(entry[0])
                 clauses.update(entry[1])
-        nets = self._nets
-        if nets is not None and "&" in text:  # "a&e", "b&b": one word to the nets, none to the rules
-            ids = self._net_ids
-            for word in _AMP_WORD.findall(text):
-                triggered.update(ids[u] for u in nets.word_units(word))
         needs = self._needs
         found = [n for n in triggered if needs[n] <= clauses]
         found.sort()
-        split = bisect_left(found, len(self._units))
-        cues = self._net_cues
-        first_cue = len(self._units)
-        return found[:split], {cues[n - first_cue] for n in found[split:]}, clauses
+        return found, clauses
 
     def _word_entry(self, word: str) -> tuple[frozenset[int], frozenset[int]] | None:
-        """What one message word may start (rule units, net cues) and the clauses it satisfies."""
+        """What one message word may start (rule units) and the clauses it satisfies."""
         if len(word) < 2:
             return None
         key = word[:3]
         triggers = {n for prefix, n in self._index.get(key, ()) if word.startswith(prefix)}
-        if self._nets is not None:
-            ids = self._net_ids
-            triggers.update(ids[u] for u in self._nets.word_units(word))
         clauses = {c for prefix, c in self._clause_index.get(key, ()) if word.startswith(prefix)}
         clauses.update(self._clause_words.get(word, ()))
         if not triggers and not clauses:
@@ -308,7 +427,15 @@ def vocabulary(rules: Iterable[Rule], macros: dict[str, list[str]]) -> set[str]:
 
 
 def default_detector() -> Detector:
-    """The detector built from the rule files shipped in ``escalation/detect/rules``."""
+    """The shipped detector: the rule files in ``escalation/detect/rules`` and the learned layer
+    in ``escalation/detect/model`` (a model file that cannot be loaded raises: fail closed)."""
+    detector = rules_detector()
+    detector.model = load_model()
+    return detector
+
+
+def rules_detector() -> Detector:
+    """The detector built from the rule files shipped in ``escalation/detect/rules`` alone."""
     macros = load_macros()
     rules = load_rules()
     norm_data = load_normalisation()
@@ -321,28 +448,12 @@ def default_detector() -> Detector:
     words.update(norm_data["words"])
     normaliser = Normaliser(words, norm_data["emoji"], vocab, norm_data.get("phrases", {}))
     context = Context(load_context(), macros)
-    return Detector(rules, normaliser, context, BroadNets(parse_nets(load_broad()), context))
+    return Detector(rules, normaliser, context)
 
 
-# A crisis flag is urgent, whatever rule raised it, when the message says it is for now ("tonight",
-# "right now", "today") or names killing oneself outright: a same-day human response is wanted.
-# Context rules have already dropped negated, idiomatic, third-party and past matches.
-_CRISIS_NOW = re.compile(
-    r"\b(?:to\s?night|tonite|tnite|2nite|2night|right now|rite now|rn|to\s?day|2day|this (?:evening|afternoon)"
-    r"|before (?:the )?morning|in a (?:bit|min|minute)|any minute)\b",
-    re.IGNORECASE,
-)
-_CRISIS_EXPLICIT = re.compile(
-    r"\b(?:kill(?:ing)? (?:my\s?self|me\s?self|myslf|masel[f]?)|kms|end(?:ing)? (?:my|me) (?:own )?life"
-    r"|take (?:my|me) (?:own )?life|suicid\w*)\b",
-    re.IGNORECASE,
-)
-
-
-def _raise_crisis_severity(finding: Finding, text: str) -> Finding:
-    if finding.category != "crisis" or finding.severity == "urgent":
-        return finding
-    if _CRISIS_NOW.search(text) or _CRISIS_EXPLICIT.search(text):
-        return Finding(finding.category, "urgent", finding.evidence, finding.rule_id)
-    return finding
-
+def _blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """``text`` with the given spans replaced by spaces (same length, so offsets still hold)."""
+    chars = list(text)
+    for a, b in spans:
+        chars[a:b] = " " * (b - a)
+    return "".join(chars)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from escalation.detect import assess
+from escalation.detect import assess as assess_all
+from escalation.detect import rules_only
+
+# Mostly the rules' own behaviour (the learned layer on top may add findings: see
+# test_learned.py); what must be found urgent is checked on the whole detector.
+assess = rules_only().assess
 
 
 @pytest.mark.parametrize("text", [
@@ -15,7 +20,7 @@ from escalation.detect import assess
     "thinking about ending it rn",
 ])
 def test_crisis_for_now_or_explicit_is_urgent(text: str) -> None:
-    assert assess(text).severity().get("crisis") == "urgent"
+    assert assess_all(text).severity().get("crisis") == "urgent"
 
 
 @pytest.mark.parametrize("text", [

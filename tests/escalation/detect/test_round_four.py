@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from escalation.detect import assess
+from escalation.detect import assess as assess_all
+from escalation.detect import rules_only
+
+# The rules' own behaviour (the learned layer on top may add findings: see test_learned.py).
+assess = rules_only().assess
 
 
 def test_a_strong_phrase_with_laughter_still_fires_urgent() -> None:
@@ -51,7 +55,7 @@ def test_a_laughing_threat_about_leaving_is_not_banter() -> None:
 
 
 def test_locked_out_of_the_hostel_is_housing_not_abuse() -> None:
-    assert assess("locked me out of the hostel for curfew").risks == ["housing"]
+    assert assess_all("locked me out of the hostel for curfew").risks == ["housing"]
 
 
 def test_a_time_with_a_full_stop_does_not_split_the_sentence() -> None:

@@ -1,0 +1,111 @@
+"""Training the learned layer: grouped by source, scored as the service scores, reproducible."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from escalation.detect.learned import load, read_model_file
+from escalation.detect.train import Example, Settings, load_sources, target
+
+sklearn = pytest.importorskip("sklearn", reason="training needs the `train` extra (scikit-learn)")
+
+from escalation.detect.train import as_model, fit, out_of_source, predict, rule_views, train  # noqa: E402
+from escalation.risk_cli import run_train  # noqa: E402
+
+SETTINGS = Settings(c_values=(5.0,), workers=1)
+
+
+def write_source(folder: Path, name: str, rows: list[tuple[str, list[str]]]) -> None:
+    with open(folder / f"{name}.jsonl", "w", encoding="utf-8") as handle:
+        for text, risks in rows:
+            handle.write(json.dumps({"text": text, "risks": risks}) + "\n")
+
+
+def small_world(folder: Path) -> None:
+    """Three authors. Only author "a" ever writes "zzqx", always about housing."""
+    folder.mkdir(exist_ok=True)
+    write_source(folder, "a", [(f"zzqx zzqx again {i}", ["housing"]) for i in range(12)]
+                 + [(f"had a good day at work {i}", []) for i in range(12)])
+    for name in ("b", "c"):
+        write_source(folder, name, [(f"landlord says im out by friday {i}", ["housing"]) for i in range(10)]
+                     + [(f"feel like ending it all {i}", ["crisis"]) for i in range(10)]
+                     + [(f"he hit me again last night {i}", ["domestic_abuse"]) for i in range(10)]
+                     + [(f"went to the gym and the shops {i}", []) for i in range(15)])
+    (folder / "sources.toml").write_text(
+        "[a]\nauthor = 'a'\n[b]\nauthor = 'b'\n[c]\nauthor = 'c'\nrules_tuned = true\n", "utf-8")
+
+
+def test_a_source_nobody_described_is_refused(tmp_path: Path) -> None:
+    small_world(tmp_path)
+    write_source(tmp_path, "mystery", [("hello", [])])
+    with pytest.raises(ValueError, match="mystery.jsonl is not described"):
+        load_sources(tmp_path)
+
+
+def test_lines_from_someone_other_than_the_mentee_are_left_out(tmp_path: Path) -> None:
+    small_world(tmp_path)
+    with open(tmp_path / "t.jsonl", "w") as handle:
+        handle.write(json.dumps({"text": "are you safe?", "risks": [], "from": "mentor"}) + "\n")
+        handle.write(json.dumps({"text": "no", "risks": [], "from": "mentee"}) + "\n")
+    with open(tmp_path / "sources.toml", "a") as handle:
+        handle.write("[t]\nauthor = 't'\nskip_from = 'mentor'\n")
+    assert [e.text for e in load_sources(tmp_path) if e.source == "t"] == ["no"]
+
+
+def test_the_urgency_output_learns_only_from_crisis_messages_whose_author_marked_it() -> None:
+    assert target(Example("x", frozenset({"crisis"}), "s", severity="urgent"), "crisis_urgent") is True
+    assert target(Example("x", frozenset({"crisis"}), "s", severity="concern"), "crisis_urgent") is False
+    assert target(Example("x", frozenset({"crisis"}), "s"), "crisis_urgent") is None
+    assert target(Example("x", frozenset(), "s"), "crisis_urgent") is False
+
+
+def test_the_plain_python_scorer_gives_scikit_learns_probabilities(tmp_path: Path) -> None:
+    small_world(tmp_path)
+    examples = load_sources(tmp_path)
+    texts = [e.text for e in examples]
+    fitted = fit(texts, examples, 5.0, SETTINGS)
+    model = as_model(fitted)
+    expected = predict(fitted, texts)
+    for k, text in enumerate(texts):
+        got = model.probabilities(text)
+        for i, output in enumerate(model.outputs):
+            assert got[output] == pytest.approx(expected[i][k], abs=1e-9)
+
+
+def test_cross_validation_never_lets_a_model_see_the_source_it_judges(tmp_path: Path) -> None:
+    """Only source "a" has the word "zzqx": held out, its messages cannot be known by it."""
+    small_world(tmp_path)
+    examples = load_sources(tmp_path)
+    oof = out_of_source(examples, rule_views(examples), 5.0, SETTINGS)
+    held_out = [oof["housing"][k] for k, e in enumerate(examples) if e.text.startswith("zzqx")]
+    trained_on_all = as_model(fit([e.text for e in examples], examples, 5.0, SETTINGS))
+    assert max(held_out) < 0.5 < trained_on_all.probabilities("zzqx zzqx again")["housing"]
+
+
+def test_training_reports_every_source_and_chooses_thresholds_in_range(tmp_path: Path) -> None:
+    small_world(tmp_path)
+    fitted, report = train(load_sources(tmp_path), SETTINGS)
+    assert [row["source"] for row in report.per_source] == ["a", "b", "c"]
+    assert report.untuned["messages"] == len([e for e in load_sources(tmp_path) if e.source != "c"])
+    assert all(0.05 <= t <= 1.0 for t in report.thresholds.values())
+    assert set(report.nested) == {"crisis", "housing", "domestic_abuse"}
+
+
+def test_risk_train_writes_a_model_the_detector_loads_and_check_says_when_it_is_stale(tmp_path: Path) -> None:
+    small_world(tmp_path / "data")
+    out = tmp_path / "model.json.gz"
+    printed = io.StringIO()
+    assert run_train(tmp_path / "data", out, printed, quick=True) == 0
+    assert "wrote" in printed.getvalue() and "ALL (out of source)" in printed.getvalue()
+    model = load(out)
+    assert model.version == 1 and model.info["sources"] == {"a": 24, "b": 45, "c": 45}
+    assert run_train(tmp_path / "data", out, io.StringIO(), quick=True, check=True) == 0
+    write_source(tmp_path / "data", "a", [("zzqx", ["housing"])] * 3 + [("fine", [])] * 3)
+    stale = io.StringIO()
+    assert run_train(tmp_path / "data", out, stale, quick=True, check=True) == 1
+    assert "out of date" in stale.getvalue()
+    assert read_model_file(out)["version"] == 1  # --check writes nothing

@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = risk.add_parser("train", help="train it from the labelled sets (needs the `train` extra)")
     p.add_argument("--data", default="", help="folder of labelled *.jsonl sources (default: the shipped ones)")
     p.add_argument("--out", default="", help="model file to write (default: the shipped one)")
-    p.add_argument("--quick", action="store_true", help="one regularisation strength only (faster)")
+    p.add_argument("--search", action="store_true",
+                   help="also search the regularisation strength (slower; prints each one's score)")
     p.add_argument("--check", action="store_true", help="only say whether the model file is up to date")
     p.set_defaults(func=c.cmd_risk_train)
 

@@ -76,7 +76,7 @@ def cmd_risk_train(args: argparse.Namespace) -> int:
     data, out = default_paths()
     try:
         return run_train(Path(args.data) if args.data else data, Path(args.out) if args.out else out,
-                         quick=args.quick, check=args.check)
+                         search=args.search, check=args.check)
     except TrainingUnavailable as exc:
         raise CliError(str(exc)) from None
 

@@ -44,8 +44,11 @@ def print_figures(report: Any, out: TextIO) -> None:
     out.write(f"thresholds chosen without the judged source (nested): {nested}\n")
 
 
-def run_train(data: Path, out_path: Path, stdout: TextIO = sys.stdout, *, quick: bool = False,
-              check: bool = False) -> int:
+SEARCH = (2.0, 5.0, 10.0, 20.0)
+
+
+def run_train(data: Path, out_path: Path, stdout: TextIO = sys.stdout, *, search: bool = False,
+              check: bool = False, workers: int | None = None) -> int:
     """Train, print the figures, write the model (or with `check`, say whether it is current)."""
     try:
         import sklearn  # noqa: F401
@@ -55,7 +58,9 @@ def run_train(data: Path, out_path: Path, stdout: TextIO = sys.stdout, *, quick:
     from escalation.detect.train import Settings, load_sources, next_version, to_dict, train
 
     examples = load_sources(data)
-    settings = Settings(c_values=(10.0,)) if quick else Settings()
+    settings = Settings(c_values=SEARCH) if search else Settings()
+    if workers is not None:
+        settings = Settings(c_values=settings.c_values, workers=workers)
     fitted, report = train(examples, settings, progress=lambda line: print(line, file=sys.stderr))
     print_figures(report, stdout)
     thresholds = ", ".join(f"{SHORT.get(c, c)} {t:.3f}" for c, t in report.thresholds.items())

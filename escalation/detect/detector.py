@@ -121,6 +121,7 @@ class Detector:
         self._context = context
         # Recall booster after the rules: may only add findings (see the module doc).
         self.model = model
+
         self.rules: tuple[Rule, ...] = tuple(
             sorted(rules, key=lambda r: (_CATEGORY_RANK.get(r.category, 99), not r.strong, _SEVERITY_RANK[r.severity]))
         )
@@ -277,7 +278,11 @@ class Detector:
             span = (spans[0][0], spans[-1][1]) if spans else (0, 0)
             words = " + ".join(norm.excerpt(x, y, limit=40) for x, y in spans) or norm.excerpt(0, len(norm.text), 60)
             severity = "urgent" if is_urgent else "concern"
-            if severity == "concern" and spans and self._context.escalates(category, norm.text, *span):
+            # "tonight" makes the model's crisis or housing finding urgent; not its abuse
+            # finding: abuse wording changes what the mentee is sent, and the model's own abuse
+            # flags are its least precise (a concern still reaches a person the same day).
+            if (severity == "concern" and spans and category != "domestic_abuse"
+                    and self._context.escalates(category, norm.text, *span)):
                 severity = "urgent"
             out.append(Trace(
                 f"model.{category}", category, severity,

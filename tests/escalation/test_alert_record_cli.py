@@ -18,7 +18,7 @@ from tests.escalation.escalation_world import (
 from tests.fakes.telegram_server import TelegramFault
 
 START = datetime(2026, 3, 10, 10, 30, tzinfo=UTC)
-CRISIS = "I've saved up all my tablets and I'm taking them tonight"
+CRISIS = "Got a rope and im doing it tonight, ive had enough"
 
 
 def _cli(capsys: pytest.CaptureFixture[str], db_url: str, *args: str) -> list[str]:

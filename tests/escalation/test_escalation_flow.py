@@ -34,7 +34,7 @@ from tests.fakes.twilio_server import TwilioFault
 LONDON = ZoneInfo("Europe/London")
 # A Tuesday mid-morning in London (GMT): outside the default 21:00-08:00 quiet hours.
 START = datetime(2026, 3, 10, 10, 30, tzinfo=UTC)
-CRISIS = "I've saved up all my tablets and I'm taking them tonight"
+CRISIS = "Got a rope and im doing it tonight, ive had enough"
 CRISIS_AGAIN = "got all my pills ready for tonight"
 CONCERN = "sometimes I wish I could go to sleep and not wake up"
 ABUSE = "my partner tried to strangle me last night and I am scared to go home"
@@ -74,7 +74,7 @@ def test_a_crisis_text_gets_helplines_at_once_and_pages_mentor_and_supervisor_on
     for number in HELPLINES:
         assert number in joined
     assert all(NEVER_SAY.search(text) is None for text in to_mentee)
-    assert "tablets" not in joined.lower()
+    assert "rope" not in joined.lower()
     # The mentor's first channel is SMS: one segment, first name and initial, the code.
     [page] = world.sms_to(MENTOR_PHONE)
     assert page.startswith("URGENT Jo B.: crisis")

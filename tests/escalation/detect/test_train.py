@@ -99,13 +99,13 @@ def test_risk_train_writes_a_model_the_detector_loads_and_check_says_when_it_is_
     small_world(tmp_path / "data")
     out = tmp_path / "model.json.gz"
     printed = io.StringIO()
-    assert run_train(tmp_path / "data", out, printed, quick=True) == 0
+    assert run_train(tmp_path / "data", out, printed, workers=1) == 0
     assert "wrote" in printed.getvalue() and "ALL (out of source)" in printed.getvalue()
     model = load(out)
     assert model.version == 1 and model.info["sources"] == {"a": 24, "b": 45, "c": 45}
-    assert run_train(tmp_path / "data", out, io.StringIO(), quick=True, check=True) == 0
+    assert run_train(tmp_path / "data", out, io.StringIO(), workers=1, check=True) == 0
     write_source(tmp_path / "data", "a", [("zzqx", ["housing"])] * 3 + [("fine", [])] * 3)
     stale = io.StringIO()
-    assert run_train(tmp_path / "data", out, stale, quick=True, check=True) == 1
+    assert run_train(tmp_path / "data", out, stale, workers=1, check=True) == 1
     assert "out of date" in stale.getvalue()
     assert read_model_file(out)["version"] == 1  # --check writes nothing

@@ -55,5 +55,6 @@ def rules_only() -> Detector:
 
 
 def warm_up() -> None:
-    """Load the rules now (the service does this at start-up, so the first message is fast)."""
-    _default()
+    """Load the rules and compile every pattern now (the service does this at start-up), so a
+    bad rule file stops the service at once and the first message does not pay for it."""
+    _default().check()

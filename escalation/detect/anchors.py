@@ -10,8 +10,12 @@ always run, so the pre-check can only save time, never lose a match.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Iterable
 
 try:  # Python 3.11+: the parser moved; the old name still works with a warning.
@@ -30,8 +34,55 @@ def _parse(pattern: str) -> Any:
     return P.parse(pattern)
 
 
+# Working the sets out parses every pattern (about half of the detector's load time), so the
+# results for the shipped rules are kept in a file keyed by each pattern's exact text. A pattern
+# that is not in it (a rule edited since) is simply worked out at load: the file can only be
+# stale, never wrong. `python -m escalation.detect.anchors` writes it; a test checks it is current.
+CACHE_FILE = Path(__file__).with_name("rules") / "anchors-cache.json.gz"
+
+
+def _key(pattern: str) -> str:
+    return hashlib.sha256(pattern.encode("utf-8")).hexdigest()[:24]
+
+
+@lru_cache(maxsize=1)
+def _cache() -> dict[str, Any]:
+    try:
+        with gzip.open(CACHE_FILE, "rt", encoding="utf-8") as fh:
+            data = json.load(fh)
+        return data["patterns"] if data.get("format") == 1 else {}
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
 def anchors_for(pattern: str) -> frozenset[str] | None:
     """Word prefixes one of which every match of ``pattern`` contains, or None if unknown."""
+    hit = _cache().get(_key(pattern))
+    if hit is not None:
+        return frozenset(hit[0]) if hit[0] is not None else None
+    return _anchors_for(pattern)
+
+
+def required_sets(pattern: str) -> tuple[frozenset[str], ...]:
+    """Every word set the pattern requires (a match contains a word from each), best first;
+    see ``_required_sets``."""
+    hit = _cache().get(_key(pattern))
+    if hit is not None:
+        return tuple(frozenset(s) for s in hit[1])
+    return _required_sets(pattern)
+
+
+def cache_entries(patterns: Iterable[str]) -> dict[str, Any]:
+    """The cache file's entries for ``patterns``, worked out afresh."""
+    out: dict[str, Any] = {}
+    for pattern in patterns:
+        found = _anchors_for(pattern)
+        out[_key(pattern)] = [sorted(found) if found is not None else None,
+                              [sorted(s) for s in _required_sets(pattern)]]
+    return out
+
+
+def _anchors_for(pattern: str) -> frozenset[str] | None:
     try:
         parsed = _parse(pattern)
     except Exception:  # noqa: BLE001 - an unparseable pattern is simply always run
@@ -61,7 +112,7 @@ def _is_space_class(node: Any) -> bool:
     return False
 
 
-def required_sets(pattern: str) -> tuple[frozenset[str], ...]:
+def _required_sets(pattern: str) -> tuple[frozenset[str], ...]:
     """Every word set the pattern requires (a match contains a word from each), best first.
 
     ``anchors_for`` picks one set to look a pattern up by; a message only needs the pattern
@@ -318,3 +369,24 @@ def index(anchors: Iterable[tuple[int, frozenset[str]]]) -> dict[str, list[tuple
         for prefix in prefixes:
             table.setdefault(prefix[:MIN_ANCHOR], []).append((prefix, owner))
     return table
+
+
+def shipped_patterns() -> list[str]:
+    """Every pattern the shipped detector looks up anchors for (rule units and idioms)."""
+    from escalation.detect.detector import rules_detector  # late: the detector imports this module
+
+    detector = rules_detector()
+    return detector.anchor_patterns()
+
+
+def write_cache() -> int:
+    """Write the cache file for the shipped rules; returns how many patterns it holds."""
+    entries = cache_entries(shipped_patterns())
+    with gzip.open(CACHE_FILE, "wt", encoding="utf-8", compresslevel=9) as fh:
+        json.dump({"format": 1, "patterns": entries}, fh, sort_keys=True, separators=(",", ":"))
+    _cache.cache_clear()
+    return len(entries)
+
+
+if __name__ == "__main__":
+    print(f"wrote {write_cache()} patterns to {CACHE_FILE}")

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from escalation.detect.ruleset import compile_phrase
+from escalation.detect.ruleset import LazyPattern, compile_phrase
 
 
 def _words(items: Sequence[str], macros: Mapping[str, Sequence[str]]) -> re.Pattern[str]:
@@ -57,8 +57,8 @@ class Context:
         self._idioms = _words(data["idioms"]["phrases"], macros)
         # The same idioms one by one, in the combined pattern's order: a caller that knows which
         # ones cannot occur in a text (a required word is missing) runs only the others.
-        self.idiom_patterns: tuple[re.Pattern[str], ...] = tuple(
-            re.compile(rf"(?<![\w'])(?:(?:{compile_phrase(i, macros)}))(?![\w'])")
+        self.idiom_patterns: tuple[LazyPattern, ...] = tuple(
+            LazyPattern(rf"(?<![\w'])(?:(?:{compile_phrase(i, macros)}))(?![\w'])")
             for i in sorted(data["idioms"]["phrases"], key=len, reverse=True)
         )
         self._escalators = {cat: _words(cues, macros) for cat, cues in data["escalators"].items()}

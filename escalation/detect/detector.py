@@ -19,6 +19,7 @@ from escalation.detect.learned import URGENCY, LearnedModel, evidence_words, phr
 from escalation.detect.learned import load as load_model
 from escalation.detect.normalise import Normalised, Normaliser, dropped_g, missing_apostrophes, typos
 from escalation.detect.ruleset import (
+    check_patterns,
     CATEGORIES, Matcher, Rule, load_context, load_macros, load_normalisation, load_rules,
 )
 
@@ -164,6 +165,17 @@ class Detector:
                     self._clause_words[w[1:]] = self._clause_words.get(w[1:], frozenset()) | {cid}
         # word -> (rule units and net cues it may start, clauses it satisfies), or None for neither.
         self._word_units: dict[str, tuple[frozenset[int], frozenset[int]] | None] = {}
+
+    def anchor_patterns(self) -> list[str]:
+        """The patterns whose anchor words the pre-check uses (see ``anchors.CACHE_FILE``)."""
+        parts = [part.pattern for rule in self.rules for part in (rule.parts or (rule.regex,))]
+        return parts + [p.pattern for p in self._context.idiom_patterns]
+
+    def check(self) -> None:
+        """Compile every rule and idiom pattern now (raises ValueError naming a bad rule)."""
+        check_patterns(self.rules)
+        for idiom in self._context.idiom_patterns:
+            idiom.compiled()
 
     def assess(self, text: str) -> Assessment:
         """Check one message. Never raises: any error gives a failed, urgent "review" result."""

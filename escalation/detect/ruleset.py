@@ -44,6 +44,43 @@ class Matcher(Protocol):
     def finditer(self, string: str) -> Any: ...
 
 
+class LazyPattern:
+    """A word-bounded regex compiled the first time it is run.
+
+    Most of the ~900 rule patterns never run on a given message (the anchor pre-check skips
+    them), so compiling them all at import made loading the detector take seconds. The
+    pattern's syntax is still checked at start-up by ``check_patterns`` (the service's
+    ``warm_up``, the rule tests and ``checkins risk check``).
+    """
+
+    __slots__ = ("pattern", "_compiled")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    def compiled(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern)
+        return self._compiled
+
+    def finditer(self, string: str, *args: Any) -> Any:
+        return self.compiled().finditer(string, *args)
+
+    def search(self, string: str, *args: Any) -> re.Match[str] | None:
+        return self.compiled().search(string, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.compiled(), name)
+
+    def __repr__(self) -> str:
+        return f"LazyPattern({self.pattern!r})"
+
+
+def _bounded(body: str) -> LazyPattern:
+    return LazyPattern(rf"(?<![\w'])(?:{body})(?![\w'])")
+
+
 @dataclass(frozen=True)
 class Rule:
     """One detection rule: a named, tiered set of phrase patterns for a category."""
@@ -69,6 +106,20 @@ class Rule:
     not_within: Matcher | None = field(default=None, compare=False)
 
 
+_EXPANSIONS: dict[int, tuple[Mapping[str, Sequence[str]], dict[str, str]]] = {}
+
+
+def _expansions(macros: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """The regex of each word list in ``macros``, built on first use (keyed by the mapping
+    itself, which is held so its id cannot be reused)."""
+    held = _EXPANSIONS.get(id(macros))
+    if held is None or held[0] is not macros:
+        if len(_EXPANSIONS) > 16:
+            _EXPANSIONS.clear()
+        held = _EXPANSIONS[id(macros)] = (macros, {})
+    return held[1]
+
+
 def compile_phrase(phrase: str, macros: Mapping[str, Sequence[str]], _depth: int = 0) -> str:
     """Turn one phrase pattern into a regular-expression body (no boundaries)."""
     if _depth > 5:
@@ -78,11 +129,15 @@ def compile_phrase(phrase: str, macros: Mapping[str, Sequence[str]], _depth: int
         name = m.group(1)
         if name not in macros:
             raise ValueError(f"unknown word list {{{name}}} in {phrase!r}")
-        plain = [a for a in macros[name] if _PLAIN.fullmatch(a)]
-        alts = [compile_phrase(a, macros, _depth + 1) for a in macros[name] if not _PLAIN.fullmatch(a)]
-        if plain:  # plain words as a prefix tree: the regex engine tries far fewer branches
-            alts.insert(0, _trie(plain))
-        return "(?:" + "|".join(alts) + ")"
+        # A word list is used by many rules: build its regex once per set of lists.
+        memo = _expansions(macros)
+        if name not in memo:
+            plain = [a for a in macros[name] if _PLAIN.fullmatch(a)]
+            alts = [compile_phrase(a, macros, _depth + 1) for a in macros[name] if not _PLAIN.fullmatch(a)]
+            if plain:  # plain words as a prefix tree: the regex engine tries far fewer branches
+                alts.insert(0, _trie(plain))
+            memo[name] = "(?:" + "|".join(alts) + ")"
+        return memo[name]
 
     out: list[str] = []
     i = 0
@@ -143,17 +198,27 @@ def _trie(items: Sequence[str]) -> str:
     return emit(tree)
 
 
-def compile_patterns(patterns: Sequence[str], macros: Mapping[str, Sequence[str]]) -> re.Pattern[str]:
-    """Compile a rule's phrase patterns into one word-bounded regex."""
+def compile_patterns(patterns: Sequence[str], macros: Mapping[str, Sequence[str]]) -> LazyPattern:
+    """Compile a rule's phrase patterns into one word-bounded regex (compiled on first use)."""
     if not patterns:
         raise ValueError("a rule needs at least one pattern")
-    body = "|".join(f"(?:{compile_phrase(p, macros)})" for p in patterns)
-    return re.compile(rf"(?<![\w'])(?:{body})(?![\w'])")
+    return _bounded("|".join(f"(?:{compile_phrase(p, macros)})" for p in patterns))
 
 
-def compile_each(patterns: Sequence[str], macros: Mapping[str, Sequence[str]]) -> tuple[re.Pattern[str], ...]:
+def compile_each(patterns: Sequence[str], macros: Mapping[str, Sequence[str]]) -> tuple[LazyPattern, ...]:
     """Compile each phrase pattern on its own, word-bounded."""
-    return tuple(re.compile(rf"(?<![\w'])(?:{compile_phrase(p, macros)})(?![\w'])") for p in patterns)
+    return tuple(_bounded(compile_phrase(p, macros)) for p in patterns)
+
+
+def check_patterns(rules: Sequence["Rule"]) -> None:
+    """Compile every pattern of ``rules`` now; raises ValueError naming the rule on bad syntax."""
+    for rule in rules:
+        for pattern in (rule.regex, *rule.parts, *rule.also, rule.not_within):
+            if isinstance(pattern, LazyPattern):
+                try:
+                    pattern.compiled()
+                except re.error as exc:
+                    raise ValueError(f"rule {rule.id}: bad pattern: {exc}") from exc
 
 
 def _load_toml(name: str) -> dict[str, Any]:

@@ -65,3 +65,28 @@ def test_everyday_replies_that_share_single_words_with_rules_run_no_rule_pattern
     for text in ("can we move to 3pm?", "all good mate", "skint til payday but managing, food bank helped"):
         candidates, _ = DETECTOR._candidates(text)
         assert candidates == [], text
+
+
+def test_the_shipped_anchor_cache_holds_every_pattern_of_the_shipped_rules() -> None:
+    """A stale cache only slows loading (missing patterns are worked out), but it should be
+    current: `python -m escalation.detect.anchors` rewrites it after a rule change."""
+    from escalation.detect import anchors
+
+    patterns = anchors.shipped_patterns()
+    assert anchors.cache_entries(patterns) == {k: v for k, v in anchors._cache().items() if k in
+                                              {anchors._key(p) for p in patterns}}
+    assert {anchors._key(p) for p in patterns} <= set(anchors._cache())
+
+
+def test_a_pattern_missing_from_the_cache_is_worked_out_not_skipped() -> None:
+    from escalation.detect import anchors
+
+    pattern = r"(?<![\w'])(?:zzkeyword\s+nowhere)(?![\w'])"
+    assert anchors._key(pattern) not in anchors._cache()
+    assert anchors.anchors_for(pattern) == frozenset({"zzkeyword"})
+
+
+def test_every_shipped_pattern_compiles_when_the_detector_is_checked() -> None:
+    from escalation.detect.detector import rules_detector
+
+    rules_detector().check()  # raises ValueError naming the rule on a bad pattern

@@ -93,7 +93,7 @@ class EmailConfig:
 class EscalationConfig:
     urgent_reack_minutes: float = 15.0
     repeat_minutes: float = 15.0
-    concern_supervisor_minutes: float = 240.0
+    concern_supervisor_minutes: float = 60.0  # a concern reaches the supervisor within an hour
     fold_hours: float = 24.0
 
 

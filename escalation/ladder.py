@@ -39,7 +39,7 @@ class LadderSettings:
 
     urgent_reack_after: timedelta = timedelta(minutes=15)
     repeat_every: timedelta = timedelta(minutes=15)
-    concern_supervisor_after: timedelta = timedelta(hours=4)
+    concern_supervisor_after: timedelta = timedelta(hours=1)
     concern_duty_after: timedelta = timedelta(hours=24)
     concern_repeat_every: timedelta = timedelta(hours=24)
     fold_window: timedelta = timedelta(hours=24)

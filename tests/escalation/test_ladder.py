@@ -137,25 +137,25 @@ def test_custom_timings_are_used() -> None:
 def test_concern_goes_to_the_mentor_only_at_first() -> None:
     decision = climb_ladder(_alert(severity="concern"), PEOPLE, T0, SETTINGS)
     assert [(n.staff_id, n.role) for n in decision.notifications] == [(11, "mentor")]
-    assert decision.next_due == T0 + timedelta(hours=4)
+    assert decision.next_due == T0 + timedelta(hours=1)
 
 
-def test_concern_reaches_the_supervisor_at_four_hours_and_duty_at_a_day() -> None:
+def test_concern_reaches_the_supervisor_within_an_hour_and_duty_at_a_day() -> None:
     concern = _alert(severity="concern")
     ticks = [T0 + k * MIN for k in range(0, 3 * 24 * 60 + 1, 1)]
     told = _run(concern, ticks)
     assert [(when - T0, who) for when, who in told] == [
         (timedelta(0), {11}),
-        (timedelta(hours=4), {11, 22}),
+        (timedelta(hours=1), {11, 22}),
         (timedelta(hours=24), {11, 22, 99}),
         (timedelta(hours=48), {11, 22, 99}),
         (timedelta(hours=72), {11, 22, 99}),
     ]
 
 
-def test_concern_one_second_before_four_hours_tells_nobody_new() -> None:
+def test_concern_one_second_before_the_hour_tells_nobody_new() -> None:
     concern = _alert(severity="concern", step=1)
-    decision = climb_ladder(concern, PEOPLE, T0 + timedelta(hours=4) - SECOND, SETTINGS)
+    decision = climb_ladder(concern, PEOPLE, T0 + timedelta(hours=1) - SECOND, SETTINGS)
     assert decision.notifications == ()
 
 

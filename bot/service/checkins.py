@@ -52,6 +52,7 @@ from bot.storage.schedule import DueEventRepo
 log = logging.getLogger("checkins.checkins")
 
 PLAN_HORIZON = timedelta(days=14)
+OPTED_OUT_TEXT = "OK, you won't get any more messages from us. Send START to come back."
 CHECKIN_KINDS = ("checkin", "oneoff")
 TIMER_KINDS = ("reminder", "expiry")
 
@@ -315,18 +316,27 @@ def cancel_open(session: Session, svc: Services, mentee: Mentee, now: datetime) 
         _apply(session, svc, mentee, conversation, result, now, respect_quiet_hours=True)
 
 
-def opt_out(session: Session, svc: Services, mentee: Mentee, channel: str, now: datetime) -> None:
-    """STOP: no more check-ins; the mentor is told. Risk in the message was already checked."""
+def opt_out(session: Session, svc: Services, mentee: Mentee, channel: str, now: datetime, *,
+            address: str | None = None, confirm: bool | None = None) -> None:
+    """STOP: no more check-ins; the mentor is told. Risk in the message was already checked.
+
+    `confirm` (default: on Telegram only) sends "OK, you won't get any more messages" on the
+    channel the request came by: on SMS the carrier confirms its own STOP keyword and blocks
+    our sends, but not a phrasing such as "please stop texting me", which only we act on."""
     if mentee.status != "opted_out":
         mentee.status = "opted_out"
         mentee.opted_out_at = now
     cancel_open(session, svc, mentee, now)
     DueEventRepo(session).cancel(mentee_id=mentee.id, kinds=(*CHECKIN_KINDS, *TIMER_KINDS))
-    if channel == "telegram":  # SMS: the carrier confirms STOP itself and blocks our sends
-        session.add(Message(direction="out", channel="telegram", address=mentee.telegram_chat_id or "",
-                            body="OK, you won't get any more messages from us. Send START to come back.",
-                            purpose="system", status="pending", respect_quiet_hours=False,
-                            mentee_id=mentee.id, created_at=now, updated_at=now))
+    if confirm is None:
+        confirm = channel == "telegram"
+    if confirm:
+        if address is None:
+            address = (mentee.telegram_chat_id if channel == "telegram" else mentee.phone) or ""
+        session.add(Message(direction="out", channel=channel, address=address,
+                            body=OPTED_OUT_TEXT, purpose="system", status="pending",
+                            respect_quiet_hours=False, mentee_id=mentee.id, created_at=now,
+                            updated_at=now))
     mentor = StaffRepo(session).get(mentee.mentor_id)
     if mentor is not None:
         queue_to_staff(session, svc, mentor,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.engine import Reply
 from bot.engine.core import button_press
-from bot.engine.keywords import keyword_of
+from bot.engine.keywords import is_keyword_alone, keyword_of
 from bot.service import alerting, checkins
 from bot.service.outbox import queue_to_mentee, queue_to_staff
 from bot.service.runtime import Services
@@ -26,7 +26,7 @@ from bot.storage.conversations import ConversationRepo
 from bot.storage.messages import MessageRepo
 from bot.storage.models import Mentee, Message
 from bot.storage.people import MenteeRepo, StaffRepo
-from escalation.detect import Assessment, assess
+from escalation.detect import Assessment, assess, rules_only
 
 log = logging.getLogger("checkins.turns")
 
@@ -84,14 +84,19 @@ def _process_batch(svc: Services, limit: int, *, isolate: bool) -> int:
 
 
 @lru_cache(maxsize=256)
-def _assessment(text: str) -> Assessment:
+def _assessment(text: str, keyword: bool = False) -> Assessment:
     """Detection is pure, so a text checked when ordering a batch is not checked again when its
-    turn runs."""
+    turn runs. A service keyword (STOP, HELP, "please stop texting me") is checked by the rules
+    only: the learned model reads "STOP" as distress, and an opt-out must never page anyone."""
+    if keyword:
+        return rules_only().assess(text)
     return assess(text)
 
 
 def _is_urgent(row: Message) -> bool:
-    return any(f.severity == "urgent" for f in _assessment(row.body or "").findings)
+    text = row.body or ""
+    return any(f.severity == "urgent"
+               for f in _assessment(text, keyword_of(text) is not None).findings)
 
 
 def _urgent_first(rows: Sequence[Message]) -> tuple[list[Message], set[int]]:
@@ -187,11 +192,14 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
     _mark_reachable(mentee, row.channel)
     text = row.body or ""
     keyword = keyword_of(text, opted_out=mentee.status == "opted_out")
-    assessment = _assessment(text)
+    assessment = _assessment(text, keyword is not None)
     alerting.note_later_message(session, mentee, row, assessment, now)
     urgent = alerting.raise_findings(session, svc, mentee, assessment, now, message_id=row.id)
     if keyword == "stop":
-        checkins.opt_out(session, svc, mentee, row.channel, now)
+        # The carrier confirms its own STOP keyword on SMS; a phrasing we act on ourselves.
+        confirm = row.channel != "sms" or not is_keyword_alone(text)
+        checkins.opt_out(session, svc, mentee, row.channel, now, address=row.address,
+                         confirm=confirm)
         return
     if keyword == "start":
         checkins.opt_in(session, svc, mentee, now)

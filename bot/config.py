@@ -39,6 +39,7 @@ class ServiceConfig:
     help_phone: str = ""  # the coordinator's number mentees can ring
     tick_seconds: float = 5.0
     retention_days: int = 365
+    stranger_retention_days: int = 7  # a duty page about an unknown sender keeps their words this long
 
 
 @dataclass(frozen=True)

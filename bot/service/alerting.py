@@ -26,6 +26,8 @@ from escalation.alert_text import (
     no_contact_summary,
     staff_alert_email,
     staff_alert_sms,
+    stranger_alert_email,
+    stranger_alert_sms,
 )
 from escalation.alert_view import AlertView, FindingView
 from escalation.detect import Assessment
@@ -37,7 +39,12 @@ from escalation.ladder import (
     climb_ladder,
     fold_action,
 )
-from escalation.replies import mentee_ack_reply, mentee_concern_reply, mentee_safety_reply
+from escalation.replies import (
+    mentee_ack_reply,
+    mentee_concern_reply,
+    mentee_safety_reply,
+    stranger_safety_reply,
+)
 
 log = logging.getLogger("checkins.alerts")
 _rng = random.SystemRandom()
@@ -107,13 +114,15 @@ def raise_findings(session: Session, svc: Services, mentee: Mentee, assessment: 
     for f in assessment.findings:
         if f.category not in worst or (f.severity == "urgent" and worst[f.category][0] != "urgent"):
             worst[f.category] = (f.severity, f.evidence, f.rule_id)
+    if assessment.emergency and "crisis" in worst:  # an overdose already taken is never a concern
+        worst["crisis"] = ("urgent", *worst["crisis"][1:])
     for category, (severity, evidence, rule_id) in worst.items():
         raise_finding(session, svc, mentee, category, severity, evidence, rule_id, now,
                       message_id=message_id)
     urgent = {c for c, (sev, _, _) in worst.items() if sev == "urgent"}
     if mentee.status == "opted_out":
         return bool(urgent)
-    texts = (safety_reply_texts(svc, urgent) if urgent
+    texts = (safety_reply_texts(svc, urgent, emergency=assessment.emergency) if urgent
              else mentee_concern_reply(set(worst), svc.config.replies))
     for text in texts:
         # Safety replies answer a message the mentee has just sent: quiet hours do not apply.
@@ -121,8 +130,43 @@ def raise_findings(session: Session, svc: Services, mentee: Mentee, assessment: 
     return bool(urgent)
 
 
-def safety_reply_texts(svc: Services, categories: set[str]) -> list[str]:
-    return mentee_safety_reply(categories, svc.config.replies)
+def safety_reply_texts(svc: Services, categories: set[str], *, emergency: bool = False) -> list[str]:
+    return mentee_safety_reply(categories, svc.config.replies, emergency=emergency)
+
+
+def stranger_reply_texts(svc: Services, assessment: Assessment) -> list[str]:
+    """Helplines for someone not registered who wrote something urgent (no "your mentor")."""
+    categories = {f.category for f in assessment.findings}
+    return stranger_safety_reply(categories, svc.config.replies, emergency=assessment.emergency)
+
+
+def page_duty_about_stranger(session: Session, svc: Services, channel: str, address: str,
+                             words: str, assessment: Assessment, now: datetime) -> Message | None:
+    """Tell the duty contact that someone not registered wrote something urgent: their number
+    and words. The page (purpose "stranger") is the only copy of the words, and retention blanks
+    it after `[service] stranger_retention_days`. No duty contact: that reaches a human through
+    the critical log instead."""
+    duty = StaffRepo(session).duty()
+    categories = {f.category for f in assessment.findings}
+    if duty is None:
+        log.critical("an unknown %s sender wrote something urgent and there is no duty contact",
+                     channel)
+        return None
+    route = route_to_staff(svc, duty, set())
+    if route is None:
+        log.critical("an unknown %s sender wrote something urgent; the duty contact has no "
+                     "working channel", channel)
+        return None
+    shown = address if channel == "sms" else f"Telegram chat {address}"
+    if route[0] == "email":
+        email = stranger_alert_email(shown, categories, words)
+        text = f"{email.subject}\n{email.body}"  # the email channel takes line 1 as subject
+    else:
+        text = stranger_alert_sms(shown, categories, words)
+    message = _queue(session, channel=route[0], address=route[1], text=text, now=now,
+                     purpose="stranger", staff_id=duty.id, respect_quiet_hours=False)
+    svc.poke_outbox()
+    return message
 
 
 def answer_helpline_texts(svc: Services, category: str) -> list[str]:

@@ -140,15 +140,18 @@ def handle_message(session: Session, svc: Services, row: Message, now: datetime)
 
 
 def _from_stranger(session: Session, svc: Services, row: Message, now: datetime) -> None:
-    """Someone not registered: a polite reply, helplines if they sound in danger, nothing kept."""
-    assessment = _assessment(row.body or "")
-    texts = []
-    if any(f.severity == "urgent" for f in assessment.findings):
-        texts = alerting.safety_reply_texts(svc, {f.category for f in assessment.findings})
-    texts.append(
-        f"Sorry, this number isn't linked to anyone at {svc.config.service.org_name}. "
-        "If you are a mentee, please ask your mentor to add you."
-    )
+    """Someone not registered: a polite reply; if they sound in danger, the helplines (never
+    "your mentor has been told": they have none) and a page to the duty contact with their
+    number and words. Their message itself keeps no words."""
+    text = row.body or ""
+    assessment = _assessment(text, keyword_of(text) is not None)
+    if assessment.emergency or any(f.severity == "urgent" for f in assessment.findings):
+        texts = alerting.stranger_reply_texts(svc, assessment)
+        alerting.page_duty_about_stranger(session, svc, row.channel, row.address, text,
+                                          assessment, now)
+    else:
+        texts = [f"Sorry, this number isn't linked to anyone at {svc.config.service.org_name}. "
+                 "If you are a mentee, please ask your mentor to add you."]
     for text in texts:
         MessageRepo(session).add_outbound(Message(
             direction="out", channel=row.channel, address=row.address, body=text, purpose="system",
@@ -239,7 +242,7 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
 def _media_only(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
     """A voice note, photo or picture message: we cannot read it, so say so and tell the mentor."""
     messages = MessageRepo(session)
-    reply = "Sorry, I can only read typed messages. Please type your reply. Your mentor will see you sent something."
+    reply = "Sorry, we can only read typed messages. Please type your reply. Your mentor will see you sent something."
     if not messages.said_recently(mentee.id, reply, now - ACK_EVERY):
         queue_to_mentee(session, svc, mentee, reply, now, purpose="system", respect_quiet_hours=False)
     mentor = StaffRepo(session).get(mentee.mentor_id)

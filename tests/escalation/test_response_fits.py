@@ -9,17 +9,21 @@ fake Twilio API, python-telegram-bot against a fake Bot API, aiosmtpd, and a Man
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.engine.keywords import keyword_of
+from bot.service.retention import apply_retention
 from bot.storage.models import Message
+from escalation.replies import NEVER_SAY
 from tests.escalation.escalation_world import (
     MENTEE_PHONE,
     MENTOR_PHONE,
+    STRANGER_PHONE,
     SUPERVISOR_CHAT,
     World,
     running_world,
@@ -27,6 +31,10 @@ from tests.escalation.escalation_world import (
 
 START = datetime(2026, 3, 10, 10, 30, tzinfo=UTC)  # a Tuesday mid-morning, outside quiet hours
 CRISIS = "Got a rope and im doing it tonight, ive had enough"
+OVERDOSE = "I took all my tablets an hour ago"
+ABUSE = "my partner tried to strangle me last night and I am scared to go home"
+HELPLINES = ("999", "116 123", "85258")
+A_AND_E = "call 999 or go to A&E now"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -103,3 +111,124 @@ def test_an_opt_out_phrasing_with_more_in_it_is_a_message_and_is_assessed_in_ful
 ])
 def test_which_phrasings_are_opt_outs(text: str, keyword: str | None) -> None:
     assert keyword_of(text) == keyword
+
+
+# ---- 2. an overdose already taken: 999 or A&E first ------------------------------------------
+def test_an_overdose_already_taken_gets_999_or_a_and_e_first_then_the_helplines(world: World) -> None:
+    world.sms_from(MENTEE_PHONE, OVERDOSE)
+    world.run()
+    texts = world.sms_to(MENTEE_PHONE)
+    assert A_AND_E in texts[0]
+    assert "Your mentor has been told" in texts[1]
+    assert all(number in " ".join(texts[1:]) for number in HELPLINES)
+    assert all(NEVER_SAY.search(t) is None for t in texts)
+    assert (world.alert().category, world.alert().severity) == ("crisis", "urgent")
+
+
+def test_a_crisis_without_an_overdose_taken_gets_no_a_and_e_text(world: World) -> None:
+    world.sms_from(MENTEE_PHONE, CRISIS)
+    world.run()
+    texts = world.sms_to(MENTEE_PHONE)
+    assert texts[0].startswith("Thank you for telling us.")
+    assert not any("A&E" in t for t in texts)
+
+
+def test_an_overdose_long_ago_is_not_an_emergency(tmp_path: Path) -> None:
+    with running_world(f"sqlite:///{tmp_path / 'c.db'}", ManualClock(START)) as world:
+        world.add_people()
+        world.sms_from(MENTEE_PHONE, "I took an overdose years ago and I still think about it")
+        world.run()
+        assert not any("A&E" in t for t in world.sms_to(MENTEE_PHONE))
+
+
+# ---- 3. someone not registered -----------------------------------------------------------------
+def test_a_stranger_in_crisis_gets_helplines_never_your_mentor_and_the_duty_contact_is_paged(
+    world: World,
+) -> None:
+    world.sms_from(STRANGER_PHONE, CRISIS)
+    world.run()
+    texts = world.sms_to(STRANGER_PHONE)
+    joined = " ".join(texts)
+    assert all(number in joined for number in HELPLINES)
+    assert "mentor" not in joined.lower()
+    assert "duty worker has been told" in joined
+    assert all(NEVER_SAY.search(t) is None for t in texts)
+    # The duty contact (email first) gets the number and the words; nobody else is paged.
+    [email] = world.emails_to("duty@bridges.example")
+    assert STRANGER_PHONE in email["Subject"] and "crisis" in email["Subject"]
+    assert CRISIS in email.get_content()
+    assert world.sms_to(MENTOR_PHONE) == [] and world.telegram_to(SUPERVISOR_CHAT) == []
+    assert world.alerts() == []
+    # The stranger's own message keeps no words.
+    [inbound] = [m for m in _all_messages(world) if m.direction == "in"]
+    assert inbound.body == "" and inbound.status == "unknown_sender"
+
+
+def test_a_stranger_who_has_taken_an_overdose_gets_a_and_e_first(tmp_path: Path) -> None:
+    with running_world(f"sqlite:///{tmp_path / 'c.db'}", ManualClock(START)) as world:
+        world.add_people()
+        world.sms_from(STRANGER_PHONE, OVERDOSE)
+        world.run()
+        assert A_AND_E in world.sms_to(STRANGER_PHONE)[0]
+
+
+def test_a_stranger_disclosing_abuse_gets_a_neutral_text_and_no_mentor(tmp_path: Path) -> None:
+    with running_world(f"sqlite:///{tmp_path / 'c.db'}", ManualClock(START)) as world:
+        world.add_people()
+        world.sms_from(STRANGER_PHONE, ABUSE)
+        world.run()
+        joined = " ".join(world.sms_to(STRANGER_PHONE)).lower()
+        assert "0808 2000 247" in joined and "mentor" not in joined
+        assert "abuse" not in joined and "partner" not in joined
+        assert len(world.emails_to("duty@bridges.example")) == 1
+
+
+def test_a_stranger_with_an_ordinary_message_gets_the_polite_reply_and_no_page(world: World) -> None:
+    world.sms_from(STRANGER_PHONE, "hi is this the gym")
+    world.run()
+    [reply] = world.sms_to(STRANGER_PHONE)
+    assert reply.startswith("Sorry, this number isn't linked")
+    assert world.emails_to("duty@bridges.example") == []
+
+
+def test_the_duty_page_by_sms_fits_one_text_with_the_number_and_words(tmp_path: Path) -> None:
+    with running_world(f"sqlite:///{tmp_path / 'c.db'}", ManualClock(START)) as world:
+        world.add_people(duty_channels="sms")
+        world.sms_from(STRANGER_PHONE, CRISIS)
+        world.run()
+        [page] = world.sms_to("+447700900103")
+        assert page.startswith(f"URGENT {STRANGER_PHONE} (not a mentee): crisis")
+        assert CRISIS in page and len(page) <= 160
+
+
+def test_the_strangers_words_in_the_duty_page_are_blanked_after_a_week(world: World) -> None:
+    world.sms_from(STRANGER_PHONE, CRISIS)
+    world.run()
+    with world.svc.sessions() as s, s.begin():
+        apply_retention(s, world.svc, START + timedelta(days=6))
+    assert CRISIS in _stranger_pages(world)[0].body
+    with world.svc.sessions() as s, s.begin():
+        apply_retention(s, world.svc, START + timedelta(days=7, minutes=1))
+    assert _stranger_pages(world)[0].body == ""
+    # Ordinary messages keep theirs for the whole retention period.
+    assert any(m.body for m in _all_messages(world) if m.purpose == "system")
+
+
+def test_a_stranger_in_crisis_with_no_duty_contact_reaches_the_critical_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    with running_world(f"sqlite:///{tmp_path / 'c.db'}", ManualClock(START)) as world:
+        world.sms_from(STRANGER_PHONE, CRISIS)
+        with caplog.at_level("CRITICAL", logger="checkins.alerts"):
+            world.run()
+        assert "no duty contact" in caplog.text
+        assert any("116 123" in t for t in world.sms_to(STRANGER_PHONE))
+
+
+def _all_messages(world: World) -> list[Message]:
+    with world.svc.sessions() as s:
+        return list(s.scalars(select(Message).order_by(Message.id)))
+
+
+def _stranger_pages(world: World) -> list[Message]:
+    return [m for m in _all_messages(world) if m.purpose == "stranger"]

@@ -141,12 +141,12 @@ def duty_to_refer_text(alert: AlertView) -> str:
 
 
 def staff_alert_sms(alert: AlertView, reminder_at: datetime | None = None) -> list[str]:
-    """All SMS for one notification, each one segment: the alert (STILL NOT ACKED when
-    `reminder_at` gives the time of a re-escalation step) plus, for housing, Duty to Refer."""
-    if reminder_at is None:
-        first = staff_alert_text(alert)
-    else:
-        first = still_not_acked_text(alert, reminder_at)
+    """All SMS for one notification, each one segment: the alert plus, for housing, Duty to
+    Refer. A re-page (STILL NOT ACKED, when `reminder_at` gives the time of a re-escalation
+    step) is one text: the Duty to Refer advice went with the first page."""
+    if reminder_at is not None:
+        return [still_not_acked_text(alert, reminder_at)]
+    first = staff_alert_text(alert)
     return [first, duty_to_refer_text(alert)] if alert.category == "housing" else [first]
 
 

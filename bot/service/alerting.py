@@ -13,14 +13,20 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.service.outbox import _queue, queue_to_mentee, route_to_staff
+from bot.service.outbox import _queue, queue_to_mentee, queue_to_staff, route_to_staff
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
 from bot.storage.messages import MessageRepo
 from bot.storage.models import Alert, Mentee, Message, RiskFlag, Staff
 from bot.storage.people import StaffRepo
 from bot.storage.schedule import DueEventRepo
-from escalation.acks import ack_confirmed_text, ack_refused_text, may_acknowledge, parse_ack
+from escalation.acks import (
+    ack_confirmed_text,
+    ack_refused_text,
+    may_acknowledge,
+    parse_ack,
+    taken_by_text,
+)
 from escalation.alert_text import (
     new_alert_code,
     no_contact_summary,
@@ -89,6 +95,18 @@ def people_for(session: Session, mentee: Mentee) -> AlertPeople:
         supervisor_id=supervisor.id if supervisor and supervisor.active else None,
         duty_id=duty.id if duty else None,
     )
+
+
+def mentor_or_cover(session: Session, mentee: Mentee) -> Staff | None:
+    """Who gets routine notes about a mentee (a message arrived, STOP, a call asked for): their
+    mentor, or while the mentor is paused (on leave, unavailable) their supervisor; a paused
+    person gets nothing."""
+    staff = StaffRepo(session)
+    mentor = staff.get(mentee.mentor_id)
+    if mentor is not None and mentor.active:
+        return mentor
+    supervisor = staff.get(mentor.supervisor_id) if mentor and mentor.supervisor_id else None
+    return supervisor if supervisor is not None and supervisor.active else None
 
 
 # ---- raising ------------------------------------------------------------------------------------
@@ -214,6 +232,8 @@ def raise_finding(session: Session, svc: Services, mentee: Mentee, category: str
         session.flush()
         run_ladder(session, svc, existing, now)
     else:
+        if category == "no_contact":  # the summary says how many missed so far, not the first
+            existing.evidence = evidence[:300]
         alerts.record(existing, "folded", now, detail=f"another {severity} flag: {rule_id}")
     return existing
 
@@ -276,6 +296,8 @@ def notify_staff(session: Session, svc: Services, alert: Alert, person: Staff, n
     `view` and `failed` (channels that failed for this person on this alert) are looked up
     when not given.
     """
+    if not person.active:  # paused (on leave, unavailable): gets nothing
+        return None
     if failed is None:
         failed = failed_channels(session, alert.id, person.id)
     exclude = set(exclude) | failed
@@ -351,7 +373,31 @@ def acknowledge(session: Session, svc: Services, code: str, staff: Staff | None,
     alerts.record(alert, "acknowledged", now, staff_id=staff.id if staff else None, channel=via,
                   detail=f"by {staff.name if staff else who or 'coordinator'}")
     DueEventRepo(session).cancel(alert_id=alert.id, kinds=("ladder",))
+    _tell_others_who_has_it(session, svc, alert, staff, staff.name if staff else who or "a coordinator",
+                            now)
     return ack_confirmed_text(alert.code, label)
+
+
+def _tell_others_who_has_it(session: Session, svc: Services, alert: Alert, taker: Staff | None,
+                            name: str, now: datetime) -> None:
+    """Everyone else who was paged about the alert is told, once, who has taken it (so three
+    people do not all ring the mentee). Paused staff get nothing."""
+    alerts = AlertRepo(session)
+    paged: list[int] = []
+    for event in alerts.events(alert.id):
+        if (event.kind in ("queued", "fallback") and event.staff_id is not None
+                and event.staff_id != (taker.id if taker else None) and event.staff_id not in paged):
+            paged.append(event.staff_id)
+    staff = StaffRepo(session)
+    text = taken_by_text(alert.code, alert.mentee.display_name, name)
+    for staff_id in paged:
+        person = staff.get(staff_id)
+        if person is None:
+            continue
+        message = queue_to_staff(session, svc, person, text, now, mentee_id=alert.mentee_id)
+        if message is not None:
+            alerts.record(alert, "told taken", now, staff_id=person.id, channel=message.channel,
+                          message_id=message.id, detail=f"told {name} has it")
 
 
 def close(session: Session, code: str, outcome: str, who: str, now: datetime,

@@ -21,9 +21,11 @@ from bot.engine import (
     Finished,
     Input,
     NoteToMentor,
+    Pause,
     RaiseRisk,
     RecordAnswer,
     Remind,
+    Resume,
     Send,
     Start,
     StepResult,
@@ -62,6 +64,7 @@ def _state_of(conversation: Conversation, mentee: Mentee) -> ConversationState:
         flow=conversation.flow_name, version=conversation.flow_version, state=conversation.state,
         answers=dict(conversation.answers or {}), reasks=conversation.reasks,
         reminded=conversation.reminded, first_name=mentee.first_name,
+        paused=conversation.paused_at is not None,
     )
 
 
@@ -208,9 +211,27 @@ def start_on_demand(session: Session, svc: Services, mentee: Mentee, now: dateti
         return
     flow = get_flow(conversation.flow_name)
     state = _state_of(conversation, mentee)
+    if state.paused:  # paused by a crisis disclosure: carry on from the same question
+        _apply(session, svc, mentee, conversation, step(flow, state, Resume(), now), now,
+               respect_quiet_hours=False)
+        return
     result = step(flow, replace(state, reminded=False), Remind(), now)
     _apply(session, svc, mentee, conversation, StepResult(state, result.effects), now,
            respect_quiet_hours=False)
+
+
+def pause(session: Session, svc: Services, mentee: Mentee, conversation: Conversation,
+          now: datetime, *, inbound: Message | None = None) -> None:
+    """A crisis disclosed mid check-in: the questionnaire stops (the safety reply has told the
+    mentee a person will be in touch). It closes at expiry with the answers so far, or carries
+    on if the mentee texts CHECKIN. The message joins the check-in's record, not as an answer."""
+    if inbound is not None:
+        inbound.conversation_id = conversation.id
+        if conversation.first_reply_at is None:
+            conversation.first_reply_at = now
+    flow = get_flow(conversation.flow_name)
+    _apply(session, svc, mentee, conversation, step(flow, _state_of(conversation, mentee), Pause(), now),
+           now, respect_quiet_hours=False)
 
 
 def advance(session: Session, svc: Services, mentee: Mentee, conversation: Conversation,
@@ -244,6 +265,8 @@ def _apply(session: Session, svc: Services, mentee: Mentee, conversation: Conver
     conversation.reasks = state.reasks
     conversation.reminded = state.reminded
     conversation.last_activity_at = now
+    if state.paused != (conversation.paused_at is not None):
+        conversation.paused_at = now if state.paused else None
     repo = ConversationRepo(session)
     for effect in result.effects:
         if isinstance(effect, Send):
@@ -267,7 +290,7 @@ def _apply(session: Session, svc: Services, mentee: Mentee, conversation: Conver
                     queue_to_mentee(session, svc, mentee, text, now, purpose="safety",
                                     respect_quiet_hours=False)
         elif isinstance(effect, NoteToMentor):
-            mentor = StaffRepo(session).get(mentee.mentor_id)
+            mentor = alerting.mentor_or_cover(session, mentee)
             if mentor is not None:
                 queue_to_staff(session, svc, mentor, f"{mentee.display_name} {effect.text}.", now,
                                mentee_id=mentee.id)
@@ -280,7 +303,7 @@ def _finish(session: Session, svc: Services, mentee: Mentee, conversation: Conve
     conversation.outcome = outcome
     conversation.finished_at = now
     DueEventRepo(session).cancel(conversation_id=conversation.id, kinds=TIMER_KINDS)
-    if outcome == "completed":
+    if outcome in ("completed", "interrupted"):  # interrupted: they were in touch, not missing
         mentee.missed_streak = 0
     elif outcome == "missed":
         mentee.missed_streak += 1
@@ -337,7 +360,7 @@ def opt_out(session: Session, svc: Services, mentee: Mentee, channel: str, now: 
                             body=OPTED_OUT_TEXT, purpose="system", status="pending",
                             respect_quiet_hours=False, mentee_id=mentee.id, created_at=now,
                             updated_at=now))
-    mentor = StaffRepo(session).get(mentee.mentor_id)
+    mentor = alerting.mentor_or_cover(session, mentee)
     if mentor is not None:
         queue_to_staff(session, svc, mentor,
                        f"{mentee.display_name} replied STOP: no more check-ins will be sent to them. "
@@ -356,7 +379,7 @@ def opt_in(session: Session, svc: Services, mentee: Mentee, now: datetime) -> No
     queue_to_mentee(session, svc, mentee,
                     "Welcome back. Your check-ins will start again. Text HELP for help.", now,
                     purpose="system", respect_quiet_hours=False)
-    mentor = StaffRepo(session).get(mentee.mentor_id)
+    mentor = alerting.mentor_or_cover(session, mentee)
     if mentor is not None and was_out:
         queue_to_staff(session, svc, mentor,
                        f"{mentee.display_name} texted START: check-ins are back on.", now,

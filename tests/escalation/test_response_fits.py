@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.clock import ManualClock
 from bot.engine.keywords import keyword_of
 from bot.service.retention import apply_retention
-from bot.storage.models import Message
+from bot.storage.models import Answer, Conversation, Message
 from escalation.replies import NEVER_SAY
 from tests.escalation.escalation_world import (
     MENTEE_PHONE,
@@ -232,3 +232,163 @@ def _all_messages(world: World) -> list[Message]:
 
 def _stranger_pages(world: World) -> list[Message]:
     return [m for m in _all_messages(world) if m.purpose == "stranger"]
+
+
+# ---- 1. a crisis mid check-in pauses it ----------------------------------------------------------
+SLEEP_Q = "How have you been sleeping?"
+SAFE_Q = "somewhere safe to stay tonight"
+
+
+def _conversations(world: World) -> list[Conversation]:
+    with world.svc.sessions() as s:
+        return list(s.scalars(select(Conversation).order_by(Conversation.id)))
+
+
+def _answers(world: World) -> dict[str, str | None]:
+    with world.svc.sessions() as s:
+        return {a.question: a.raw_text for a in s.scalars(select(Answer).order_by(Answer.id))}
+
+
+def _checkin(world: World, *answers: str) -> None:
+    world.sms_from(MENTEE_PHONE, "CHECKIN")
+    world.run()
+    for answer in answers:
+        world.sms_from(MENTEE_PHONE, answer)
+        world.run()
+
+
+def test_a_crisis_mid_check_in_pauses_it_and_no_next_question_follows(world: World) -> None:
+    _checkin(world, "3")  # mood; the sleep question is now open
+    before = len(world.sms_to(MENTEE_PHONE))
+    world.sms_from(MENTEE_PHONE, CRISIS)
+    world.run()
+
+    texts = world.sms_to(MENTEE_PHONE)[before:]
+    assert "Your mentor has been told and will be in touch" in texts[0]
+    assert not any(SAFE_Q in t or SLEEP_Q in t or "Sorry" in t for t in texts)
+    [conversation] = _conversations(world)
+    assert conversation.paused_at == START and conversation.outcome == "open"
+    assert "sleep" not in _answers(world)  # the crisis text is not an answer
+    assert world.alert().category == "crisis"
+
+    # No reminder while paused; at expiry it closes with the answers so far, not as missed.
+    world.at(START + timedelta(hours=23))
+    assert len(world.sms_to(MENTEE_PHONE)) == before + len(texts)
+    world.at(START + timedelta(hours=24, minutes=1))
+    [conversation] = _conversations(world)
+    assert conversation.outcome == "interrupted" and conversation.answers == {"mood": "3"}
+    assert world.mentee().missed_streak == 0
+    assert [a.category for a in world.alerts()] == ["crisis"]  # no no-contact alert
+
+
+def test_while_paused_a_reply_is_a_message_not_an_answer_and_checkin_carries_on(world: World) -> None:
+    _checkin(world, "3", CRISIS)
+    world.sms_from(MENTEE_PHONE, "2")  # the sleep question is not answered by a paused check-in
+    world.run()
+    assert "sleep" not in _answers(world)
+    assert world.sms_to(MENTEE_PHONE)[-1].startswith("Thanks for your message. Your mentor will see it")
+
+    world.sms_from(MENTEE_PHONE, "CHECKIN")
+    world.run()
+    resumed = world.sms_to(MENTEE_PHONE)[-1]
+    assert resumed.startswith("Thanks. Let's carry on with your check-in.") and SLEEP_Q in resumed
+    world.sms_from(MENTEE_PHONE, "4")
+    world.run()
+    assert SAFE_Q in world.sms_to(MENTEE_PHONE)[-1]
+    assert _answers(world)["sleep"] == "4"
+    assert _conversations(world)[0].paused_at is None
+
+
+def test_an_ordinary_answer_or_a_housing_worry_does_not_pause_the_check_in(world: World) -> None:
+    _checkin(world, "3", "2, landlord says he is changing the locks")
+    assert SAFE_Q in world.sms_to(MENTEE_PHONE)[-1]
+    [conversation] = _conversations(world)
+    assert conversation.paused_at is None and conversation.state == "safe_place"
+
+
+def test_an_overdose_mid_check_in_gets_a_and_e_first_and_pauses_it(tmp_path: Path) -> None:
+    with running_world(f"sqlite:///{tmp_path / 'c.db'}", ManualClock(START)) as world:
+        world.add_people()
+        _checkin(world, "3")
+        before = len(world.sms_to(MENTEE_PHONE))
+        world.sms_from(MENTEE_PHONE, OVERDOSE)
+        world.run()
+        texts = world.sms_to(MENTEE_PHONE)[before:]
+        assert A_AND_E in texts[0] and not any(SLEEP_Q in t for t in texts)
+        assert _conversations(world)[0].paused_at is not None
+
+
+# ---- 4. a risky message is not a free-text answer ------------------------------------------------
+def test_a_risky_message_is_not_stored_as_the_chosen_council(world: World) -> None:
+    _checkin(world, "3", "3", "NO", "yes")  # ... somewhere safe? no; consent to refer? yes
+    assert "council area" in world.sms_to(MENTEE_PHONE)[-1]
+    world.sms_from(MENTEE_PHONE, ABUSE)
+    world.run()
+    assert "housing_council" not in _answers(world)
+    housing = [a for a in world.alerts() if a.category == "housing"]
+    assert housing and housing[0].housing_council is None
+    assert "domestic_abuse" in {a.category for a in world.alerts()}
+    # The question is skipped: the check-in moves on to the next one.
+    assert "feel safe where you are living" in world.sms_to(MENTEE_PHONE)[-1]
+    [kept] = [m for m in _all_messages(world) if m.direction == "in" and m.body == ABUSE]
+    assert kept.conversation_id == _conversations(world)[0].id
+
+
+def test_a_crisis_sent_as_the_chosen_council_pauses_the_check_in_and_is_not_the_answer(
+    tmp_path: Path,
+) -> None:
+    with running_world(f"sqlite:///{tmp_path / 'c.db'}", ManualClock(START)) as world:
+        world.add_people()
+        _checkin(world, "3", "3", "NO", "yes", CRISIS)
+        assert "housing_council" not in _answers(world)
+        assert _conversations(world)[0].paused_at is not None
+
+
+def test_an_ordinary_council_answer_is_still_recorded(tmp_path: Path) -> None:
+    with running_world(f"sqlite:///{tmp_path / 'c.db'}", ManualClock(START)) as world:
+        world.add_people()
+        _checkin(world, "3", "3", "NO", "yes", "Leeds")
+        assert _answers(world)["housing_council"] == "Leeds"
+
+
+def test_a_risky_last_note_is_a_message_and_the_check_in_still_closes(tmp_path: Path) -> None:
+    with running_world(f"sqlite:///{tmp_path / 'c.db'}", ManualClock(START)) as world:
+        world.add_people()
+        _checkin(world, "4", "4", "yes", "yes", "my landlord changed the locks and im on the street")
+        assert "anything_else" not in _answers(world)
+        assert "housing" in {a.category for a in world.alerts()}
+        assert world.sms_to(MENTEE_PHONE)[-1].startswith("Thanks Jo, that's it for this week.")
+        assert _conversations(world)[0].outcome == "completed"
+
+
+# ---- 5. nothing twice in a turn; emoji get an answer ------------------------------------------
+def test_a_housing_risk_said_in_the_answer_gets_each_text_once(world: World) -> None:
+    _checkin(world, "3", "3")
+    before = len(world.sms_to(MENTEE_PHONE))
+    world.sms_from(MENTEE_PHONE, "no, I got kicked out and im sleeping rough tonight")
+    world.run()
+    texts = world.sms_to(MENTEE_PHONE)[before:]
+    assert len(texts) == len(set(texts)), texts
+    assert sum("Shelter" in t for t in texts) == 1
+    assert "council" in texts[-1]  # the flow still asks for consent to refer
+
+
+@pytest.mark.parametrize("emoji", ["\U0001F622", "\U0001F44D", "\U0001F614\U0001F614", "\u2764\ufe0f"])
+def test_an_emoji_only_message_between_check_ins_gets_an_answer(tmp_path: Path, emoji: str) -> None:
+    with running_world(f"sqlite:///{tmp_path / 'c.db'}", ManualClock(START)) as world:
+        world.add_people()
+        world.sms_from(MENTEE_PHONE, emoji)
+        world.run()
+        [reply] = world.sms_to(MENTEE_PHONE)
+        assert reply.startswith("Thanks for your message.")
+
+
+def test_an_emoji_only_reply_to_a_question_gets_an_answer(world: World) -> None:
+    _checkin(world)
+    world.sms_from(MENTEE_PHONE, "\U0001F622")
+    world.run()
+    assert world.sms_to(MENTEE_PHONE)[-1] == (
+        "Sorry, we didn't get that. Please reply with a number from 1 to 5.")
+    world.sms_from(MENTEE_PHONE, "3")
+    world.run()
+    assert SLEEP_Q in world.sms_to(MENTEE_PHONE)[-1]

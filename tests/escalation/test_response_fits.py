@@ -392,3 +392,55 @@ def test_an_emoji_only_reply_to_a_question_gets_an_answer(world: World) -> None:
     world.sms_from(MENTEE_PHONE, "3")
     world.run()
     assert SLEEP_Q in world.sms_to(MENTEE_PHONE)[-1]
+
+
+# ---- 7. no alarm fatigue -----------------------------------------------------------------------
+def test_a_re_page_is_one_text_not_two(world: World) -> None:
+    _checkin(world, "3", "3", "NO")  # no safe place tonight: an urgent housing alert
+    assert len(world.sms_to(MENTOR_PHONE)) == 2  # the alert and its Duty to Refer advice
+    world.at(START + timedelta(minutes=15))
+    [repage] = world.sms_to(MENTOR_PHONE)[2:]
+    assert repage.startswith("STILL NOT ACKED 15 min: URGENT Jo B.: housing")
+
+
+def test_once_someone_acknowledges_the_others_paged_are_told_who_has_it(world: World) -> None:
+    world.sms_from(MENTEE_PHONE, CRISIS)
+    world.run()
+    world.at(START + timedelta(minutes=15))  # the duty contact is paged too now
+    code = world.alert().code
+    tg_before = len(world.telegram_to(SUPERVISOR_CHAT))
+    world.sms_from(MENTOR_PHONE, f"ACK {code}")
+    world.run()
+    taken = f"Alert {code} for Jo B. has been taken by Maya Patel. No need to act on it now."
+    assert [m["text"] for m in world.telegram_to(SUPERVISOR_CHAT)[tg_before:]] == [taken]
+    duty = world.emails_to("duty@bridges.example")
+    assert str(duty[-1]["Subject"]).strip() == taken
+    assert taken not in world.sms_to(MENTOR_PHONE)  # not the person who took it
+    assert world.event_kinds(world.alert()).count("told taken") == 2
+
+
+def test_an_alert_only_the_acknowledger_was_paged_about_tells_nobody_else(tmp_path: Path) -> None:
+    with running_world(f"sqlite:///{tmp_path / 'c.db'}", ManualClock(START)) as world:
+        world.add_people()
+        world.sms_from(MENTEE_PHONE, "sometimes I wish I could go to sleep and not wake up")
+        world.run()  # a concern: the mentor alone is paged first
+        code = world.alert().code
+        world.sms_from(MENTOR_PHONE, f"ACK {code}")
+        world.run()
+        assert world.telegram_to(SUPERVISOR_CHAT) == []
+        assert world.emails_to("duty@bridges.example") == []
+        assert "told taken" not in world.event_kinds(world.alert())
+
+
+def test_a_paused_mentor_gets_no_page_and_the_supervisor_still_does(world: World) -> None:
+    from bot.service import admin
+    from bot.storage.people import StaffRepo
+
+    with world.svc.sessions() as s, s.begin():
+        admin.set_staff_active(s, StaffRepo(s).get(world.people.mentor_id), False)  # type: ignore[arg-type, union-attr]
+    world.sms_from(MENTEE_PHONE, CRISIS)
+    world.run()
+    world.at(START + timedelta(minutes=45))
+    assert world.sms_to(MENTOR_PHONE) == []
+    assert world.telegram_to(SUPERVISOR_CHAT)
+    assert world.emails_to("duty@bridges.example")

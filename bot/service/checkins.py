@@ -31,6 +31,7 @@ from bot.engine import (
     StepResult,
     step,
 )
+from bot.engine.core import parse_answer
 from bot.flows import get_flow
 from bot.schedule import (
     CheckinPlan,
@@ -225,11 +226,19 @@ def pause(session: Session, svc: Services, mentee: Mentee, conversation: Convers
     """A crisis disclosed mid check-in: the questionnaire stops (the safety reply has told the
     mentee a person will be in touch). It closes at expiry with the answers so far, or carries
     on if the mentee texts CHECKIN. The message joins the check-in's record, not as an answer."""
+    flow = get_flow(conversation.flow_name)
     if inbound is not None:
         inbound.conversation_id = conversation.id
         if conversation.first_reply_at is None:
             conversation.first_reply_at = now
-    flow = get_flow(conversation.flow_name)
+        # "no, I want to end it" to "somewhere safe tonight?": the answer's own risk still counts.
+        question = flow.question(conversation.state)
+        parsed = parse_answer(question, inbound.body or "") if question.answer != "free_text" else None
+        for risk in question.risks:
+            if parsed is not None and parsed.value in risk.when:
+                alerting.raise_finding(session, svc, mentee, risk.category, risk.severity,
+                                       risk.evidence, f"flow.{flow.name}.{question.key}", now,
+                                       conversation_id=conversation.id)
     _apply(session, svc, mentee, conversation, step(flow, _state_of(conversation, mentee), Pause(), now),
            now, respect_quiet_hours=False)
 

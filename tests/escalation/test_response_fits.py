@@ -444,3 +444,16 @@ def test_a_paused_mentor_gets_no_page_and_the_supervisor_still_does(world: World
     assert world.sms_to(MENTOR_PHONE) == []
     assert world.telegram_to(SUPERVISOR_CHAT)
     assert world.emails_to("duty@bridges.example")
+
+
+def test_a_crisis_said_with_no_to_a_safe_place_pauses_and_still_raises_the_housing_risk(
+    tmp_path: Path,
+) -> None:
+    with running_world(f"sqlite:///{tmp_path / 'c.db'}", ManualClock(START)) as world:
+        world.add_people()
+        _checkin(world, "3", "3", "no and " + CRISIS.lower())
+        assert {(a.category, a.severity) for a in world.alerts()} == {
+            ("crisis", "urgent"), ("housing", "urgent")}
+        assert _conversations(world)[0].paused_at is not None
+        assert "safe_place" not in _answers(world)
+        assert not any("council" in t for t in world.sms_to(MENTEE_PHONE))

@@ -39,6 +39,7 @@ class ServiceConfig:
     help_phone: str = ""  # the coordinator's number mentees can ring
     tick_seconds: float = 5.0
     retention_days: int = 365
+    stranger_retention_days: int = 7  # a duty page about an unknown sender keeps their words this long
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class EmailConfig:
 class EscalationConfig:
     urgent_reack_minutes: float = 15.0
     repeat_minutes: float = 15.0
-    concern_supervisor_minutes: float = 240.0
+    concern_supervisor_minutes: float = 60.0  # a concern reaches the supervisor within an hour
     fold_hours: float = 24.0
 
 

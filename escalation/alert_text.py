@@ -8,7 +8,7 @@ does, behind staff login.
 from __future__ import annotations
 
 import random
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -141,13 +141,43 @@ def duty_to_refer_text(alert: AlertView) -> str:
 
 
 def staff_alert_sms(alert: AlertView, reminder_at: datetime | None = None) -> list[str]:
-    """All SMS for one notification, each one segment: the alert (STILL NOT ACKED when
-    `reminder_at` gives the time of a re-escalation step) plus, for housing, Duty to Refer."""
-    if reminder_at is None:
-        first = staff_alert_text(alert)
-    else:
-        first = still_not_acked_text(alert, reminder_at)
+    """All SMS for one notification, each one segment: the alert plus, for housing, Duty to
+    Refer. A re-page (STILL NOT ACKED, when `reminder_at` gives the time of a re-escalation
+    step) is one text: the Duty to Refer advice went with the first page."""
+    if reminder_at is not None:
+        return [still_not_acked_text(alert, reminder_at)]
+    first = staff_alert_text(alert)
     return [first, duty_to_refer_text(alert)] if alert.category == "housing" else [first]
+
+
+def stranger_alert_sms(address: str, categories: Iterable[str], words: str) -> str:
+    """The duty contact's page about someone not registered with us who wrote something urgent:
+    their number, what it sounds like, their words (cut to fit one SMS) and what they were sent.
+    There is no alert to acknowledge: the duty contact decides whether and how to reply."""
+    what = ", ".join(category_words(c) for c in sorted(set(categories))) or "could not classify"
+    head = f"URGENT {address} (not a mentee): {shape_excerpt(what, 40)}."
+    tail = "We sent helplines."
+    room = SINGLE_SEGMENT - gsm7_length(head) - gsm7_length(tail) - 4
+    excerpt = shape_excerpt(words, room) if room >= 8 else ""
+    return f'{head} "{excerpt}" {tail}' if excerpt else f"{head} {tail}"
+
+
+def stranger_alert_email(address: str, categories: Iterable[str], words: str) -> EmailContent:
+    """The duty page about an unknown sender, as an email: subject line and their full words."""
+    what = ", ".join(category_words(c) for c in sorted(set(categories))) or "could not classify"
+    excerpt = " ".join(words.split())[:1000]
+    body = "\n".join([
+        f"Someone not registered with us wrote from {address}.",
+        f"What: {what}",
+        "",
+        "Their words:",
+        f'  "{excerpt}"',
+        "",
+        "They were sent the helplines and were not told that anyone would contact them.",
+        "If you think they are in immediate danger, call 999.",
+        "There is no alert to acknowledge. Please don't forward this email.",
+    ])
+    return EmailContent(subject=f"[URGENT] {address} (not a mentee): {what}", body=body + "\n")
 
 
 def no_contact_summary(

@@ -15,6 +15,11 @@ and the last rung repeats until someone acknowledges:
            `concern_repeat_every`. (Decision: an unacknowledged concern reaches the duty contact
            after a day, because "nobody has taken hold of this" is itself the risk.)
 
+No alarm fatigue for no contact: a `no_contact` concern repeats with its gap doubling (a day,
+then two, four, eight...), so a mentee who stays silent for months raises a handful of pages, not
+one a day to three people; the weekly digest lists it meanwhile. Any no-contact finding while one
+is open (acknowledged or not) folds into it (`fold_action`).
+
 Quiet hours never apply here: staff alerts go out whatever the hour. Rung times count from the
 ladder start, not from when the last step happened to run, so a late
 tick never pushes the whole ladder back. After downtime only one catch-up notification is sent
@@ -39,7 +44,7 @@ class LadderSettings:
 
     urgent_reack_after: timedelta = timedelta(minutes=15)
     repeat_every: timedelta = timedelta(minutes=15)
-    concern_supervisor_after: timedelta = timedelta(hours=4)
+    concern_supervisor_after: timedelta = timedelta(hours=1)
     concern_duty_after: timedelta = timedelta(hours=24)
     concern_repeat_every: timedelta = timedelta(hours=24)
     fold_window: timedelta = timedelta(hours=24)
@@ -117,17 +122,32 @@ def ladder_rungs(severity: str, settings: LadderSettings) -> tuple[tuple[Rung, .
     ), settings.repeat_every
 
 
-def _offset(index: int, rungs: Sequence[Rung], repeat: timedelta) -> timedelta:
+BACKOFF_CATEGORIES = frozenset({"no_contact"})
+
+
+def _repeats_before(k: int, backoff: bool) -> int:
+    """How many repeat gaps the k-th repeat (1-based) waits after the last rung: k, or 2^k - 1."""
+    return (2**k - 1) if backoff else k
+
+
+def _offset(index: int, rungs: Sequence[Rung], repeat: timedelta, backoff: bool = False) -> timedelta:
     if index < len(rungs):
         return rungs[index].after
-    return rungs[-1].after + repeat * (index - len(rungs) + 1)
+    return rungs[-1].after + repeat * _repeats_before(index - len(rungs) + 1, backoff)
 
 
-def _last_due_index(elapsed: timedelta, rungs: Sequence[Rung], repeat: timedelta) -> int:
+def _last_due_index(elapsed: timedelta, rungs: Sequence[Rung], repeat: timedelta,
+                    backoff: bool = False) -> int:
     """The highest rung index whose time has come (-1 if none)."""
     last = rungs[-1].after
     if elapsed >= last:
-        return len(rungs) - 1 + (elapsed - last) // repeat
+        gaps = (elapsed - last) // repeat
+        if not backoff:
+            return len(rungs) - 1 + gaps
+        k = 0
+        while _repeats_before(k + 1, True) <= gaps:
+            k += 1
+        return len(rungs) - 1 + k
     return max((i for i, rung in enumerate(rungs) if rung.after <= elapsed), default=-1)
 
 
@@ -171,12 +191,14 @@ def climb_ladder(
     if alert.is_acknowledged or not alert.is_open:
         return LadderDecision((), alert.step, None)
     rungs, repeat = ladder_rungs(alert.severity, settings)
+    backoff = alert.category in BACKOFF_CATEGORIES
     elapsed = now - alert.ladder_start
-    last_due = _last_due_index(elapsed, rungs, repeat)
+    last_due = _last_due_index(elapsed, rungs, repeat, backoff)
     if last_due < alert.step:
-        return LadderDecision((), alert.step, alert.ladder_start + _offset(alert.step, rungs, repeat))
+        return LadderDecision((), alert.step,
+                              alert.ladder_start + _offset(alert.step, rungs, repeat, backoff))
     new_step = last_due + 1
-    next_due = alert.ladder_start + _offset(new_step, rungs, repeat)
+    next_due = alert.ladder_start + _offset(new_step, rungs, repeat, backoff)
     recipients = _recipients(_roles_between(alert.step, last_due, rungs), people)
     notifications = tuple(
         Notification(staff_id=staff_id, role=role, step=new_step, reminder=last_due > 0)
@@ -199,6 +221,8 @@ def fold_action(
     """Decide how `finding` relates to `existing` (the mentee's latest alert in that category).
 
     - No open alert for the same mentee and category: NEW_ALERT.
+    - No contact: any finding folds into the open (or acknowledged) no-contact alert, however
+      long it has been open: missed check-ins in a row are one story, not one alert each.
     - Unacknowledged concern + urgent finding: UPGRADE (the same alert, paged again as urgent).
     - Finding made only of messages already in the alert (a rolling window re-flagging them): FOLD.
     - Acknowledged alert + urgent finding: NEW_ALERT. A new urgent signal after a human took
@@ -212,6 +236,8 @@ def fold_action(
         or existing.category != finding.category
     ):
         return FoldAction.NEW_ALERT
+    if existing.category in BACKOFF_CATEGORIES and finding.severity == existing.severity:
+        return FoldAction.FOLD
     upgrading = finding.severity == "urgent" and existing.severity == "concern"
     if upgrading and not existing.is_acknowledged:
         return FoldAction.UPGRADE

@@ -4,6 +4,11 @@ Rules these texts follow (see the safeguarding notes; the safeguarding lead owns
 - Never echo the mentee's words: no function here receives the message, so nothing can be echoed,
   and `ReplySettings.validate` refuses method words or "suicide" in any configured text.
 - Say honestly that a human has been told and will be in touch; promise no confidentiality.
+  Say "us", never "me": no person has read the message yet when these go out.
+- An overdose or poisoning already taken (`emergency`): "call 999 or go to A&E now" comes first,
+  before any other text.
+- Someone not registered with us (`stranger_safety_reply`) has no mentor: they are never told
+  "your mentor has been told"; the duty contact is told instead.
 - Domestic abuse: someone else may read the phone. If `domestic_abuse` is among the categories,
   every text is neutral: no risk words, no "your mentor has been told" (that reveals a disclosure)
   and no housing text (council homelessness advice can reveal a plan to leave; the mentor's alert
@@ -42,7 +47,8 @@ _PLACEHOLDER_FIELDS = (
     "emergency", "silent_digits", "samaritans", "shout", "nhs_mental_health", "da_helpline",
     "shelter",
 )
-_DA_SAFE_TEXTS = ("neutral_lead", "urgent_domestic_abuse", "concern_domestic_abuse")
+_DA_SAFE_TEXTS = ("neutral_lead", "urgent_domestic_abuse", "concern_domestic_abuse",
+                  "stranger_domestic_abuse", "emergency_first")
 
 
 @dataclass(frozen=True)
@@ -60,9 +66,21 @@ class ReplySettings:
     da_helpline: str = "0808 2000 247"  # National Domestic Abuse Helpline (Refuge), 24h
     shelter: str = "0808 800 4444"
 
+    emergency_first: str = (
+        "If you have taken something, call {emergency} or go to A&E now, even if you feel OK. "
+        "Please don't wait."
+    )
     urgent_lead: str = (
-        "Thank you for telling me. I'm sorry things are so hard right now. Your mentor has been "
-        "told and will be in touch as soon as they can."
+        "Thank you for telling us. We're sorry things are so hard right now. Your mentor has "
+        "been told and will be in touch as soon as they can."
+    )
+    stranger_lead: str = (
+        "Thank you for telling us. We're sorry things are so hard right now. This number is not "
+        "watched all the time, but our duty worker has been told."
+    )
+    stranger_domestic_abuse: str = (
+        "Thanks for your message. If you ever need help fast call {emergency}. If you can't "
+        "talk, press {silent_digits}. Free 24h line: {da_helpline}"
     )
     neutral_lead: str = "Thanks for your message. Your mentor will be in touch soon."
     urgent_crisis: str = (
@@ -79,11 +97,11 @@ class ReplySettings:
         "call {emergency}. If you can't talk, press {silent_digits}. Free 24h line: {da_helpline}"
     )
     concern_crisis: str = (
-        "Thanks for letting me know. Your mentor will be in touch soon. If you want to talk "
+        "Thanks for letting us know. Your mentor will be in touch soon. If you want to talk "
         "before then, Samaritans are free, day or night: {samaritans}."
     )
     concern_housing: str = (
-        "Thanks for letting me know. Your mentor will be in touch soon to help. Free housing "
+        "Thanks for letting us know. Your mentor will be in touch soon to help. Free housing "
         "advice: Shelter {shelter}."
     )
     concern_domestic_abuse: str = (
@@ -144,18 +162,40 @@ def _normalise(categories: Iterable[str]) -> tuple[bool, bool, bool, bool]:
     return CRISIS in cats, HOUSING in cats, DOMESTIC_ABUSE in cats, unknown
 
 
-def mentee_safety_reply(categories: set[str], settings: ReplySettings) -> list[str]:
-    """Texts to send at once, whatever the hour, after an URGENT finding in these categories."""
+def mentee_safety_reply(categories: set[str], settings: ReplySettings,
+                        emergency: bool = False) -> list[str]:
+    """Texts to send at once, whatever the hour, after an URGENT finding in these categories.
+    `emergency` (an overdose already taken) puts "call 999 or go to A&E now" first."""
     crisis, housing, domestic_abuse, unknown = _normalise(categories)
+    first = [settings.render("emergency_first")] if emergency else []
     if domestic_abuse:
         texts = [settings.render("urgent_domestic_abuse")]
         if crisis or unknown:
             texts.append(settings.render("urgent_crisis"))
-        return texts
+        return first + texts
     if unknown and not (crisis or housing):
-        return [settings.render("neutral_lead"), settings.render("urgent_crisis")]
+        return first + [settings.render("neutral_lead"), settings.render("urgent_crisis")]
     texts = [settings.render("urgent_lead")]
     if crisis or unknown:
+        texts.append(settings.render("urgent_crisis"))
+    if housing:
+        texts.append(settings.render("urgent_housing"))
+    return first + texts
+
+
+def stranger_safety_reply(categories: set[str], settings: ReplySettings,
+                          emergency: bool = False) -> list[str]:
+    """Texts for someone not registered with us who wrote something urgent: the helplines, and
+    never "your mentor has been told" (they have none). Domestic abuse stays neutral."""
+    crisis, housing, domestic_abuse, unknown = _normalise(categories)
+    texts = [settings.render("emergency_first")] if emergency else []
+    if domestic_abuse:
+        texts.append(settings.render("stranger_domestic_abuse"))
+        if crisis or unknown:
+            texts.append(settings.render("urgent_crisis"))
+        return texts
+    texts.append(settings.render("stranger_lead"))
+    if crisis or unknown or not housing:
         texts.append(settings.render("urgent_crisis"))
     if housing:
         texts.append(settings.render("urgent_housing"))

@@ -8,11 +8,14 @@ from bot.engine.core import (
     Finished,
     Input,
     NoteToMentor,
+    Pause,
     RaiseRisk,
     RecordAnswer,
     Remind,
     Reply,
+    Resume,
     Send,
+    Skip,
     Start,
     StepResult,
     step,
@@ -20,5 +23,6 @@ from bot.engine.core import (
 
 __all__ = [
     "Cancel", "ConversationState", "Effect", "Expire", "Finished", "Input", "NoteToMentor",
-    "RaiseRisk", "RecordAnswer", "Remind", "Reply", "Send", "Start", "StepResult", "step",
+    "Pause", "RaiseRisk", "RecordAnswer", "Remind", "Reply", "Resume", "Send", "Skip", "Start",
+    "StepResult", "step",
 ]

@@ -55,7 +55,23 @@ class Cancel:
     reason: str = ""
 
 
-Input = Start | Reply | Remind | Expire | Cancel
+@dataclass(frozen=True)
+class Pause:
+    """A crisis was disclosed mid check-in: no more questions, no reminder; a person takes over."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """The mentee asked to carry on (CHECKIN) after a pause: the current question again."""
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Move past the current question without an answer (a risky message sent in answer to a
+    free-text question is not that answer)."""
+
+
+Input = Start | Reply | Remind | Expire | Cancel | Pause | Resume | Skip
 
 
 # ---- effects ------------------------------------------------------------------------------------
@@ -88,7 +104,7 @@ class NoteToMentor:
 
 @dataclass(frozen=True)
 class Finished:
-    outcome: str  # completed | missed | cancelled
+    outcome: str  # completed | missed | cancelled | interrupted (paused, then expired)
 
 
 Effect = Send | RecordAnswer | RaiseRisk | NoteToMentor | Finished
@@ -103,6 +119,7 @@ class ConversationState:
     reasks: int = 0
     reminded: bool = False
     first_name: str = ""
+    paused: bool = False
 
     @property
     def finished(self) -> bool:
@@ -194,6 +211,8 @@ def buttons_for(question: Question) -> tuple[tuple[str, str], ...]:
 
 _BUTTON = re.compile(r"^([a-z][a-z0-9_]{0,39})=([^=]{1,40})$")
 STALE_BUTTON = "That button was for an earlier question. "
+RESUMED = "Thanks. Let's carry on with your check-in. "
+INTERRUPTED = "interrupted"
 
 
 def button_press(text: str) -> tuple[str, str] | None:
@@ -222,6 +241,10 @@ def step(flow: Flow, conv: ConversationState, event: Input, now: datetime) -> St
         return StepResult(conv, (_ask(flow, flow.start, event.first_name),))
     if conv.finished:
         return StepResult(conv, ())
+    if conv.paused or isinstance(event, Pause | Resume):
+        return _while_paused(flow, conv, event)
+    if isinstance(event, Skip):
+        return _move_on(flow, conv, None, [])
     if isinstance(event, Remind):
         if conv.reminded:
             return StepResult(conv, ())
@@ -236,6 +259,40 @@ def step(flow: Flow, conv: ConversationState, event: Input, now: datetime) -> St
     if isinstance(event, Cancel):
         return StepResult(replace(conv, state=_fire(flow, conv.state, "cancel")), (Finished("cancelled"),))
     return _answer(flow, conv, event.text)
+
+
+def _while_paused(flow: Flow, conv: ConversationState, event: Input) -> StepResult:
+    """A paused check-in asks nothing and reminds no one. It closes at expiry with the answers
+    so far (outcome "interrupted", which is not a missed check-in), or carries on from the same
+    question when the mentee asks (Resume). Replies while paused are not answers."""
+    if isinstance(event, Pause):
+        return StepResult(replace(conv, paused=True, reasks=0), ())
+    if isinstance(event, Resume):
+        if not conv.paused:
+            return StepResult(conv, (_ask(flow, conv.state, conv.first_name),))
+        send = _ask(flow, conv.state, conv.first_name, prefix=RESUMED)
+        return StepResult(replace(conv, paused=False, reminded=True), (send,))
+    if isinstance(event, Expire):
+        return StepResult(replace(conv, state=_fire(flow, conv.state, "expire")), (Finished(INTERRUPTED),))
+    if isinstance(event, Cancel):
+        return StepResult(replace(conv, state=_fire(flow, conv.state, "cancel")), (Finished("cancelled"),))
+    return StepResult(conv, ())
+
+
+def _move_on(flow: Flow, conv: ConversationState, value: str | None,
+             effects: list[Effect]) -> StepResult:
+    """Leave the current question (answered with `value`, or skipped) and ask the next."""
+    try:
+        new_state = _fire(flow, conv.state, "answered", value=value)
+    except MachineError as exc:  # a declaration bug validate_flow should have caught
+        raise RuntimeError(f"flow {flow.name} cannot leave {conv.state}: {exc}") from exc
+    conv = replace(conv, state=new_state, reasks=0)
+    if new_state == END:
+        effects.append(Send(render(flow.closing, conv.first_name)))
+        effects.append(Finished("completed"))
+    else:
+        effects.append(_ask(flow, new_state, conv.first_name))
+    return StepResult(conv, tuple(effects))
 
 
 def _answer(flow: Flow, conv: ConversationState, text: str) -> StepResult:
@@ -259,15 +316,5 @@ def _answer(flow: Flow, conv: ConversationState, text: str) -> StepResult:
             effects.append(RaiseRisk(risk.category, risk.severity, risk.evidence, question.key))
     if value in question.note_to_mentor:
         effects.append(NoteToMentor(question.note_to_mentor[value]))
-    try:
-        new_state = _fire(flow, conv.state, "answered", value=value)
-    except MachineError as exc:  # a declaration bug validate_flow should have caught
-        raise RuntimeError(f"flow {flow.name} cannot leave {conv.state}: {exc}") from exc
     answers = {**conv.answers, question.key: value if value is not None else text}
-    conv = replace(conv, state=new_state, answers=answers, reasks=0)
-    if new_state == END:
-        effects.append(Send(render(flow.closing, conv.first_name)))
-        effects.append(Finished("completed"))
-    else:
-        effects.append(_ask(flow, new_state, conv.first_name))
-    return StepResult(conv, tuple(effects))
+    return _move_on(flow, replace(conv, answers=answers), value, effects)

@@ -65,10 +65,10 @@ class FlowError(ValueError):
 
 
 REASK_HINTS = {
-    "yes_no": "Sorry, I didn't get that. Please reply YES or NO.",
-    "scale_1_5": "Sorry, I didn't get that. Please reply with a number from 1 to 5.",
-    "choice": "Sorry, I didn't get that. Please reply with the number of your answer.",
-    "free_text": "Sorry, I didn't get that. Please reply with a few words.",
+    "yes_no": "Sorry, we didn't get that. Please reply YES or NO.",
+    "scale_1_5": "Sorry, we didn't get that. Please reply with a number from 1 to 5.",
+    "choice": "Sorry, we didn't get that. Please reply with the number of your answer.",
+    "free_text": "Sorry, we didn't get that. Please reply with a few words.",
 }
 
 

@@ -13,19 +13,27 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.service.outbox import _queue, queue_to_mentee, route_to_staff
+from bot.service.outbox import _queue, queue_to_mentee, queue_to_staff, route_to_staff
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
 from bot.storage.messages import MessageRepo
 from bot.storage.models import Alert, Mentee, Message, RiskFlag, Staff
 from bot.storage.people import StaffRepo
 from bot.storage.schedule import DueEventRepo
-from escalation.acks import ack_confirmed_text, ack_refused_text, may_acknowledge, parse_ack
+from escalation.acks import (
+    ack_confirmed_text,
+    ack_refused_text,
+    may_acknowledge,
+    parse_ack,
+    taken_by_text,
+)
 from escalation.alert_text import (
     new_alert_code,
     no_contact_summary,
     staff_alert_email,
     staff_alert_sms,
+    stranger_alert_email,
+    stranger_alert_sms,
 )
 from escalation.alert_view import AlertView, FindingView
 from escalation.detect import Assessment
@@ -37,7 +45,12 @@ from escalation.ladder import (
     climb_ladder,
     fold_action,
 )
-from escalation.replies import mentee_ack_reply, mentee_concern_reply, mentee_safety_reply
+from escalation.replies import (
+    mentee_ack_reply,
+    mentee_concern_reply,
+    mentee_safety_reply,
+    stranger_safety_reply,
+)
 
 log = logging.getLogger("checkins.alerts")
 _rng = random.SystemRandom()
@@ -84,6 +97,18 @@ def people_for(session: Session, mentee: Mentee) -> AlertPeople:
     )
 
 
+def mentor_or_cover(session: Session, mentee: Mentee) -> Staff | None:
+    """Who gets routine notes about a mentee (a message arrived, STOP, a call asked for): their
+    mentor, or while the mentor is paused (on leave, unavailable) their supervisor; a paused
+    person gets nothing."""
+    staff = StaffRepo(session)
+    mentor = staff.get(mentee.mentor_id)
+    if mentor is not None and mentor.active:
+        return mentor
+    supervisor = staff.get(mentor.supervisor_id) if mentor and mentor.supervisor_id else None
+    return supervisor if supervisor is not None and supervisor.active else None
+
+
 # ---- raising ------------------------------------------------------------------------------------
 def note_later_message(session: Session, mentee: Mentee, row: Message, assessment: Assessment,
                        now: datetime) -> None:
@@ -107,13 +132,15 @@ def raise_findings(session: Session, svc: Services, mentee: Mentee, assessment: 
     for f in assessment.findings:
         if f.category not in worst or (f.severity == "urgent" and worst[f.category][0] != "urgent"):
             worst[f.category] = (f.severity, f.evidence, f.rule_id)
+    if assessment.emergency and "crisis" in worst:  # an overdose already taken is never a concern
+        worst["crisis"] = ("urgent", *worst["crisis"][1:])
     for category, (severity, evidence, rule_id) in worst.items():
         raise_finding(session, svc, mentee, category, severity, evidence, rule_id, now,
                       message_id=message_id)
     urgent = {c for c, (sev, _, _) in worst.items() if sev == "urgent"}
     if mentee.status == "opted_out":
         return bool(urgent)
-    texts = (safety_reply_texts(svc, urgent) if urgent
+    texts = (safety_reply_texts(svc, urgent, emergency=assessment.emergency) if urgent
              else mentee_concern_reply(set(worst), svc.config.replies))
     for text in texts:
         # Safety replies answer a message the mentee has just sent: quiet hours do not apply.
@@ -121,8 +148,43 @@ def raise_findings(session: Session, svc: Services, mentee: Mentee, assessment: 
     return bool(urgent)
 
 
-def safety_reply_texts(svc: Services, categories: set[str]) -> list[str]:
-    return mentee_safety_reply(categories, svc.config.replies)
+def safety_reply_texts(svc: Services, categories: set[str], *, emergency: bool = False) -> list[str]:
+    return mentee_safety_reply(categories, svc.config.replies, emergency=emergency)
+
+
+def stranger_reply_texts(svc: Services, assessment: Assessment) -> list[str]:
+    """Helplines for someone not registered who wrote something urgent (no "your mentor")."""
+    categories = {f.category for f in assessment.findings}
+    return stranger_safety_reply(categories, svc.config.replies, emergency=assessment.emergency)
+
+
+def page_duty_about_stranger(session: Session, svc: Services, channel: str, address: str,
+                             words: str, assessment: Assessment, now: datetime) -> Message | None:
+    """Tell the duty contact that someone not registered wrote something urgent: their number
+    and words. The page (purpose "stranger") is the only copy of the words, and retention blanks
+    it after `[service] stranger_retention_days`. No duty contact: that reaches a human through
+    the critical log instead."""
+    duty = StaffRepo(session).duty()
+    categories = {f.category for f in assessment.findings}
+    if duty is None:
+        log.critical("an unknown %s sender wrote something urgent and there is no duty contact",
+                     channel)
+        return None
+    route = route_to_staff(svc, duty, set())
+    if route is None:
+        log.critical("an unknown %s sender wrote something urgent; the duty contact has no "
+                     "working channel", channel)
+        return None
+    shown = address if channel == "sms" else f"Telegram chat {address}"
+    if route[0] == "email":
+        email = stranger_alert_email(shown, categories, words)
+        text = f"{email.subject}\n{email.body}"  # the email channel takes line 1 as subject
+    else:
+        text = stranger_alert_sms(shown, categories, words)
+    message = _queue(session, channel=route[0], address=route[1], text=text, now=now,
+                     purpose="stranger", staff_id=duty.id, respect_quiet_hours=False)
+    svc.poke_outbox()
+    return message
 
 
 def answer_helpline_texts(svc: Services, category: str) -> list[str]:
@@ -170,6 +232,8 @@ def raise_finding(session: Session, svc: Services, mentee: Mentee, category: str
         session.flush()
         run_ladder(session, svc, existing, now)
     else:
+        if category == "no_contact":  # the summary says how many missed so far, not the first
+            existing.evidence = evidence[:300]
         alerts.record(existing, "folded", now, detail=f"another {severity} flag: {rule_id}")
     return existing
 
@@ -232,6 +296,8 @@ def notify_staff(session: Session, svc: Services, alert: Alert, person: Staff, n
     `view` and `failed` (channels that failed for this person on this alert) are looked up
     when not given.
     """
+    if not person.active:  # paused (on leave, unavailable): gets nothing
+        return None
     if failed is None:
         failed = failed_channels(session, alert.id, person.id)
     exclude = set(exclude) | failed
@@ -307,7 +373,31 @@ def acknowledge(session: Session, svc: Services, code: str, staff: Staff | None,
     alerts.record(alert, "acknowledged", now, staff_id=staff.id if staff else None, channel=via,
                   detail=f"by {staff.name if staff else who or 'coordinator'}")
     DueEventRepo(session).cancel(alert_id=alert.id, kinds=("ladder",))
+    _tell_others_who_has_it(session, svc, alert, staff, staff.name if staff else who or "a coordinator",
+                            now)
     return ack_confirmed_text(alert.code, label)
+
+
+def _tell_others_who_has_it(session: Session, svc: Services, alert: Alert, taker: Staff | None,
+                            name: str, now: datetime) -> None:
+    """Everyone else who was paged about the alert is told, once, who has taken it (so three
+    people do not all ring the mentee). Paused staff get nothing."""
+    alerts = AlertRepo(session)
+    paged: list[int] = []
+    for event in alerts.events(alert.id):
+        if (event.kind in ("queued", "fallback") and event.staff_id is not None
+                and event.staff_id != (taker.id if taker else None) and event.staff_id not in paged):
+            paged.append(event.staff_id)
+    staff = StaffRepo(session)
+    text = taken_by_text(alert.code, alert.mentee.display_name, name)
+    for staff_id in paged:
+        person = staff.get(staff_id)
+        if person is None:
+            continue
+        message = queue_to_staff(session, svc, person, text, now, mentee_id=alert.mentee_id)
+        if message is not None:
+            alerts.record(alert, "told taken", now, staff_id=person.id, channel=message.channel,
+                          message_id=message.id, detail=f"told {name} has it")
 
 
 def close(session: Session, code: str, outcome: str, who: str, now: datetime,

@@ -21,14 +21,17 @@ from bot.engine import (
     Finished,
     Input,
     NoteToMentor,
+    Pause,
     RaiseRisk,
     RecordAnswer,
     Remind,
+    Resume,
     Send,
     Start,
     StepResult,
     step,
 )
+from bot.engine.core import parse_answer
 from bot.flows import get_flow
 from bot.schedule import (
     CheckinPlan,
@@ -52,6 +55,7 @@ from bot.storage.schedule import DueEventRepo
 log = logging.getLogger("checkins.checkins")
 
 PLAN_HORIZON = timedelta(days=14)
+OPTED_OUT_TEXT = "OK, you won't get any more messages from us. Send START to come back."
 CHECKIN_KINDS = ("checkin", "oneoff")
 TIMER_KINDS = ("reminder", "expiry")
 
@@ -61,6 +65,7 @@ def _state_of(conversation: Conversation, mentee: Mentee) -> ConversationState:
         flow=conversation.flow_name, version=conversation.flow_version, state=conversation.state,
         answers=dict(conversation.answers or {}), reasks=conversation.reasks,
         reminded=conversation.reminded, first_name=mentee.first_name,
+        paused=conversation.paused_at is not None,
     )
 
 
@@ -207,9 +212,35 @@ def start_on_demand(session: Session, svc: Services, mentee: Mentee, now: dateti
         return
     flow = get_flow(conversation.flow_name)
     state = _state_of(conversation, mentee)
+    if state.paused:  # paused by a crisis disclosure: carry on from the same question
+        _apply(session, svc, mentee, conversation, step(flow, state, Resume(), now), now,
+               respect_quiet_hours=False)
+        return
     result = step(flow, replace(state, reminded=False), Remind(), now)
     _apply(session, svc, mentee, conversation, StepResult(state, result.effects), now,
            respect_quiet_hours=False)
+
+
+def pause(session: Session, svc: Services, mentee: Mentee, conversation: Conversation,
+          now: datetime, *, inbound: Message | None = None) -> None:
+    """A crisis disclosed mid check-in: the questionnaire stops (the safety reply has told the
+    mentee a person will be in touch). It closes at expiry with the answers so far, or carries
+    on if the mentee texts CHECKIN. The message joins the check-in's record, not as an answer."""
+    flow = get_flow(conversation.flow_name)
+    if inbound is not None:
+        inbound.conversation_id = conversation.id
+        if conversation.first_reply_at is None:
+            conversation.first_reply_at = now
+        # "no, I want to end it" to "somewhere safe tonight?": the answer's own risk still counts.
+        question = flow.question(conversation.state)
+        parsed = parse_answer(question, inbound.body or "") if question.answer != "free_text" else None
+        for risk in question.risks:
+            if parsed is not None and parsed.value in risk.when:
+                alerting.raise_finding(session, svc, mentee, risk.category, risk.severity,
+                                       risk.evidence, f"flow.{flow.name}.{question.key}", now,
+                                       conversation_id=conversation.id)
+    _apply(session, svc, mentee, conversation, step(flow, _state_of(conversation, mentee), Pause(), now),
+           now, respect_quiet_hours=False)
 
 
 def advance(session: Session, svc: Services, mentee: Mentee, conversation: Conversation,
@@ -243,6 +274,8 @@ def _apply(session: Session, svc: Services, mentee: Mentee, conversation: Conver
     conversation.reasks = state.reasks
     conversation.reminded = state.reminded
     conversation.last_activity_at = now
+    if state.paused != (conversation.paused_at is not None):
+        conversation.paused_at = now if state.paused else None
     repo = ConversationRepo(session)
     for effect in result.effects:
         if isinstance(effect, Send):
@@ -266,7 +299,7 @@ def _apply(session: Session, svc: Services, mentee: Mentee, conversation: Conver
                     queue_to_mentee(session, svc, mentee, text, now, purpose="safety",
                                     respect_quiet_hours=False)
         elif isinstance(effect, NoteToMentor):
-            mentor = StaffRepo(session).get(mentee.mentor_id)
+            mentor = alerting.mentor_or_cover(session, mentee)
             if mentor is not None:
                 queue_to_staff(session, svc, mentor, f"{mentee.display_name} {effect.text}.", now,
                                mentee_id=mentee.id)
@@ -279,7 +312,7 @@ def _finish(session: Session, svc: Services, mentee: Mentee, conversation: Conve
     conversation.outcome = outcome
     conversation.finished_at = now
     DueEventRepo(session).cancel(conversation_id=conversation.id, kinds=TIMER_KINDS)
-    if outcome == "completed":
+    if outcome in ("completed", "interrupted"):  # interrupted: they were in touch, not missing
         mentee.missed_streak = 0
     elif outcome == "missed":
         mentee.missed_streak += 1
@@ -315,19 +348,28 @@ def cancel_open(session: Session, svc: Services, mentee: Mentee, now: datetime) 
         _apply(session, svc, mentee, conversation, result, now, respect_quiet_hours=True)
 
 
-def opt_out(session: Session, svc: Services, mentee: Mentee, channel: str, now: datetime) -> None:
-    """STOP: no more check-ins; the mentor is told. Risk in the message was already checked."""
+def opt_out(session: Session, svc: Services, mentee: Mentee, channel: str, now: datetime, *,
+            address: str | None = None, confirm: bool | None = None) -> None:
+    """STOP: no more check-ins; the mentor is told. Risk in the message was already checked.
+
+    `confirm` (default: on Telegram only) sends "OK, you won't get any more messages" on the
+    channel the request came by: on SMS the carrier confirms its own STOP keyword and blocks
+    our sends, but not a phrasing such as "please stop texting me", which only we act on."""
     if mentee.status != "opted_out":
         mentee.status = "opted_out"
         mentee.opted_out_at = now
     cancel_open(session, svc, mentee, now)
     DueEventRepo(session).cancel(mentee_id=mentee.id, kinds=(*CHECKIN_KINDS, *TIMER_KINDS))
-    if channel == "telegram":  # SMS: the carrier confirms STOP itself and blocks our sends
-        session.add(Message(direction="out", channel="telegram", address=mentee.telegram_chat_id or "",
-                            body="OK, you won't get any more messages from us. Send START to come back.",
-                            purpose="system", status="pending", respect_quiet_hours=False,
-                            mentee_id=mentee.id, created_at=now, updated_at=now))
-    mentor = StaffRepo(session).get(mentee.mentor_id)
+    if confirm is None:
+        confirm = channel == "telegram"
+    if confirm:
+        if address is None:
+            address = (mentee.telegram_chat_id if channel == "telegram" else mentee.phone) or ""
+        session.add(Message(direction="out", channel=channel, address=address,
+                            body=OPTED_OUT_TEXT, purpose="system", status="pending",
+                            respect_quiet_hours=False, mentee_id=mentee.id, created_at=now,
+                            updated_at=now))
+    mentor = alerting.mentor_or_cover(session, mentee)
     if mentor is not None:
         queue_to_staff(session, svc, mentor,
                        f"{mentee.display_name} replied STOP: no more check-ins will be sent to them. "
@@ -346,7 +388,7 @@ def opt_in(session: Session, svc: Services, mentee: Mentee, now: datetime) -> No
     queue_to_mentee(session, svc, mentee,
                     "Welcome back. Your check-ins will start again. Text HELP for help.", now,
                     purpose="system", respect_quiet_hours=False)
-    mentor = StaffRepo(session).get(mentee.mentor_id)
+    mentor = alerting.mentor_or_cover(session, mentee)
     if mentor is not None and was_out:
         queue_to_staff(session, svc, mentor,
                        f"{mentee.display_name} texted START: check-ins are back on.", now,

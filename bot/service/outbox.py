@@ -8,7 +8,9 @@ until its lease runs out, and it is sent again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -110,13 +112,34 @@ def route_to_mentee(mentee: Mentee, available: set[str],
     return route
 
 
+TURN_TEXTS = "turn_texts"
+
+
+@contextlib.contextmanager
+def one_turn(session: Session) -> Iterator[None]:
+    """Mark one turn's work in `session`: no text is queued to the same mentee twice in it."""
+    session.info[TURN_TEXTS] = set()
+    try:
+        yield
+    finally:
+        session.info.pop(TURN_TEXTS, None)
+
+
 def queue_to_mentee(session: Session, svc: Services, mentee: Mentee, text: str, now: datetime, *,
                     purpose: str = "flow", conversation_id: int | None = None,
                     buttons: tuple[tuple[str, str], ...] = (), respect_quiet_hours: bool = True,
                     not_after: datetime | None = None, exclude: set[str] = frozenset(),
                     sent_by_staff_id: int | None = None) -> Message | None:
     """Write an outbound message to a mentee in the current transaction (sent after commit).
-    `sent_by_staff_id`: the staff member who wrote it (a reply from the staff side)."""
+    `sent_by_staff_id`: the staff member who wrote it (a reply from the staff side).
+
+    Within one turn (see `one_turn`) the same text is queued to a mentee once: a safety reply
+    and a check-in answer's risk may both call for the same helpline."""
+    said: set[tuple[int, str]] | None = session.info.get(TURN_TEXTS)
+    if said is not None:
+        if (mentee.id, text) in said:
+            return None
+        said.add((mentee.id, text))
     route = route_to_mentee(mentee, svc.routes(), exclude)
     if route is None:
         log.warning("mentee %s has no reachable channel; message not queued", mentee.id)
@@ -167,7 +190,10 @@ def outbound_values(*, channel: str, address: str, text: str, now: datetime, pur
 def queue_to_staff(session: Session, svc: Services, staff: Staff, text: str, now: datetime, *,
                    alert_id: int | None = None, mentee_id: int | None = None,
                    exclude: set[str] = frozenset()) -> Message | None:
-    """Write an outbound message to a staff member; staff messages ignore quiet hours."""
+    """Write an outbound message to a staff member; staff messages ignore quiet hours. A paused
+    staff member (on leave, unavailable) gets nothing."""
+    if not staff.active:
+        return None
     route = route_to_staff(svc, staff, exclude)
     if route is None:
         return None

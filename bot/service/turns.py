@@ -16,17 +16,18 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.engine import Reply
+from bot.engine import Reply, Skip
 from bot.engine.core import button_press
-from bot.engine.keywords import keyword_of
+from bot.engine.keywords import is_keyword_alone, keyword_of
 from bot.service import alerting, checkins
-from bot.service.outbox import queue_to_mentee, queue_to_staff
+from bot.service.outbox import one_turn, queue_to_mentee, queue_to_staff
+from bot.flows import get_flow
 from bot.service.runtime import Services
 from bot.storage.conversations import ConversationRepo
 from bot.storage.messages import MessageRepo
-from bot.storage.models import Mentee, Message
+from bot.storage.models import Conversation, Mentee, Message
 from bot.storage.people import MenteeRepo, StaffRepo
-from escalation.detect import Assessment, assess
+from escalation.detect import Assessment, assess, rules_only
 
 log = logging.getLogger("checkins.turns")
 
@@ -84,14 +85,19 @@ def _process_batch(svc: Services, limit: int, *, isolate: bool) -> int:
 
 
 @lru_cache(maxsize=256)
-def _assessment(text: str) -> Assessment:
+def _assessment(text: str, keyword: bool = False) -> Assessment:
     """Detection is pure, so a text checked when ordering a batch is not checked again when its
-    turn runs."""
+    turn runs. A service keyword (STOP, HELP, "please stop texting me") is checked by the rules
+    only: the learned model reads "STOP" as distress, and an opt-out must never page anyone."""
+    if keyword:
+        return rules_only().assess(text)
     return assess(text)
 
 
 def _is_urgent(row: Message) -> bool:
-    return any(f.severity == "urgent" for f in _assessment(row.body or "").findings)
+    text = row.body or ""
+    return any(f.severity == "urgent"
+               for f in _assessment(text, keyword_of(text) is not None).findings)
 
 
 def _urgent_first(rows: Sequence[Message]) -> tuple[list[Message], set[int]]:
@@ -117,6 +123,12 @@ def _fail_closed(session: Session, svc: Services, row: Message, now: datetime) -
 
 
 def handle_message(session: Session, svc: Services, row: Message, now: datetime) -> None:
+    """One inbound message's turn; no text goes to the same person twice in it."""
+    with one_turn(session):
+        _handle(session, svc, row, now)
+
+
+def _handle(session: Session, svc: Services, row: Message, now: datetime) -> None:
     text = row.body or ""
     code = _START_CODE.match(text.strip())
     if row.channel == "telegram" and code:
@@ -135,15 +147,18 @@ def handle_message(session: Session, svc: Services, row: Message, now: datetime)
 
 
 def _from_stranger(session: Session, svc: Services, row: Message, now: datetime) -> None:
-    """Someone not registered: a polite reply, helplines if they sound in danger, nothing kept."""
-    assessment = _assessment(row.body or "")
-    texts = []
-    if any(f.severity == "urgent" for f in assessment.findings):
-        texts = alerting.safety_reply_texts(svc, {f.category for f in assessment.findings})
-    texts.append(
-        f"Sorry, this number isn't linked to anyone at {svc.config.service.org_name}. "
-        "If you are a mentee, please ask your mentor to add you."
-    )
+    """Someone not registered: a polite reply; if they sound in danger, the helplines (never
+    "your mentor has been told": they have none) and a page to the duty contact with their
+    number and words. Their message itself keeps no words."""
+    text = row.body or ""
+    assessment = _assessment(text, keyword_of(text) is not None)
+    if assessment.emergency or any(f.severity == "urgent" for f in assessment.findings):
+        texts = alerting.stranger_reply_texts(svc, assessment)
+        alerting.page_duty_about_stranger(session, svc, row.channel, row.address, text,
+                                          assessment, now)
+    else:
+        texts = [f"Sorry, this number isn't linked to anyone at {svc.config.service.org_name}. "
+                 "If you are a mentee, please ask your mentor to add you."]
     for text in texts:
         MessageRepo(session).add_outbound(Message(
             direction="out", channel=row.channel, address=row.address, body=text, purpose="system",
@@ -187,11 +202,14 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
     _mark_reachable(mentee, row.channel)
     text = row.body or ""
     keyword = keyword_of(text, opted_out=mentee.status == "opted_out")
-    assessment = _assessment(text)
+    assessment = _assessment(text, keyword is not None)
     alerting.note_later_message(session, mentee, row, assessment, now)
     urgent = alerting.raise_findings(session, svc, mentee, assessment, now, message_id=row.id)
     if keyword == "stop":
-        checkins.opt_out(session, svc, mentee, row.channel, now)
+        # The carrier confirms its own STOP keyword on SMS; a phrasing we act on ourselves.
+        confirm = row.channel == "telegram" or not is_keyword_alone(text)
+        checkins.opt_out(session, svc, mentee, row.channel, now, address=row.address,
+                         confirm=confirm)
         return
     if keyword == "start":
         checkins.opt_in(session, svc, mentee, now)
@@ -209,14 +227,23 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
         _media_only(session, svc, mentee, now)
         return
     conversation = ConversationRepo(session).open_for(mentee.id)
-    if conversation is not None:
+    if conversation is not None and conversation.paused_at is None:
+        if pauses_checkin(assessment):
+            checkins.pause(session, svc, mentee, conversation, now, inbound=row)
+            return
+        if assessment.findings and _asks_free_text(conversation):
+            # A risky message is not an answer ("chosen council: <a crisis text>"): it is kept as
+            # a message, has raised its alert, and the question is skipped.
+            checkins.advance(session, svc, mentee, conversation, Skip(), now, inbound=row)
+            return
         checkins.advance(session, svc, mentee, conversation, Reply(text), now,
                          inbound=row, quiet_reask=urgent)
         return
     if button_press(text) is not None:
-        queue_to_mentee(session, svc, mentee, "That check-in has finished. Text CHECKIN to start "
-                        "a new one, or just send a message.", now, purpose="system",
-                        respect_quiet_hours=False)
+        reply = ("That check-in is paused. Text CHECKIN to carry on, or just send a message."
+                 if conversation is not None else
+                 "That check-in has finished. Text CHECKIN to start a new one, or just send a message.")
+        queue_to_mentee(session, svc, mentee, reply, now, purpose="system", respect_quiet_hours=False)
         return
     if not urgent and not assessment.findings:
         # Unsolicited: stored, checked for risk, acknowledged, and passed to the mentor; but a
@@ -228,13 +255,24 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
         _forward_to_mentor(session, svc, mentee, now)
 
 
+def pauses_checkin(assessment: Assessment) -> bool:
+    """A suicide or self-harm disclosure (any severity), an overdose taken, or a message that
+    could not be checked: the check-in stops asking; a person takes over."""
+    return assessment.emergency or any(f.category in ("crisis", "review") for f in assessment.findings)
+
+
+def _asks_free_text(conversation: Conversation) -> bool:
+    flow = get_flow(conversation.flow_name)
+    return flow.question(conversation.state).answer == "free_text"
+
+
 def _media_only(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
     """A voice note, photo or picture message: we cannot read it, so say so and tell the mentor."""
     messages = MessageRepo(session)
-    reply = "Sorry, I can only read typed messages. Please type your reply. Your mentor will see you sent something."
+    reply = "Sorry, we can only read typed messages. Please type your reply. Your mentor will see you sent something."
     if not messages.said_recently(mentee.id, reply, now - ACK_EVERY):
         queue_to_mentee(session, svc, mentee, reply, now, purpose="system", respect_quiet_hours=False)
-    mentor = StaffRepo(session).get(mentee.mentor_id)
+    mentor = alerting.mentor_or_cover(session, mentee)
     nudge = (f"{mentee.display_name} sent a voice note, photo or picture message the service "
              "cannot read. Please get in touch.")
     if mentor is not None and not messages.said_recently(mentee.id, nudge, now - NUDGE_EVERY):
@@ -243,7 +281,7 @@ def _media_only(session: Session, svc: Services, mentee: Mentee, now: datetime) 
 
 def _forward_to_mentor(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
     """Tell the mentor a message arrived (no body over SMS: they read it in the service)."""
-    mentor = StaffRepo(session).get(mentee.mentor_id)
+    mentor = alerting.mentor_or_cover(session, mentee)
     if mentor is None:
         return
     nudge = (f"{mentee.display_name} sent you a message between check-ins. "

@@ -131,6 +131,8 @@ def _outcome(c: Conversation) -> CheckinOutcome | None:
     # Cancelled before any reply (opted out, or replaced by another check-in): nobody's to miss.
     if c.outcome == "cancelled":
         return "expired" if c.first_reply_at is not None else None
+    if c.outcome == "interrupted":  # paused by a crisis disclosure, then closed at expiry
+        return "expired"
     if c.outcome in ("completed", "missed", "open", "expired"):
         return c.outcome  # type: ignore[return-value]
     raise ValueError(f"conversation {c.id} has unknown outcome {c.outcome!r}")

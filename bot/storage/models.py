@@ -131,12 +131,14 @@ class Conversation(Base):
     reasks: Mapped[int] = mapped_column(Integer, default=0)
     reminded: Mapped[bool] = mapped_column(Boolean, default=False)
     trigger: Mapped[str] = mapped_column(String(20), default="scheduled")
-    outcome: Mapped[str] = mapped_column(String(12), default="open")  # open|completed|missed|cancelled
+    outcome: Mapped[str] = mapped_column(String(12), default="open")  # open|completed|missed|cancelled|interrupted
     started_at: Mapped[datetime]
     first_reply_at: Mapped[datetime | None]
     last_activity_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # -- respond (issue 10): a check-in paused by a crisis disclosure; no questions while set.
+    paused_at: Mapped[datetime | None]
 
     __mapper_args__ = {"version_id_col": version}
 

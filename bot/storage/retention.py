@@ -43,3 +43,13 @@ def redact_before(session: Session, cutoff: datetime) -> dict[str, int]:
         .values(detail=REDACTED)
     )
     return {"messages": int(messages or 0), "answers": int(answers or 0), "alerts": int(alerts or 0)}
+
+
+def redact_stranger_pages_before(session: Session, cutoff: datetime) -> int:
+    """Blank duty pages about people not registered with us (purpose "stranger"), which carry
+    their words, sent before `cutoff`."""
+    return int(session.execute(
+        update(Message).where(Message.purpose == "stranger", Message.created_at < cutoff,
+                              Message.body != REDACTED)
+        .values(body=REDACTED)
+    ).rowcount or 0)

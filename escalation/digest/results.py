@@ -14,7 +14,7 @@ from escalation.digest.week import Week
 # Acknowledgement targets per severity; an alert not acknowledged within its target is "late".
 # They mirror the ladder's defaults ([escalation] urgent_reack_minutes, concern_supervisor_minutes).
 DEFAULT_ACK_TARGETS: Mapping[str, timedelta] = MappingProxyType(
-    {"urgent": timedelta(minutes=15), "concern": timedelta(hours=4)}
+    {"urgent": timedelta(minutes=15), "concern": timedelta(hours=1)}
 )
 
 

@@ -419,10 +419,12 @@ def test_missed_checkins_raise_a_no_contact_concern_for_the_mentor_then_the_supe
     assert page.startswith("CONCERN Jo B.: no contact.") and alert.code in page
     assert world.telegram_to(SUPERVISOR_CHAT) == []
 
-    # Nobody acknowledged: after 4 hours the concern climbs to the supervisor.
-    world.at(world.clock.now() + timedelta(hours=4))
+    # Nobody acknowledged: within the hour the concern climbs to the supervisor.
+    world.at(world.clock.now() + timedelta(minutes=59))
+    assert world.telegram_to(SUPERVISOR_CHAT) == []
+    world.at(world.clock.now() + timedelta(minutes=1))
     [tg] = world.telegram_to(SUPERVISOR_CHAT)
-    assert tg["text"].startswith("STILL NOT ACKED 4 h: CONCERN Jo B.: no contact.")
+    assert tg["text"].startswith("STILL NOT ACKED 1 h: CONCERN Jo B.: no contact.")
 
     _miss_a_checkin(world)  # the third: the supervisor is told at once
     assert world.telegram_to(SUPERVISOR_CHAT)[-1]["text"].startswith(

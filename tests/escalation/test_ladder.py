@@ -137,25 +137,25 @@ def test_custom_timings_are_used() -> None:
 def test_concern_goes_to_the_mentor_only_at_first() -> None:
     decision = climb_ladder(_alert(severity="concern"), PEOPLE, T0, SETTINGS)
     assert [(n.staff_id, n.role) for n in decision.notifications] == [(11, "mentor")]
-    assert decision.next_due == T0 + timedelta(hours=4)
+    assert decision.next_due == T0 + timedelta(hours=1)
 
 
-def test_concern_reaches_the_supervisor_at_four_hours_and_duty_at_a_day() -> None:
+def test_concern_reaches_the_supervisor_within_an_hour_and_duty_at_a_day() -> None:
     concern = _alert(severity="concern")
     ticks = [T0 + k * MIN for k in range(0, 3 * 24 * 60 + 1, 1)]
     told = _run(concern, ticks)
     assert [(when - T0, who) for when, who in told] == [
         (timedelta(0), {11}),
-        (timedelta(hours=4), {11, 22}),
+        (timedelta(hours=1), {11, 22}),
         (timedelta(hours=24), {11, 22, 99}),
         (timedelta(hours=48), {11, 22, 99}),
         (timedelta(hours=72), {11, 22, 99}),
     ]
 
 
-def test_concern_one_second_before_four_hours_tells_nobody_new() -> None:
+def test_concern_one_second_before_the_hour_tells_nobody_new() -> None:
     concern = _alert(severity="concern", step=1)
-    decision = climb_ladder(concern, PEOPLE, T0 + timedelta(hours=4) - SECOND, SETTINGS)
+    decision = climb_ladder(concern, PEOPLE, T0 + timedelta(hours=1) - SECOND, SETTINGS)
     assert decision.notifications == ()
 
 
@@ -280,3 +280,38 @@ def test_channel_plan_falls_through_permanent_failures_in_order(
 
 def test_staff_member_without_channels_has_no_plan() -> None:
     assert channel_plan([], set()) is None
+
+
+# No alarm fatigue for no contact
+
+
+def test_a_no_contact_concern_repeats_with_the_gap_doubling_after_the_duty_rung() -> None:
+    silent = _alert(category="no_contact", severity="concern")
+    ticks = [T0 + k * timedelta(hours=1) for k in range(0, 40 * 24 + 1)]
+    told = _run(silent, ticks)
+    assert [when - T0 for when, _ in told] == [
+        timedelta(0), timedelta(hours=1), timedelta(days=1), timedelta(days=2), timedelta(days=4),
+        timedelta(days=8), timedelta(days=16), timedelta(days=32)]
+
+
+def test_after_downtime_a_no_contact_ladder_catches_up_once() -> None:
+    silent = _alert(category="no_contact", severity="concern", step=3)
+    decision = climb_ladder(silent, PEOPLE, T0 + timedelta(days=20), SETTINGS)
+    assert len(decision.notifications) == 3  # one catch-up to all three, not one per missed repeat
+    assert decision.next_due == T0 + timedelta(days=32)
+
+
+def test_every_no_contact_finding_folds_into_the_open_alert_however_old() -> None:
+    from escalation.alert_view import FindingView
+    from escalation.ladder import FoldAction, fold_action
+
+    alert = _alert(category="no_contact", severity="concern", last_finding_at=T0)
+    finding = FindingView(5, "no_contact", "concern", frozenset())
+    later = T0 + timedelta(days=90)
+    assert fold_action(alert, finding, later, SETTINGS) is FoldAction.FOLD
+    acked = _alert(category="no_contact", severity="concern", acknowledged_at=T0)
+    assert fold_action(acked, finding, later, SETTINGS) is FoldAction.FOLD
+    # Other categories still open a new alert once the fold window has passed.
+    housing = _alert(category="housing", severity="concern", last_finding_at=T0)
+    assert fold_action(housing, FindingView(5, "housing", "concern", frozenset({7})), later,
+                       SETTINGS) is FoldAction.NEW_ALERT

@@ -109,7 +109,7 @@ def test_unknown_category_fails_closed_with_crisis_lines_and_a_neutral_opening(
 
 def test_concern_reply_is_one_gentle_text_with_one_helpline() -> None:
     assert mentee_concern_reply({"crisis"}, SETTINGS) == [
-        "Thanks for letting me know. Your mentor will be in touch soon. If you want to talk "
+        "Thanks for letting us know. Your mentor will be in touch soon. If you want to talk "
         "before then, Samaritans are free, day or night: 116 123."
     ]
     (housing,) = mentee_concern_reply({"housing"}, SETTINGS)
@@ -151,3 +151,36 @@ def test_settings_reject_unsafe_or_over_long_texts_with_one_line(
 
 def test_default_settings_validate() -> None:
     SETTINGS.validate()
+
+
+# ---- issue 10: an overdose taken, someone not registered, "us" not "me" ---------------------------
+def test_an_emergency_puts_999_or_a_and_e_first_for_every_category() -> None:
+    from escalation.replies import ReplySettings, mentee_safety_reply, stranger_safety_reply
+
+    settings = ReplySettings()
+    for categories in ({"crisis"}, {"crisis", "domestic_abuse"}, {"crisis", "housing"}):
+        for reply in (mentee_safety_reply, stranger_safety_reply):
+            texts = reply(categories, settings, emergency=True)
+            assert "call 999 or go to A&E now" in texts[0]
+            assert "A&E" not in " ".join(reply(categories, settings))
+
+
+def test_a_stranger_is_never_told_about_a_mentor() -> None:
+    from escalation.replies import ReplySettings, stranger_safety_reply
+
+    settings = ReplySettings()
+    for categories in ({"crisis"}, {"housing"}, {"domestic_abuse"}, {"review"}, set()):
+        joined = " ".join(stranger_safety_reply(categories, settings)).lower()
+        assert "mentor" not in joined and "999" in joined or "0808 800 4444" in joined
+
+
+def test_no_reply_text_speaks_as_one_person() -> None:
+    import re
+    from dataclasses import fields
+
+    from escalation.replies import ReplySettings
+
+    settings = ReplySettings()
+    for spec in fields(settings):
+        text = getattr(settings, spec.name)
+        assert re.search(r"\b(?:me|I|I'm|my)\b", text) is None, spec.name

@@ -102,7 +102,7 @@ def test_a_voice_note_or_picture_is_answered_and_the_mentor_told(services: Servi
     start_checkin(services, mentee_id)
     settle(services)
     replies = text(services, "")  # what a voice note or MMS picture arrives as
-    assert replies == ["Sorry, I can only read typed messages. Please type your reply. "
+    assert replies == ["Sorry, we can only read typed messages. Please type your reply. "
                        "Your mentor will see you sent something."]
     mentor = services.channels["console"].texts_for("+447700900001")  # type: ignore[attr-defined]
     assert any("voice note, photo or picture message" in m for m in mentor)

@@ -30,7 +30,7 @@ def test_the_html_leads_with_who_needs_a_look_then_each_mentor(records: DigestRe
     texts = row_texts(html)
     assert texts[0] == ["Mentee", "Mentor", "Why"]
     assert [row[0] for row in texts[1:5]] == ["Lee D.", "Sam K.", "Ana B.", "Mo R."]
-    assert "Housing alert A2 (concern) raised Thu 22 Oct 09:00: not acknowledged (target 4 h)" in texts[1][2]
+    assert "Housing alert A2 (concern) raised Thu 22 Oct 09:00: not acknowledged (target 1 h)" in texts[1][2]
     assert html.index("Needs a look (4)") < html.index("Mentor: Alex Moss") < html.index("Mentor: Bea Khan")
     assert ["Response rate", "60%"] in texts
     assert ["Against the previous 4 weeks", "down 15 points (was 75%)"] in texts

@@ -21,7 +21,16 @@ def _config(args: argparse.Namespace, *, providers: bool = False) -> Config:
     cfg = load_config(path, providers=providers)
     if getattr(args, "database", None):
         cfg = cfg.with_database(args.database)
+    _logging(cfg)
     return cfg
+
+
+def _logging(cfg: Config | None) -> None:
+    """Commands log warnings and worse (serve and worker use `[service] log_level`), redacted."""
+    from bot.logs import configure
+
+    level = "error" if cfg is not None and cfg.service.log_level.lower() == "error" else "warning"
+    configure(cfg, level=level)
 
 
 def _services(args: argparse.Namespace) -> Any:
@@ -221,6 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    _logging(None)
     try:
         return int(args.func(args) or 0)
     except (AppError, CliError, ConfigError, ValueError) as exc:

@@ -39,6 +39,7 @@ class ServiceConfig:
     help_phone: str = ""  # the coordinator's number mentees can ring
     tick_seconds: float = 5.0
     retention_days: int = 365
+    log_level: str = "info"  # debug | info | warning | error
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,10 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"config [{section}] {key}: must be HH:MM, got {value!r}")
     if cfg.digest.day not in {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}:
         raise ConfigError(f"config [digest] day: must be mon..sun, got {cfg.digest.day!r}")
+    if cfg.service.log_level.lower() not in {"debug", "info", "warning", "error"}:
+        raise ConfigError(
+            f"config [service] log_level: must be debug, info, warning or error, got {cfg.service.log_level!r}"
+        )
     if cfg.telegram.mode not in {"polling", "webhook"}:
         raise ConfigError(f"config [telegram] mode: must be polling or webhook, got {cfg.telegram.mode!r}")
     try:

@@ -29,6 +29,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     never both read the same due row as unclaimed (sqlite3 otherwise begins only before DML).
     """
     url = normalise_url(url)
+    # A failed statement's message would otherwise carry its values (names, numbers, words)
+    # into tracebacks and logs.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 

@@ -18,6 +18,7 @@ from bot.service import digests, outbox, ticker, turns
 from bot.service.runtime import Services
 from bot.service.retention import apply_retention
 from bot.service.sink import DatabaseSink
+from bot.storage.db import scrub_wal
 from bot.storage.schedule import DueEventRepo
 
 
@@ -61,7 +62,10 @@ def retention(svc: Services, actor: Actor | None = None) -> dict[str, int]:
                    + f" (kept {unit.svc.config.service.retention_days} days)")
         return counts
 
-    return run(svc, actor or Actor.system(), work)
+    counts = run(svc, actor or Actor.system(), work)
+    if any(counts.values()):
+        scrub_wal(svc.engine)  # the blanked words' old versions must not survive in the WAL
+    return counts
 
 
 def weekly_digest(svc: Services) -> list[DigestSent]:

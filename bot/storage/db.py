@@ -2,15 +2,49 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+PRIVATE = 0o600  # the database holds health and offence data: its owner alone may read it
+
+log = logging.getLogger("checkins.db")
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL; None for in-memory and URI-style databases."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if not database or database == ":memory:" or database.startswith("file:") or parsed.query.get("uri"):
+        return None
+    return Path(database)
+
+
+def make_private(path: Path) -> None:
+    """Create the database file readable by its owner only, or take others' access away.
+
+    SQLite gives the -wal and -shm files it creates the main file's permissions, so this covers
+    them as they appear; any already there are tightened too.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE))  # an empty file is an empty database
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            mode = stat.S_IMODE(each.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            os.chmod(each, PRIVATE)
+            log.warning("database file %s was readable by others (%o); now %o", each.name, mode, PRIVATE)
 
 
 def normalise_url(url: str) -> str:
@@ -33,6 +67,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # into tracebacks and logs.
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
+        path = _sqlite_path(url)
+        if path is not None:
+            make_private(path)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -44,6 +81,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA secure_delete=ON")  # freed space is zeroed, not left readable
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -55,6 +93,26 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def scrub_wal(engine: Engine) -> bool:
+    """After words were blanked: copy the WAL into the database and empty it, so the words'
+    earlier versions survive in neither file. True if done (SQLite; PostgreSQL has no WAL file
+    of ours). A reader holding an old snapshot makes it wait, then report False (the next
+    blanking tries again).
+    """
+    if engine.dialect.name != "sqlite" or _sqlite_path(str(engine.url)) is None:
+        return True
+    raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run inside one
+    try:
+        cursor = raw.cursor()
+        busy, _frames, _moved = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.close()
+    finally:
+        raw.close()
+    if busy:
+        log.warning("the database's write-ahead log could not be emptied yet (a reader was busy)")
+    return not busy
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -39,6 +39,26 @@ def _services(args: argparse.Namespace) -> Any:
     return build_services(_config(args))
 
 
+def _database_failure(args: argparse.Namespace, exc: Exception) -> str | None:
+    """One line for a database that cannot be opened or reached (not 100 lines of traceback);
+    None if `exc` is something else."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from bot.storage.db import DatabaseUnavailable, describe_failure
+
+    if isinstance(exc, DatabaseUnavailable):
+        return str(exc)
+    if not isinstance(exc, (OperationalError, InterfaceError)):
+        return None
+    url = getattr(args, "database", None) or os.environ.get("CHECKINS_DATABASE_URL") or ""
+    if not url:
+        try:
+            url = load_config(args.config or os.environ.get("CHECKINS_CONFIG"), providers=False).service.database_url
+        except Exception:
+            url = ""
+    return describe_failure(url, exc)  # the password is hidden; the driver's reason names none
+
+
 def build_parser() -> argparse.ArgumentParser:
     from bot import cli_commands as c
 
@@ -89,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phone", default="")
     p.add_argument("--email", default="")
     p.add_argument("--telegram-chat-id", default="")
-    p.add_argument("--channels", default="sms,telegram,email", help="order alerts try, e.g. sms,email")
+    p.add_argument("--channels", default="",
+                   help="order alerts try, e.g. sms,email (default: sms,telegram,email, what they have)")
     p.add_argument("--supervisor", default="", help="the mentor's supervisor (name, id or phone)")
     p.add_argument("--duty", action="store_true", help="the duty contact alerts climb to")
     p.set_defaults(func=c.cmd_staff_add)
@@ -214,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--supervisor", default="")
     p.add_argument("--out", default="", help="write HTML, text and CSV to this folder")
     p.add_argument("--send", action="store_true", help="email it now")
+    p.add_argument("--again", action="store_true", help="with --send: even to those already sent it")
     p.set_defaults(func=c.cmd_digest)
 
     p = sub.add_parser("audit", help="who did or looked at what, and when (newest first)")
@@ -244,6 +266,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        line = _database_failure(args, exc)
+        if line is None:
+            raise
+        print(f"checkins: error: {line}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

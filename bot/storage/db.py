@@ -19,6 +19,20 @@ PRIVATE = 0o600  # the database holds health and offence data: its owner alone m
 log = logging.getLogger("checkins.db")
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened or reached; the message says why in one line."""
+
+
+def describe_failure(url: str, exc: BaseException) -> str:
+    """One line for a database that cannot be reached: where (password hidden) and why."""
+    try:
+        where = make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        where = "the configured database"
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"cannot use the database {where}: {reason[0] if reason else type(exc).__name__}"
+
+
 def _sqlite_path(url: str) -> Path | None:
     """The file behind a SQLite URL; None for in-memory and URI-style databases."""
     parsed = make_url(url)
@@ -35,15 +49,24 @@ def make_private(path: Path) -> None:
     them as they appear; any already there are tightened too.
     """
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE))  # an empty file is an empty database
+        if not path.parent.is_dir():
+            raise DatabaseUnavailable(f"the database's folder {path.parent} does not exist")
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE))  # empty file, empty database
+        except OSError as exc:
+            raise DatabaseUnavailable(f"cannot create the database {path}: {exc.strerror}") from None
     for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         try:
             mode = stat.S_IMODE(each.stat().st_mode)
         except FileNotFoundError:
             continue
         if mode & 0o077:
-            os.chmod(each, PRIVATE)
+            try:
+                os.chmod(each, PRIVATE)
+            except OSError:  # someone else's file: say so, and let SQLite try to open it
+                log.warning("database file %s is readable by others (%o) and cannot be changed",
+                            each.name, mode)
+                continue
             log.warning("database file %s was readable by others (%o); now %o", each.name, mode, PRIVATE)
 
 

@@ -62,10 +62,12 @@ def test_an_existing_world_readable_database_is_tightened(tmp_path: Path, caplog
     assert "was readable by others" in caplog.text
 
 
-def test_a_database_in_a_new_folder_is_created_private(tmp_path: Path) -> None:
-    db = tmp_path / "data" / "checkins.db"
-    make_engine(f"sqlite:///{db}").dispose()
-    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+def test_a_database_in_a_folder_that_does_not_exist_is_refused_not_made_up(tmp_path: Path) -> None:
+    from bot.storage.db import DatabaseUnavailable
+
+    with pytest.raises(DatabaseUnavailable, match="folder .* does not exist"):
+        make_engine(f"sqlite:///{tmp_path / 'typo' / 'checkins.db'}")
+    assert not (tmp_path / "typo").exists()
 
 
 def test_a_strangers_words_are_blanked_and_survive_in_neither_the_database_nor_the_wal(services: Services) -> None:

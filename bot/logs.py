@@ -55,6 +55,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # Phone numbers: E.164 (+447700900123), spaced (+44 7700 900123), national (07700 900123),
     # and long bare digit runs (Telegram chat ids identify a person as well as a number does).
     (re.compile(r"(?<![\w.:])\+\d[\d ()-]{6,18}\d(?!\w|\.\d)"), "[phone]"),
+    (re.compile(r"(?i)%2B\d{7,15}(?!\d)"), "[phone]"),  # URL-encoded, e.g. in an access log
     (re.compile(r"(?<![\w.:])0\d{3,4}[ -]?\d{3}[ -]?\d{3,4}(?!\w|\.\d)"), "[phone]"),
     (re.compile(r"(?<![\w.:/-])\d{7,15}(?!\w|\.\d)"), "[number]"),
 ]

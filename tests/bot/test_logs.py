@@ -158,6 +158,7 @@ def test_configured_secrets_are_blanked_in_messages_and_tracebacks(restore_loggi
     ("to +447700900123 now", "to [phone] now"),
     ("to +44 7700 900123.", "to [phone]."),
     ("ring 07700 900123", "ring [phone]"),
+    ('"GET /healthz?to=%2B447700900123 HTTP/1.1" 200', '"GET /healthz?to=[phone] HTTP/1.1" 200'),
     ("chat 5550123 said", "chat [number] said"),
     ("mail dan.carter@example.org", "mail [email]"),
     ("postgresql://checkins:pa55@db/checkins", "postgresql://[secret]@db/checkins"),
@@ -175,3 +176,12 @@ def test_an_unknown_log_level_in_config_is_one_line(tmp_path: object) -> None:
 
     with pytest.raises(ConfigError, match=r"\[service\] log_level: must be debug, info, warning or error"):
         load_config(None, {"CHECKINS_SERVICE_LOG_LEVEL": "loud"})
+
+
+def test_uvicorns_access_log_goes_through_the_same_filter(restore_logging: None) -> None:
+    """`checkins serve` runs uvicorn with log_config=None, so its loggers reach our handler."""
+    buffer = io.StringIO()
+    configure(level="info", stream=buffer)
+    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET",
+                                             "/healthz?to=%2B447700900123", "1.1", 200)
+    assert 'uvicorn.access 127.0.0.1:5000 - "GET /healthz?to=[phone] HTTP/1.1" 200' in buffer.getvalue()

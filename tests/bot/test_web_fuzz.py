@@ -34,7 +34,7 @@ PUBLIC = "https://bot.example.org"
 SECRET = "tg-Secret_0123456789"
 MENTEE = "+447700900123"
 SID = "SM" + "c" * 32
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 

@@ -63,8 +63,9 @@ def retention(svc: Services, actor: Actor | None = None) -> dict[str, int]:
         return counts
 
     counts = run(svc, actor or Actor.system(), work)
-    if any(counts.values()):
-        scrub_wal(svc.engine)  # the blanked words' old versions must not survive in the WAL
+    # Always, not only when this pass blanked something: a stranger's words blanked by a turn
+    # whose checkpoint found a busy reader are still in the WAL until one succeeds.
+    scrub_wal(svc.engine)
     return counts
 
 

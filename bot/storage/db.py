@@ -14,6 +14,8 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for the lock
+SCRUB_WAIT_MS = 2_000  # how long emptying the WAL waits for readers
 PRIVATE = 0o600  # the database holds health and offence data: its owner alone may read it
 
 log = logging.getLogger("checkins.db")
@@ -101,7 +103,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur = dbapi_conn.cursor()
             if ":memory:" not in url:
                 cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA secure_delete=ON")  # freed space is zeroed, not left readable
@@ -129,8 +131,14 @@ def scrub_wal(engine: Engine) -> bool:
     raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run inside one
     try:
         cursor = raw.cursor()
-        busy, _frames, _moved = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        cursor.close()
+        # Wait briefly, not the writers' 30 s: the turn worker runs this, and a crisis text may
+        # be next in the queue. The daily retention pass tries again.
+        cursor.execute(f"PRAGMA busy_timeout={SCRUB_WAIT_MS}")
+        try:
+            busy, _frames, _moved = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.close()
     finally:
         raw.close()
     if busy:

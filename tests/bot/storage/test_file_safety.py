@@ -126,3 +126,23 @@ def test_every_connection_zeroes_freed_space(services: Services) -> None:
         assert raw.cursor().execute("PRAGMA secure_delete").fetchone()[0] == 1
     finally:
         raw.close()
+
+
+def test_a_reader_holding_an_old_snapshot_makes_the_scrub_report_false_then_a_later_one_succeeds(
+        services: Services, caplog: pytest.LogCaptureFixture) -> None:
+    words = b"Velvet-ombudsman-tangerine-2207"
+    seed(services)
+    reader = services.engine.raw_connection()  # e.g. a long report, mid-read
+    cursor = reader.cursor()
+    cursor.execute("BEGIN")
+    cursor.execute("SELECT count(*) FROM messages").fetchone()
+    store(services, words.decode(), sender=STRANGER)
+    settle(services)  # the turn blanks the words and tries to scrub: the reader is in the way
+    db = _db_path(services)
+    assert "could not be emptied yet" in caplog.text
+    assert scrub_wal(services.engine) is False
+    cursor.execute("COMMIT")
+    cursor.close()
+    reader.close()
+    assert scrub_wal(services.engine) is True
+    assert words not in _raw(db)

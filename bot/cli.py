@@ -21,13 +21,42 @@ def _config(args: argparse.Namespace, *, providers: bool = False) -> Config:
     cfg = load_config(path, providers=providers)
     if getattr(args, "database", None):
         cfg = cfg.with_database(args.database)
+    _logging(cfg)
     return cfg
+
+
+def _logging(cfg: Config | None) -> None:
+    """Commands log warnings and worse (serve and worker use `[service] log_level`), redacted."""
+    from bot.logs import configure
+
+    level = "error" if cfg is not None and cfg.service.log_level.lower() == "error" else "warning"
+    configure(cfg, level=level)
 
 
 def _services(args: argparse.Namespace) -> Any:
     from bot.service.runtime import build_services
 
     return build_services(_config(args))
+
+
+def _database_failure(args: argparse.Namespace, exc: Exception) -> str | None:
+    """One line for a database that cannot be opened or reached (not 100 lines of traceback);
+    None if `exc` is something else."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from bot.storage.db import DatabaseUnavailable, describe_failure
+
+    if isinstance(exc, DatabaseUnavailable):
+        return str(exc)
+    if not isinstance(exc, (OperationalError, InterfaceError)):
+        return None
+    url = getattr(args, "database", None) or os.environ.get("CHECKINS_DATABASE_URL") or ""
+    if not url:
+        try:
+            url = load_config(args.config or os.environ.get("CHECKINS_CONFIG"), providers=False).service.database_url
+        except Exception:
+            url = ""
+    return describe_failure(url, exc)  # the password is hidden; the driver's reason names none
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phone", default="")
     p.add_argument("--email", default="")
     p.add_argument("--telegram-chat-id", default="")
-    p.add_argument("--channels", default="sms,telegram,email", help="order alerts try, e.g. sms,email")
+    p.add_argument("--channels", default="",
+                   help="order alerts try, e.g. sms,email (default: sms,telegram,email, what they have)")
     p.add_argument("--supervisor", default="", help="the mentor's supervisor (name, id or phone)")
     p.add_argument("--duty", action="store_true", help="the duty contact alerts climb to")
     p.set_defaults(func=c.cmd_staff_add)
@@ -205,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--supervisor", default="")
     p.add_argument("--out", default="", help="write HTML, text and CSV to this folder")
     p.add_argument("--send", action="store_true", help="email it now")
+    p.add_argument("--again", action="store_true", help="with --send: even to those already sent it")
     p.set_defaults(func=c.cmd_digest)
 
     p = sub.add_parser("audit", help="who did or looked at what, and when (newest first)")
@@ -221,6 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    _logging(None)
     try:
         return int(args.func(args) or 0)
     except (AppError, CliError, ConfigError, ValueError) as exc:
@@ -234,6 +266,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except Exception as exc:
+        line = _database_failure(args, exc)
+        if line is None:
+            raise
+        print(f"checkins: error: {line}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -337,6 +337,8 @@ def cmd_alerts_close(args: argparse.Namespace) -> int:
 
 # ---- digest and audit ---------------------------------------------------------------------------
 def cmd_digest(args: argparse.Namespace) -> int:
+    if args.again and not args.send:
+        raise CliError("--again only goes with --send")
     svc = _services(args)
     pages = digests.digest(svc, _me(), week=args.week, of=args.supervisor, export=bool(args.out))
     if not pages:
@@ -350,7 +352,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
         elif not args.send:
             print(page.text)
     if args.send:
-        for sent in digests.send(svc, _me(), week=args.week, of=args.supervisor):
+        for sent in digests.send(svc, _me(), week=args.week, of=args.supervisor, again=args.again):
             print(f"{sent.staff_name}: {sent.status}")
     return 0
 

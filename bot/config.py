@@ -40,6 +40,8 @@ class ServiceConfig:
     tick_seconds: float = 5.0
     retention_days: int = 365
     stranger_retention_days: int = 7  # a duty page about an unknown sender keeps their words this long
+    log_level: str = "info"  # debug | info | warning | error
+    sms_regions: str = "GB"  # where mentees' and staff's SMS numbers may be, e.g. "GB,JE,GG,IM"
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,16 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"config [{section}] {key}: must be HH:MM, got {value!r}")
     if cfg.digest.day not in {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}:
         raise ConfigError(f"config [digest] day: must be mon..sun, got {cfg.digest.day!r}")
+    if cfg.service.log_level.lower() not in {"debug", "info", "warning", "error"}:
+        raise ConfigError(
+            f"config [service] log_level: must be debug, info, warning or error, got {cfg.service.log_level!r}"
+        )
+    from bot.people import InvalidDetails, parse_regions
+
+    try:
+        parse_regions(cfg.service.sms_regions)
+    except InvalidDetails as exc:
+        raise ConfigError(f"config [service] sms_regions: {exc}") from None
     if cfg.telegram.mode not in {"polling", "webhook"}:
         raise ConfigError(f"config [telegram] mode: must be polling or webhook, got {cfg.telegram.mode!r}")
     try:
@@ -188,11 +200,12 @@ def _validate_providers(cfg: Config) -> None:
     if cfg.telegram.enabled and not cfg.telegram.token:
         raise ConfigError("config [telegram] token: required when telegram is enabled (CHECKINS_TELEGRAM_TOKEN)")
     if cfg.telegram.enabled and cfg.telegram.mode == "webhook" and not re.fullmatch(
-        r"[A-Za-z0-9_-]{1,256}", cfg.telegram.secret_token
+        r"[A-Za-z0-9_-]{16,256}", cfg.telegram.secret_token
     ):
+        # Telegram allows 1 character; a guessable secret lets anyone post updates as Telegram.
         raise ConfigError(
-            "config [telegram] secret_token: webhook mode needs 1-256 of A-Z a-z 0-9 _ - "
-            "(CHECKINS_TELEGRAM_SECRET_TOKEN)"
+            "config [telegram] secret_token: webhook mode needs 16-256 characters of A-Z a-z 0-9 _ - "
+            "(CHECKINS_TELEGRAM_SECRET_TOKEN; e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
     if cfg.twilio.enabled:
         for key in ("account_sid", "auth_token"):

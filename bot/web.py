@@ -142,6 +142,8 @@ def create_app(
             data = json.loads(await request.body())
         except (UnicodeDecodeError, ValueError):
             return PlainTextResponse("Bad Request: malformed JSON", status_code=400)
+        except RecursionError:  # the parser recurses once per level: no update is this deep
+            return PlainTextResponse("Bad Request: JSON nested too deeply", status_code=400)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return PlainTextResponse("Bad Request: not an update", status_code=400)
         try:

@@ -9,6 +9,7 @@ from bot.app.errors import InvalidInput, NotAllowed
 from bot.app.unit import Unit, run
 from bot.service import digests
 from bot.service.runtime import Services
+from bot.storage.digest_records import sent_already
 from bot.storage.models import Staff
 from escalation.digest.week import Week
 
@@ -49,21 +50,32 @@ def digest(svc: Services, actor: Actor, *, week: str = "", of: str = "",
     return run(svc, actor, work)
 
 
-def send(svc: Services, actor: Actor, *, week: str = "", of: str = "") -> list[DigestSent]:
-    """Email the digest now (coordinator), even if the weekly job already sent it."""
-    def people(unit: Unit) -> tuple[Week, list[Staff]]:
+def send(svc: Services, actor: Actor, *, week: str = "", of: str = "",
+         again: bool = False) -> list[DigestSent]:
+    """Email the digest now (coordinator). A week already sent to someone is refused, naming
+    them, unless `again`: a second copy of a digest is a mistake more often than a wish."""
+    def people(unit: Unit) -> tuple[Week, list[Staff], set[int]]:
         unit.require_admin("send digests")
         if not unit.svc.config.email.enabled:
             raise InvalidInput("[email] is not enabled in config: cannot send")
-        return _week(unit, week), _whose(unit, of)
+        which, recipients = _week(unit, week), _whose(unit, of)
+        before = sent_already(unit.session, which.label, [p.id for p in recipients])
+        if before and not again:
+            names = ", ".join(p.name for p in recipients if p.id in before)
+            raise InvalidInput(f"the digest for {which.label} was already sent to {names}; "
+                               "add --again to send it again")
+        return which, recipients, set(before)
 
-    which, recipients = run(svc, actor, people)
-    # Sending happens outside any transaction: an SMTP server can take its time.
-    outcomes = [digests.send_one(svc, person, which, force=True) for person in recipients]
+    which, recipients, sent_before = run(svc, actor, people)
+    # Sending happens outside any transaction: an SMTP server can take its time. A first send is
+    # recorded (so the weekly job will not send it again); a repeat was recorded the first time.
+    outcomes = [digests.send_one(svc, person, which, force=person.id in sent_before)
+                for person in recipients]
 
     def record(unit: Unit) -> None:
         for person, outcome in zip(recipients, outcomes, strict=True):
-            unit.audit("digest.send", staff_id=person.id, target=which.label, detail=outcome.status)
+            unit.audit("digest.send", staff_id=person.id, target=which.label,
+                       detail=outcome.status + (" (again)" if person.id in sent_before else ""))
 
     run(svc, actor, record)
     return [DigestSent(o.recipient, o.week, o.status) for o in outcomes]

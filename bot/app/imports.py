@@ -39,7 +39,8 @@ def import_staff(svc: Services, actor: Actor, text: str, *, source: str = "staff
                  partial: bool = False, progress: Callable[[int], None] | None = None) -> Imported:
     """Import staff from a CSV file's text; supervisors must come before the mentors they lead."""
     def one(unit: Unit, rows: list[dict[str, str]]) -> admin.ImportReport:
-        return admin.import_staff(unit.session, unit.now, rows, partial=partial, progress=progress)
+        return admin.import_staff(unit.session, unit.now, rows, partial=partial, progress=progress,
+                                  regions=admin.sms_regions(unit.svc))
 
     return _import(svc, actor, "staff", text, source, STAFF_REQUIRED, partial, one)
 

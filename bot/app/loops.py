@@ -18,6 +18,7 @@ from bot.service import digests, outbox, ticker, turns
 from bot.service.runtime import Services
 from bot.service.retention import apply_retention
 from bot.service.sink import DatabaseSink
+from bot.storage.db import scrub_wal
 from bot.storage.schedule import DueEventRepo
 
 
@@ -61,7 +62,11 @@ def retention(svc: Services, actor: Actor | None = None) -> dict[str, int]:
                    + f" (kept {unit.svc.config.service.retention_days} days)")
         return counts
 
-    return run(svc, actor or Actor.system(), work)
+    counts = run(svc, actor or Actor.system(), work)
+    # Always, not only when this pass blanked something: a stranger's words blanked by a turn
+    # whose checkpoint found a busy reader are still in the WAL until one succeeds.
+    scrub_wal(svc.engine)
+    return counts
 
 
 def weekly_digest(svc: Services) -> list[DigestSent]:

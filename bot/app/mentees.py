@@ -14,7 +14,7 @@ from bot.app.actor import Actor
 from bot.app.errors import InvalidInput, NotAllowed
 from bot.app.unit import MenteeRef, Unit, run
 from bot.app.views import MenteeSummary, mentee_summary
-from bot.people import normalise_phone, parse_channel, parse_date, require_name
+from bot.people import parse_channel, parse_date, require_name, sms_number
 from bot.schedule import PlanError, describe_local, resolve_local
 from bot.schedule.quiet_hours import QuietHours
 from bot.service import admin, checkins
@@ -148,7 +148,10 @@ def _apply(unit: Unit, m: Mentee, c: MenteeChanges) -> list[str]:
     if c.last_name is not None:
         m.last_name = " ".join(c.last_name.split())
     if c.phone is not None:
-        m.phone = normalise_phone(c.phone) if c.phone else None
+        phone = sms_number(c.phone, admin.sms_regions(unit.svc)) if c.phone else None
+        if phone:  # checked before it is set: a lookup would flush the change first
+            admin.phone_free(unit.session, phone, mentee_id=m.id)
+        m.phone = phone
     if c.mentor:
         m.mentor_id = _new_mentor(unit, c.mentor)
     if c.channel:

@@ -10,7 +10,7 @@ from bot.app.errors import InvalidInput, NotFound
 from bot.app.mentees import telegram_url
 from bot.app.unit import Unit, run
 from bot.app.views import StaffSummary, staff_summary
-from bot.people import InvalidDetails, normalise_phone, parse_channel_list
+from bot.people import InvalidDetails, check_alert_channels, parse_channel_list, sms_number
 from bot.service import admin
 from bot.service.runtime import Services
 from bot.storage.people import StaffRepo
@@ -23,7 +23,7 @@ class NewStaff:
     phone: str = ""
     email: str = ""
     telegram_chat_id: str = ""
-    channels: str = "sms,telegram,email"  # the order alerts try
+    channels: str = ""  # the order alerts try; "" for sms, telegram, email (what they have)
     supervisor: str = ""  # a mentor's supervisor: id, phone, email or name
     duty: bool = False
 
@@ -70,7 +70,8 @@ def add(svc: Services, actor: Actor, new: NewStaff) -> StaffSummary:
         unit.require_admin("add staff")
         st = admin.add_staff(unit.session, unit.now, name=new.name, role=new.role, phone=new.phone,
                              email=new.email, telegram_chat_id=new.telegram_chat_id,
-                             channels=new.channels, supervisor=new.supervisor, duty=new.duty)
+                             channels=new.channels, supervisor=new.supervisor, duty=new.duty,
+                             regions=admin.sms_regions(unit.svc))
         unit.audit("staff.add", staff_id=st.id, detail=st.role + (", duty" if st.is_duty else ""))
         return staff_summary(unit.session, st)
 
@@ -85,13 +86,19 @@ def edit(svc: Services, actor: Actor, ref: str, changes: StaffChanges) -> StaffS
         if c.name:
             st.name = admin.unique_staff_name(unit.session, c.name, st.id)
         if c.phone is not None:
-            st.phone = normalise_phone(c.phone) if c.phone else None
+            phone = sms_number(c.phone, admin.sms_regions(unit.svc)) if c.phone else None
+            if phone:  # checked before it is set: a lookup would flush the change first
+                admin.phone_free(unit.session, phone, staff_id=st.id)
+            st.phone = phone
         if c.email is not None:
             if c.email and "@" not in c.email:
                 raise InvalidDetails(f"email {c.email!r} is not an email address")
             st.email = c.email or None
         if c.channels:
             st.channels = parse_channel_list(c.channels)
+        if c.channels:  # chosen now, so each must reach them (phone or email changes above count)
+            check_alert_channels(st.channels, phone=st.phone, email=st.email,
+                                 telegram_chat_id=st.telegram_chat_id)
         if c.supervisor:
             st.supervisor_id = admin.supervisor_named(unit.session, c.supervisor, st.id).id
         if c.duty is not None:

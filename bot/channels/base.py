@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -117,6 +118,18 @@ class StatusUpdate:
 
 class MalformedRequest(ValueError):
     """A provider request or update that cannot be understood (a bad form, missing fields)."""
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """`text` with what no database can hold (NUL, lone surrogates) replaced by U+FFFD.
+
+    A person's words are kept, never refused: PostgreSQL rejects NUL in text and no driver can
+    encode a lone surrogate, so either would turn a message into a server error.
+    """
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 class Channel(Protocol):

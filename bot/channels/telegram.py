@@ -36,6 +36,7 @@ from bot.channels.base import (
     PermanentSendError,
     RateLimitedError,
     SendError,
+    storable_text,
     SendReceipt,
     TransientSendError,
 )
@@ -271,14 +272,21 @@ def _chat_id(address: str) -> int:
     return int(address)
 
 
+_ID_LIMIT = 2**63  # Bot API ids are 64-bit signed integers at most (chat ids fit in 52 bits)
+_DATE_LIMIT = 2**33  # a Unix time in the year 2242: anything later is not a real date
+
+
 def _int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise MalformedUpdate(f"{what} is not an integer")
+    if not -_ID_LIMIT < value < _ID_LIMIT:
+        raise MalformedUpdate(f"{what} is out of range")
     return value
 
 
 def _when(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) and value > 0 else None
+    ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value < _DATE_LIMIT
+    return datetime.fromtimestamp(value, UTC) if ok else None
 
 
 def parse_update(data: Any) -> InboundMessage | None:
@@ -327,7 +335,7 @@ def _parse_message(update_id: int, message: Any) -> InboundMessage | None:
         channel="telegram",
         provider_id=str(update_id),
         address=str(chat_id),
-        text=text,
+        text=storable_text(text),
         received_at=_when(message.get("date")),
         extra=extra,
     )
@@ -340,7 +348,7 @@ def _parse_callback(update_id: int, query: Any) -> InboundMessage | None:
     if not isinstance(data, str):
         return None  # game buttons carry no data
     message = query.get("message")
-    extra = {"callback_query_id": query["id"]}
+    extra = {"callback_query_id": storable_text(query["id"])}
     if isinstance(message, dict) and isinstance(message.get("chat"), dict):
         if message["chat"].get("type", "private") != "private":
             return None
@@ -358,7 +366,7 @@ def _parse_callback(update_id: int, query: Any) -> InboundMessage | None:
         channel="telegram",
         provider_id=str(update_id),
         address=str(chat_id),
-        text=data,
-        callback_data=data,
+        text=storable_text(data),
+        callback_data=storable_text(data),
         extra=extra,
     )

@@ -31,6 +31,7 @@ from bot.channels.base import (
     SendReceipt,
     StatusUpdate,
     TransientSendError,
+    storable_text,
 )
 from bot.channels.ratelimit import Rate, Throttle
 from bot.clock import Clock, SystemClock
@@ -49,6 +50,11 @@ TRANSIENT_CODES = THROTTLE_CODES | frozenset({20500, 20503})
 
 _SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
 _STATUS = re.compile(r"^[a-z_]{1,40}$")
+# A number (E.164, "whatsapp:+44...") or an alphanumeric sender id: printable, and short
+# enough for the address column.
+_ADDRESS = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,63}")
+_ERROR_CODE = re.compile(r"[0-9]{1,10}")
+_MAX_SEGMENTS = 100  # Twilio's 1,600-character cap is at most 24 segments
 
 # Response headers of the request in flight, per task, so concurrent sends don't mix up their
 # Retry-After values (TwilioRestException does not carry headers).
@@ -243,7 +249,7 @@ def _sid(form: Mapping[str, str], *names: str) -> str:
     for name in names:
         value = form.get(name)
         if value:
-            if not _SID.match(value):
+            if not _SID.fullmatch(value):
                 raise MalformedRequest(f"{name} is not a Twilio SID")
             return value
     raise MalformedRequest(f"missing {names[0]}")
@@ -255,19 +261,21 @@ def parse_inbound_sms(form: Mapping[str, str]) -> InboundMessage:
     Only what the service needs is kept: Twilio's geo fields (FromCity, FromZip...) are dropped.
     """
     sid = _sid(form, "MessageSid", "SmsMessageSid", "SmsSid")
-    sender = _required(form, "From")
+    sender = _required(form, "From").strip()
+    if not _ADDRESS.fullmatch(sender):
+        raise MalformedRequest("From is not a phone number or sender id")
     segments: int | None = None
     if form.get("NumSegments"):
-        try:
-            segments = int(form["NumSegments"])
-        except ValueError:
-            raise MalformedRequest("NumSegments is not a number") from None
+        raw = form["NumSegments"].strip()
+        if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= _MAX_SEGMENTS:
+            raise MalformedRequest(f"NumSegments is not a number from 1 to {_MAX_SEGMENTS}")
+        segments = int(raw)
     extra = {k: str(form[k]) for k in ("To", "OptOutType", "NumMedia") if form.get(k)}
     return InboundMessage(
         channel="sms",
         provider_id=sid,
-        address=sender.strip(),
-        text=str(form.get("Body") or ""),
+        address=sender,
+        text=storable_text(str(form.get("Body") or "")),
         raw_segments=segments,
         extra=extra,
     )
@@ -283,6 +291,8 @@ def parse_status_callback(form: Mapping[str, str]) -> StatusUpdate:
     if not _STATUS.match(status):
         raise MalformedRequest("missing or odd MessageStatus")
     error_code = (form.get("ErrorCode") or "").strip() or None
+    if error_code is not None and not _ERROR_CODE.fullmatch(error_code):
+        raise MalformedRequest("ErrorCode is not a Twilio error number")
     unreachable = error_code is not None and error_code.isdigit() and int(error_code) in OPTED_OUT_CODES
     return StatusUpdate(
         channel="sms", provider_id=sid, status=status, error_code=error_code, unreachable=unreachable

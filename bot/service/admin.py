@@ -16,11 +16,15 @@ from sqlalchemy.orm import Session
 from bot.people import (
     InvalidDetails,
     as_id,
+    check_alert_channels,
     normalise_phone,
     parse_channel,
     parse_channel_list,
     parse_date,
+    parse_regions,
+    parse_yes_no,
     require_name,
+    sms_number,
 )
 from bot.schedule import PlanError, parse_plan
 from bot.service import checkins
@@ -80,9 +84,32 @@ def supervisor_named(session: Session, ref: str, staff_id: int | None = None) ->
     return sup
 
 
+DEFAULT_STAFF_CHANNELS = "sms,telegram,email"
+
+
+def sms_regions(svc: Services | None) -> tuple[str, ...]:
+    """Where SMS may go (`[service] sms_regions`); GB without a config."""
+    return parse_regions(svc.config.service.sms_regions) if svc is not None else ("GB",)
+
+
+def phone_free(session: Session, e164: str, *, mentee_id: int | None = None,
+               staff_id: int | None = None) -> None:
+    """InvalidDetails if the number is already someone else's (a mentee's or a staff member's):
+    an inbound text must map to one person."""
+    mentee = MenteeRepo(session).by_address("sms", e164)
+    if mentee is not None and mentee.id != mentee_id:
+        raise InvalidDetails(f"phone {e164} already belongs to mentee {mentee.id}")
+    staff = StaffRepo(session).by_address("sms", e164)
+    if staff is not None and staff.id != staff_id:
+        raise InvalidDetails(f"phone {e164} already belongs to staff member {staff.name}")
+
+
 def add_staff(session: Session, now: datetime, *, name: str, role: str, phone: str = "",
-              email: str = "", telegram_chat_id: str = "", channels: str = "sms,telegram,email",
-              supervisor: str = "", duty: bool = False) -> Staff:
+              email: str = "", telegram_chat_id: str = "", channels: str = "",
+              supervisor: str = "", duty: bool = False,
+              regions: tuple[str, ...] = ("GB",)) -> Staff:
+    """`channels` empty: the usual order (sms, telegram, email), skipping what they lack;
+    channels named explicitly must each have an address (Telegram may be linked later)."""
     if role not in ("mentor", "supervisor", "coordinator"):
         raise InvalidDetails(f"role {role!r} must be mentor, supervisor or coordinator")
     name = unique_staff_name(session, name)
@@ -91,10 +118,16 @@ def add_staff(session: Session, now: datetime, *, name: str, role: str, phone: s
         raise InvalidDetails(f"email {email!r} is not an email address")
     if not (phone or email or telegram_chat_id):
         raise InvalidDetails("staff need a phone, email or Telegram chat to receive alerts")
+    e164 = sms_number(phone, regions) if phone else None
+    order = parse_channel_list(channels or DEFAULT_STAFF_CHANNELS)
+    if channels:
+        check_alert_channels(order, phone=e164, email=email, telegram_chat_id=telegram_chat_id)
+    if e164:
+        phone_free(session, e164)
     staff = Staff(
-        name=name, role=role, phone=normalise_phone(phone) if phone else None,
+        name=name, role=role, phone=e164,
         email=email or None, telegram_chat_id=telegram_chat_id or None,
-        channels=parse_channel_list(channels), supervisor_id=sup_id, is_duty=duty, active=True,
+        channels=order, supervisor_id=sup_id, is_duty=duty, active=True,
         created_at=now,
     )
     return StaffRepo(session).add(staff)
@@ -122,9 +155,11 @@ def add_mentee(session: Session, svc: Services, now: datetime, *, first_name: st
     if found.role != "mentor":
         raise InvalidDetails(f"{found.name} is a {found.role}, not a mentor")
     channel = parse_channel(preferred_channel)
-    e164 = normalise_phone(phone) if phone else None
+    e164 = sms_number(phone, sms_regions(svc)) if phone else None
     if channel == "sms" and not e164:
         raise InvalidDetails("a phone number is needed for SMS check-ins")
+    if e164:
+        phone_free(session, e164)
     tz = timezone or svc.config.service.timezone
     try:
         ZoneInfo(tz)
@@ -236,7 +271,8 @@ class _NothingImported(Exception):
 
 
 def import_staff(session: Session, now: datetime, rows: Iterable[Mapping[str, str]], *,
-                 partial: bool = False, progress: Callable[[int], None] | None = None) -> ImportReport:
+                 partial: bool = False, progress: Callable[[int], None] | None = None,
+                 regions: tuple[str, ...] = ("GB",)) -> ImportReport:
     """Import staff from CSV rows in the caller's transaction; same all-or-nothing rule as mentees.
 
     Supervisors may be named by later rows' `supervisor` column: rows are taken in file order,
@@ -248,9 +284,8 @@ def import_staff(session: Session, now: datetime, rows: Iterable[Mapping[str, st
         add_staff(session, now, name=values["name"], role=values["role"] or "mentor",
                   phone=values["phone"], email=values["email"],
                   telegram_chat_id=values["telegram_chat_id"],
-                  channels=values["channels"] or "sms,telegram,email",
-                  supervisor=values["supervisor"],
-                  duty=values["duty"].lower() in {"yes", "y", "true", "1"})
+                  channels=values["channels"], supervisor=values["supervisor"],
+                  duty=parse_yes_no(values["duty"], "duty"), regions=regions)
 
     _import_rows(session, rows, report, partial, progress, STAFF_COLUMNS, one)
     return report

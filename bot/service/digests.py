@@ -109,7 +109,7 @@ def send_one(svc: Services, staff: Staff, week: Week, *, force: bool = False) ->
     except DigestSendError as exc:
         if not force:
             _unclaim(svc, staff, week, kind)  # let the next run try again
-        log.error("digest for %s not sent: %s", staff.name, exc)
+        log.error("digest for staff %s not sent: %s", staff.id, exc)
         return DigestOutcome(staff.name, week.label, f"failed: {exc}")
     return DigestOutcome(staff.name, week.label, "sent")
 

@@ -223,7 +223,9 @@ def serve(config: Config, clock: Clock | None = None, *, role: str = "all") -> i
     role "web": webhooks only; they store and answer, and `worker` processes do the rest.
     role "worker": the loops only (turns, sender, ticker, cron jobs, Telegram polling).
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from bot.logs import configure
+
+    configure(config)
     validate_all()
     warm_up()  # compile the risk rules before the first message, not during it
     svc = build_services(config, clock)
@@ -234,7 +236,8 @@ def serve(config: Config, clock: Clock | None = None, *, role: str = "all") -> i
         asyncio.run(run_worker(svc))
         return 0
     app, _ = build_app(svc, run_loops=role == "all")
-    uvicorn.run(app, host=config.service.host, port=config.service.port, log_level="info",
+    # log_config=None: uvicorn's own loggers go through our redacting handler (bot.logs).
+    uvicorn.run(app, host=config.service.host, port=config.service.port, log_config=None,
                 proxy_headers=True)
     return 0
 

@@ -24,6 +24,7 @@ from bot.service.outbox import one_turn, queue_to_mentee, queue_to_staff
 from bot.flows import get_flow
 from bot.service.runtime import Services
 from bot.storage.conversations import ConversationRepo
+from bot.storage.db import scrub_wal
 from bot.storage.messages import MessageRepo
 from bot.storage.models import Conversation, Mentee, Message
 from bot.storage.people import MenteeRepo, StaffRepo
@@ -45,17 +46,21 @@ def process_inbound(svc: Services, limit: int = 50) -> int:
     others nor go unseen: it is flagged for a human (fail closed).
     """
     try:
-        handled = _process_batch(svc, limit, isolate=False)
+        handled, blanked = _process_batch(svc, limit, isolate=False)
     except Exception:
         log.warning("an inbound batch failed; handling its messages one at a time")
-        handled = _process_batch(svc, limit, isolate=True)
+        handled, blanked = _process_batch(svc, limit, isolate=True)
+    if blanked:
+        scrub_wal(svc.engine)  # a stranger's words were blanked: leave no copy in the WAL
     if handled:
         svc.poke_outbox()
     return handled
 
 
-def _process_batch(svc: Services, limit: int, *, isolate: bool) -> int:
+def _process_batch(svc: Services, limit: int, *, isolate: bool) -> tuple[int, bool]:
+    """Handle one batch; returns how many, and whether any stranger's words were blanked."""
     handled = 0
+    blanked = False
     # A batch commits within about BATCH_SECONDS even in a burst: a crisis text's alerts are
     # sent only after its batch commits, so a long batch would hold them back (the rows left
     # over are released by the commit and taken by the next pass at once).
@@ -81,7 +86,8 @@ def _process_batch(svc: Services, limit: int, *, isolate: bool) -> int:
                         _fail_closed(session, svc, row, now)
                     row.processed_at = now
             handled += 1
-    return handled
+            blanked = blanked or row.status == "unknown_sender"
+    return handled, blanked
 
 
 @lru_cache(maxsize=256)

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.storage.models import Alert, Answer, Conversation, Mentee, Message, Staff
+from bot.storage.models import Alert, Answer, Conversation, DigestSent, Mentee, Message, Staff
 from escalation.digest.records import (
     AlertRecord,
     CheckinOutcome,
@@ -23,6 +23,16 @@ from escalation.digest.records import Mentee as MenteeRecord
 from escalation.digest.records import Mentor as MentorRecord
 from escalation.digest.records import Supervisor as SupervisorRecord
 from escalation.digest.week import Week
+
+def sent_already(session: Session, week: str, staff_ids: list[int]) -> dict[int, datetime]:
+    """When each of these staff was last sent the digest for `week` (ISO label), if ever."""
+    if not staff_ids:
+        return {}
+    rows = session.execute(select(DigestSent.staff_id, func.max(DigestSent.sent_at))
+                           .where(DigestSent.week == week, DigestSent.staff_id.in_(staff_ids))
+                           .group_by(DigestSent.staff_id)).all()
+    return {staff_id: at for staff_id, at in rows}
+
 
 # Eight mood weeks and four trend weeks need nine; the rest lets a missed streak reach further back.
 HISTORY_WEEKS = 12

@@ -208,7 +208,7 @@ def test_import_refuses_a_phone_that_already_belongs_to_someone(staffed: Cli, tm
     staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
     code, out, _ = staffed("mentee", "import", write_csv(tmp_path, "Alex,,07700900123,,sms,Dan Carter,,,"))
     assert code == 1
-    assert "rejected line 2: phone or Telegram chat already belongs to someone" in out
+    assert "rejected line 2: phone +447700900123 already belongs to mentee 1" in out
     assert len(mentee_lines(staffed)) == 1
 
 
@@ -500,7 +500,7 @@ def test_a_phone_that_belongs_to_someone_else_is_one_line_not_a_traceback(staffe
     """It used to print about 60 lines of SQL."""
     staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
     code, _, err = staffed("mentee", "add", "Alex", "--phone", "07700 900123", "--mentor", "Dan Carter")
-    assert code == 2 and "already belongs to someone else" in one_error_line(err)
+    assert code == 2 and "phone +447700900123 already belongs to mentee 1" in one_error_line(err)
     staffed.ok("mentee", "add", "Alex", "--phone", "07700900124", "--mentor", "Dan Carter")
     code, _, err = staffed("mentee", "edit", "Alex", "--phone", "07700900123")
-    assert code == 2 and "already belongs to someone else" in one_error_line(err)
+    assert code == 2 and "phone +447700900123 already belongs to mentee 1" in one_error_line(err)

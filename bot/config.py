@@ -39,6 +39,16 @@ class ServiceConfig:
     help_phone: str = ""  # the coordinator's number mentees can ring
     tick_seconds: float = 5.0
     retention_days: int = 365
+    # Sending reliability (send-reliability branch): how long a claimed outbox row is held for
+    # the worker sending it (renewed while it works; a dead worker's rows are taken back after
+    # this), how many sends run at once, how long a provider call may take, how long after its
+    # first try a send whose outcome is unknown (the provider answered too slowly) may be tried
+    # again, and how long an SQLite writer waits for the lock before its unit of work is retried.
+    send_lease_seconds: float = 15.0
+    send_concurrency: int = 32
+    send_timeout_seconds: float = 10.0
+    resend_window_minutes: float = 30.0
+    sqlite_busy_timeout_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,11 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"config [{section}] {key}: must be HH:MM, got {value!r}")
     if cfg.digest.day not in {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}:
         raise ConfigError(f"config [digest] day: must be mon..sun, got {cfg.digest.day!r}")
+    for key, least in (("send_concurrency", 1), ("send_lease_seconds", 1), ("send_timeout_seconds", 0.1),
+                       ("sqlite_busy_timeout_seconds", 0.01)):
+        if getattr(cfg.service, key) < least:
+            raise ConfigError(f"config [service] {key}: must be at least {least}, "
+                              f"got {getattr(cfg.service, key)!r}")
     if cfg.telegram.mode not in {"polling", "webhook"}:
         raise ConfigError(f"config [telegram] mode: must be polling or webhook, got {cfg.telegram.mode!r}")
     try:

@@ -1,8 +1,12 @@
 """The outbox: outbound rows are written in the turn's transaction; this loop sends them.
 
 A send never happens inside a transaction that could roll back, so nothing is sent that was not
-stored, and nothing stored is lost: a crash between claim and result leaves the row 'sending'
-until its lease runs out, and it is sent again.
+stored, and nothing stored is lost. Each send's receipt is written as soon as the send returns
+(those finishing together share a transaction), so a crash re-sends only what was in flight at
+that moment. A worker holds what it claimed by a short lease that it renews while it works: a
+crashed worker's messages are taken back once the lease runs out (`[service]
+send_lease_seconds`). Urgent rows (helpline replies, staff alerts) are claimed and sent first,
+and have a lane of their own that never waits behind a batch of ordinary messages.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from bot.gsm7 import segment_count, sms_parts, to_gsm7
 from bot.service.quiet import quiet_hours_for, tz_for
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
-from bot.storage.messages import MessageRepo
+from bot.storage.messages import ORDINARY_PURPOSES, MessageRepo
 from bot.storage.models import Mentee, Message, Staff
 from bot.storage.people import MenteeRepo, StaffRepo
 
@@ -45,6 +49,7 @@ class SendJob:
     address: str
     text: str
     buttons: tuple[Button, ...]
+    urgent: bool = False
 
 
 @dataclass(frozen=True)
@@ -204,12 +209,18 @@ def _queue_one(session: Session, **values: Any) -> Message:
 
 
 # ---- the sender loop ----------------------------------------------------------------------------
-def claim_jobs(svc: Services, limit: int = 200) -> list[SendJob]:
-    """Claim due outbox rows, deferring any that would land in a mentee's quiet hours."""
+def send_lease(svc: Services) -> timedelta:
+    return timedelta(seconds=svc.config.service.send_lease_seconds)
+
+
+def claim_jobs(svc: Services, limit: int = 200, *, urgent_only: bool = False) -> list[SendJob]:
+    """Claim due outbox rows, urgent first, deferring any that would land in a mentee's quiet
+    hours. `urgent_only`: helpline replies and staff alerts alone (the urgent lane)."""
     now = svc.clock.now()
     jobs: list[SendJob] = []
     with svc.sessions() as session, session.begin():
-        rows = MessageRepo(session).claim_outbox(now, svc.worker_id, limit)
+        rows = MessageRepo(session).claim_outbox(now, svc.worker_id, limit, lease=send_lease(svc),
+                                                 urgent_only=urgent_only)
         mentees = MenteeRepo(session).get_many(
             {r.mentee_id for r in rows if r.respect_quiet_hours and r.mentee_id is not None})
         for row in rows:
@@ -218,8 +229,15 @@ def claim_jobs(svc: Services, limit: int = 200) -> list[SendJob]:
                 if mentee is not None and _hold_back(svc, row, mentee, now):
                     continue
             buttons = tuple(Button(label, value) for label, value in (row.buttons or []))
-            jobs.append(SendJob(row.id, row.channel, row.address, row.body, buttons))
+            jobs.append(SendJob(row.id, row.channel, row.address, row.body, buttons,
+                                urgent=row.purpose not in ORDINARY_PURPOSES))
     return jobs
+
+
+def renew_leases(svc: Services, message_ids: list[int]) -> int:
+    """Renew this worker's hold on messages it claimed and has not yet recorded."""
+    with svc.sessions() as session, session.begin():
+        return MessageRepo(session).renew_leases(message_ids, svc.clock.now())
 
 
 def _hold_back(svc: Services, row: Message, mentee: Mentee, now: datetime) -> bool:
@@ -237,6 +255,8 @@ def _hold_back(svc: Services, row: Message, mentee: Mentee, now: datetime) -> bo
     if quiet is not None and quiet.is_quiet(now, tz):
         row.status = "pending"
         row.attempts -= 1
+        if row.attempts <= 0:
+            row.first_tried_at = None  # held back, never tried
         row.next_attempt_at = quiet.next_open(now, tz)
         return True
     return False
@@ -295,11 +315,16 @@ def _record_one(session: Session, svc: Services, messages: MessageRepo, outcome:
         row.attempts = max(0, row.attempts - 1)
         row.next_attempt_at = now + timedelta(seconds=outcome.error.retry_after or 1)
         row.updated_at = now
+    elif isinstance(outcome.error, TransientSendError) and outcome.error.uncertain \
+            and _resend_window_over(svc, row, now + _backoff(row, outcome.error)):
+        _give_up_uncertain(session, svc, row, now)
     elif isinstance(outcome.error, TransientSendError) and row.attempts < MAX_ATTEMPTS:
-        delay = outcome.error.retry_after or BACKOFF_SECONDS[min(row.attempts, len(BACKOFF_SECONDS)) - 1]
+        delay = _backoff(row, outcome.error).total_seconds()
         row.status = "pending"
         row.next_attempt_at = now + timedelta(seconds=delay)
-        row.error_detail = str(outcome.error)[:300]
+        detail = str(outcome.error)
+        row.error_detail = (f"may have been delivered; trying again: {detail}"
+                            if outcome.error.uncertain else detail)[:300]
         row.updated_at = now
     else:
         error = outcome.error or PermanentSendError("unknown")
@@ -310,6 +335,31 @@ def _record_one(session: Session, svc: Services, messages: MessageRepo, outcome:
         handle_permanent_failure(
             session, svc, row, now,
             unreachable=isinstance(error, PermanentSendError) and error.unreachable)
+
+
+def _backoff(row: Message, error: TransientSendError) -> timedelta:
+    return timedelta(seconds=error.retry_after
+                     or BACKOFF_SECONDS[min(row.attempts, len(BACKOFF_SECONDS)) - 1])
+
+
+def _resend_window_over(svc: Services, row: Message, next_try: datetime) -> bool:
+    """Whether a send with an unknown outcome would next be tried too long after its first try:
+    a copy may already have arrived, and a second one long after would confuse more than help."""
+    window = timedelta(minutes=svc.config.service.resend_window_minutes)
+    return next_try - (row.first_tried_at or row.created_at) > window
+
+
+def _give_up_uncertain(session: Session, svc: Services, row: Message, now: datetime) -> None:
+    """Stop re-sending a message that may have arrived. A staff alert still moves on to the
+    person's next channel (a second copy is better than an alert nobody saw); a mentee's
+    message is left as is (their check-in goes on: reminder, expiry)."""
+    row.status = "unknown"
+    row.error_code = "timeout"
+    row.error_detail = (f"may have been delivered: no answer from {row.channel} in time, and not "
+                        f"tried again after {svc.config.service.resend_window_minutes:g} minutes")
+    row.updated_at = now
+    if row.staff_id is not None:
+        handle_permanent_failure(session, svc, row, now)
 
 
 def _record_sent(session: Session, row: Message, receipt: SendReceipt, now: datetime) -> None:
@@ -394,26 +444,83 @@ def _already_fallen_back(session: Session, row: Message, exclude: set[str]) -> b
     )
 
 
-async def send_pass(svc: Services, limit: int = 200, concurrency: int = 32) -> int:
+class _Receipts:
+    """Writes each send's outcome as soon as it returns: sends that finish while one write is
+    under way share the next transaction (group commit), so no receipt waits for a whole pass."""
+
+    def __init__(self, svc: Services, held: set[int]) -> None:
+        self.svc = svc
+        self.held = held
+        self.queue: asyncio.Queue[SendOutcome | None] = asyncio.Queue()
+
+    def put(self, outcome: SendOutcome) -> None:
+        self.queue.put_nowait(outcome)
+
+    def close(self) -> None:
+        self.queue.put_nowait(None)
+
+    async def run(self) -> None:
+        closing = False
+        while not closing:
+            batch = [await self.queue.get()]
+            while not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            closing = None in batch
+            outcomes = [o for o in batch if o is not None]
+            if not outcomes:
+                continue
+            try:
+                await asyncio.to_thread(record_outcomes, self.svc, outcomes)
+            except Exception as exc:  # the rows go again once their lease runs out
+                log.warning("could not record %d sends (they will be sent again): %s",
+                            len(outcomes), type(exc).__name__)
+            self.held.difference_update(o.job.message_id for o in outcomes)
+
+
+async def _keep_leases(svc: Services, held: set[int]) -> None:
+    """Renew the lease on what this pass holds, three times a lease, until cancelled."""
+    interval = svc.config.service.send_lease_seconds / 3
+    while True:
+        await asyncio.sleep(interval)
+        if not held:
+            continue
+        try:
+            await asyncio.to_thread(renew_leases, svc, sorted(held))
+        except Exception as exc:  # try again next time; a lapse risks a second copy, not a loss
+            log.warning("could not renew the sending lease: %s", type(exc).__name__)
+
+
+async def send_pass(svc: Services, limit: int = 200, concurrency: int | None = None, *,
+                    urgent_only: bool = False) -> int:
     """Claim, send and record one batch; returns how many sends were attempted."""
-    jobs = await asyncio.to_thread(claim_jobs, svc, limit)
+    jobs = await asyncio.to_thread(claim_jobs, svc, limit, urgent_only=urgent_only)
     if not jobs:
         return 0
-    gate = asyncio.Semaphore(concurrency)
+    gate = asyncio.Semaphore(concurrency or svc.config.service.send_concurrency)
     # One person's messages go one after another, in the order they were written (a safety
-    # reply before the next question); different people's go in parallel.
+    # reply before the next question); different people's go in parallel, people with an
+    # urgent message first (the gate lets waiters through in the order they came).
     by_person: dict[tuple[str, str], list[SendJob]] = {}
     for job in sorted(jobs, key=lambda j: j.message_id):
         by_person.setdefault((job.channel, job.address), []).append(job)
+    queues = sorted(by_person.values(), key=lambda q: (not any(j.urgent for j in q), q[0].message_id))
+    held = {job.message_id for job in jobs}
+    receipts = _Receipts(svc, held)
 
-    async def in_order(queue: list[SendJob]) -> list[SendOutcome]:
-        results = []
+    async def in_order(queue: list[SendJob]) -> None:
         for job in queue:
             async with gate:
-                results.append(await _send(svc, job))
-        return results
+                outcome = await _send(svc, job)
+            receipts.put(outcome)
 
-    groups = await asyncio.gather(*(in_order(queue) for queue in by_person.values()))
-    outcomes = [outcome for group in groups for outcome in group]
-    await asyncio.to_thread(record_outcomes, svc, outcomes)
+    recorder = asyncio.create_task(receipts.run())
+    keeper = asyncio.create_task(_keep_leases(svc, held))
+    try:
+        await asyncio.gather(*(in_order(queue) for queue in queues))
+    finally:
+        receipts.close()
+        try:
+            await recorder  # even when cancelled (shutdown): what was sent is recorded
+        finally:
+            keeper.cancel()
     return len(jobs)

@@ -32,6 +32,7 @@ class Wakeups:
 
     inbound: asyncio.Event = field(default_factory=asyncio.Event)
     outbox: asyncio.Event = field(default_factory=asyncio.Event)
+    urgent_outbox: asyncio.Event = field(default_factory=asyncio.Event)  # the senders' urgent lane
     loop: asyncio.AbstractEventLoop | None = None
 
     def _set(self, event: asyncio.Event) -> None:
@@ -49,6 +50,7 @@ class Wakeups:
 
     def poke_outbox(self) -> None:
         self._set(self.outbox)
+        self._set(self.urgent_outbox)
 
 
 @dataclass

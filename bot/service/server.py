@@ -33,11 +33,13 @@ from escalation.detect import warm_up
 log = logging.getLogger("checkins.server")
 
 
-def build_channels(config: Config, clock: Clock, *, timeout: float = 10.0) -> dict[str, Channel]:
+def build_channels(config: Config, clock: Clock, *, timeout: float | None = None) -> dict[str, Channel]:
     """The channels the config enables (none at all is allowed: e.g. email-only staff).
 
-    `timeout` bounds each provider API call, so a hung provider is a retry, not a stuck sender.
+    `timeout` (default `[service] send_timeout_seconds`) bounds each provider API call, so a
+    hung provider is a retry, not a stuck sender.
     """
+    timeout = timeout or config.service.send_timeout_seconds
     channels: dict[str, Channel] = {}
     if config.twilio.enabled:
         from bot.channels.twilio_sms import TwilioSmsChannel
@@ -98,6 +100,9 @@ class Runner:
     async def _outbox_pass(self) -> int:
         return await loops.send_pass(self.svc)
 
+    async def _urgent_pass(self) -> int:
+        return await loops.send_pass(self.svc, urgent_only=True)
+
     async def _tick(self) -> None:
         try:
             await asyncio.to_thread(loops.tick, self.svc)
@@ -148,6 +153,9 @@ class Runner:
         self.scheduler.start()
         self.tasks.append(asyncio.create_task(self._loop("inbound", wakeups.inbound, self._inbound_pass)))
         self.tasks.append(asyncio.create_task(self._loop("outbox", wakeups.outbox, self._outbox_pass)))
+        # Alerts and helpline replies never wait for a batch of ordinary messages to finish.
+        self.tasks.append(asyncio.create_task(
+            self._loop("urgent outbox", wakeups.urgent_outbox, self._urgent_pass)))
         telegram = self.svc.channels.get("telegram")
         if telegram is not None:
             await telegram.start()  # type: ignore[attr-defined]

@@ -31,6 +31,7 @@ from bot.gsm7 import segment_count, sms_parts, to_gsm7
 from bot.service.quiet import quiet_hours_for, tz_for
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
+from bot.storage.db import is_lock_error
 from bot.storage.messages import ORDINARY_PURPOSES, MessageRepo
 from bot.storage.models import Mentee, Message, Staff
 from bot.storage.people import MenteeRepo, StaffRepo
@@ -216,6 +217,10 @@ def send_lease(svc: Services) -> timedelta:
 def claim_jobs(svc: Services, limit: int = 200, *, urgent_only: bool = False) -> list[SendJob]:
     """Claim due outbox rows, urgent first, deferring any that would land in a mentee's quiet
     hours. `urgent_only`: helpline replies and staff alerts alone (the urgent lane)."""
+    return svc.retrying(lambda: _claim_jobs(svc, limit, urgent_only), "claiming messages to send")
+
+
+def _claim_jobs(svc: Services, limit: int, urgent_only: bool) -> list[SendJob]:
     now = svc.clock.now()
     jobs: list[SendJob] = []
     with svc.sessions() as session, session.begin():
@@ -236,8 +241,11 @@ def claim_jobs(svc: Services, limit: int = 200, *, urgent_only: bool = False) ->
 
 def renew_leases(svc: Services, message_ids: list[int]) -> int:
     """Renew this worker's hold on messages it claimed and has not yet recorded."""
-    with svc.sessions() as session, session.begin():
-        return MessageRepo(session).renew_leases(message_ids, svc.clock.now())
+    def work() -> int:
+        with svc.sessions() as session, session.begin():
+            return MessageRepo(session).renew_leases(message_ids, svc.clock.now())
+
+    return svc.retrying(work, "renewing the sending lease")
 
 
 def _hold_back(svc: Services, row: Message, mentee: Mentee, now: datetime) -> bool:
@@ -278,10 +286,16 @@ async def _send(svc: Services, job: SendJob) -> SendOutcome:
 
 def record_outcomes(svc: Services, outcomes: list[SendOutcome]) -> None:
     """Store what each send did: provider id, retry time, or a permanent failure and fallback."""
+    svc.retrying(lambda: _record_outcomes(svc, outcomes), "recording sends")
+
+
+def _record_outcomes(svc: Services, outcomes: list[SendOutcome]) -> None:
     now = svc.clock.now()
     try:
         _record_all(svc, outcomes, now, isolate=False)
-    except Exception:
+    except Exception as exc:
+        if is_lock_error(exc):
+            raise  # not a bad result: the whole unit runs again
         # One bad result must not undo the others: record them again one savepoint each.
         log.exception("recording a send batch failed; recording one at a time")
         _record_all(svc, outcomes, now, isolate=True)

@@ -26,6 +26,7 @@ from bot.config import Config
 from bot.flows import validate_all
 from bot.service.runtime import Services, Wakeups, build_services
 from bot.service.sink import DatabaseSink
+from bot.storage.db import is_lock_error
 from bot.storage.models import ServiceState
 from bot.web import WebSettings, create_app
 from escalation.detect import warm_up
@@ -86,8 +87,8 @@ class Runner:
             event.clear()
             try:
                 did = await work()
-            except Exception:
-                log.exception("%s pass failed; retrying", name)
+            except Exception as exc:
+                _log_failure(f"{name} pass", exc)
                 did = 0
             if did:
                 continue  # more may be waiting: go again at once
@@ -104,19 +105,23 @@ class Runner:
         return await loops.send_pass(self.svc, urgent_only=True)
 
     async def _tick(self) -> None:
-        try:
-            await asyncio.to_thread(loops.tick, self.svc)
-        except Exception:
-            log.exception("tick failed")
+        await self._job("tick", loops.tick)
 
     async def _plan(self) -> None:
-        await asyncio.to_thread(loops.plan, self.svc)
+        await self._job("planning", loops.plan)
 
     async def _retention(self) -> None:
-        await asyncio.to_thread(loops.retention, self.svc)
+        await self._job("retention", loops.retention)
 
     async def _digest(self) -> None:
-        await asyncio.to_thread(loops.weekly_digest, self.svc)
+        await self._job("weekly digest", loops.weekly_digest)
+
+    async def _job(self, name: str, work: Any) -> None:
+        """A scheduled job: a failure is logged and the next run comes as planned."""
+        try:
+            await asyncio.to_thread(work, self.svc)
+        except Exception as exc:
+            _log_failure(name, exc)
 
     async def _poll_telegram(self) -> None:
         channel = self.svc.channels["telegram"]
@@ -136,7 +141,7 @@ class Runner:
         wakeups = self.svc.wakeups = Wakeups(loop=asyncio.get_running_loop())
         cfg = self.svc.config
         await asyncio.to_thread(warm_up)
-        await asyncio.to_thread(loops.plan, self.svc)
+        await self._job("planning", loops.plan)
         self.scheduler = AsyncIOScheduler(timezone=cfg.service.timezone)
         self.scheduler.add_job(self._tick, "interval", seconds=cfg.service.tick_seconds,
                                id="tick", max_instances=1, coalesce=True)
@@ -182,6 +187,15 @@ class Runner:
                     with contextlib.suppress(Exception):
                         await closer()
                     break
+
+
+def _log_failure(what: str, exc: Exception) -> None:
+    """A busy database is expected under load: one line, and the loop carries on. Anything
+    else is a bug worth its traceback."""
+    if is_lock_error(exc):
+        log.warning("%s: the database stayed busy; trying again on the next pass", what)
+    else:
+        log.exception("%s failed; trying again on the next pass", what)
 
 
 def _load_offset(svc: Services) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -22,15 +23,27 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def is_lock_error(exc: BaseException) -> bool:
+    """Whether `exc` means another writer held the database (SQLite's "database is locked")
+    or PostgreSQL gave up on a lock (deadlock, lock timeout): the unit of work may run again."""
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) in ("40P01", "55P03", "40001"):
+        return True
+    return isinstance(exc, OperationalError) and (
+        "database is locked" in str(orig) or "database table is locked" in str(orig))
+
+
+def make_engine(url: str, *, busy_timeout: float = 5.0, **kwargs: Any) -> Engine:
     """Create an engine. SQLite gets WAL, a busy timeout, foreign keys and BEGIN IMMEDIATE.
 
     BEGIN IMMEDIATE takes the write lock at the start of every transaction, so two workers can
     never both read the same due row as unclaimed (sqlite3 otherwise begins only before DML).
+    A writer waits `busy_timeout` seconds for the lock, then gets "database is locked" and its
+    caller runs the unit of work again (bot.service.runtime.Services.retrying).
     """
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout}, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -38,7 +51,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur = dbapi_conn.cursor()
             if ":memory:" not in url:
                 cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={max(1, int(busy_timeout * 1000))}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()

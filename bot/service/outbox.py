@@ -12,6 +12,8 @@ and have a lane of their own that never waits behind a batch of ordinary message
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -458,6 +460,48 @@ def _already_fallen_back(session: Session, row: Message, exclude: set[str]) -> b
     )
 
 
+class SendGate:
+    """At most `size` messages out at once in one process, each counted until its receipt is
+    written, so a crash can re-send no more than `size` of them. Urgent waiters go first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.busy = 0
+        self._waiting: list[tuple[bool, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    async def acquire(self, urgent: bool) -> None:
+        if self.busy < self.size and not self._waiting:
+            self.busy += 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (not urgent, next(self._order), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # handed a slot just as we were cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self._waiting:
+            _, _, future = heapq.heappop(self._waiting)
+            if not future.done():
+                future.set_result(None)  # the slot goes straight to the next waiter
+                return
+        self.busy -= 1
+
+
+def send_gate(svc: Services) -> SendGate:
+    """This process's gate (one per event loop): the ordinary and urgent lanes share it."""
+    loop = asyncio.get_running_loop()
+    found = svc.extras.get("send_gate")
+    if found is None or found[0] is not loop:
+        found = (loop, SendGate(svc.config.service.send_concurrency))
+        svc.extras["send_gate"] = found
+    return found[1]  # type: ignore[no-any-return]
+
+
 class _Receipts:
     """Writes each send's outcome as soon as it returns: sends that finish while one write is
     under way share the next transaction (group commit), so no receipt waits for a whole pass."""
@@ -465,10 +509,13 @@ class _Receipts:
     def __init__(self, svc: Services, held: set[int]) -> None:
         self.svc = svc
         self.held = held
-        self.queue: asyncio.Queue[SendOutcome | None] = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[SendOutcome, asyncio.Future[None]] | None] = asyncio.Queue()
 
-    def put(self, outcome: SendOutcome) -> None:
-        self.queue.put_nowait(outcome)
+    async def record(self, outcome: SendOutcome) -> None:
+        """Hand over an outcome and wait until it is written (or could not be)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.queue.put_nowait((outcome, future))
+        await future
 
     def close(self) -> None:
         self.queue.put_nowait(None)
@@ -480,15 +527,19 @@ class _Receipts:
             while not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             closing = None in batch
-            outcomes = [o for o in batch if o is not None]
-            if not outcomes:
+            items = [item for item in batch if item is not None]
+            if not items:
                 continue
+            outcomes = [outcome for outcome, _ in items]
             try:
                 await asyncio.to_thread(record_outcomes, self.svc, outcomes)
             except Exception as exc:  # the rows go again once their lease runs out
                 log.warning("could not record %d sends (they will be sent again): %s",
                             len(outcomes), type(exc).__name__)
             self.held.difference_update(o.job.message_id for o in outcomes)
+            for _, future in items:
+                if not future.done():
+                    future.set_result(None)
 
 
 async def _keep_leases(svc: Services, held: set[int]) -> None:
@@ -506,14 +557,17 @@ async def _keep_leases(svc: Services, held: set[int]) -> None:
 
 async def send_pass(svc: Services, limit: int = 200, concurrency: int | None = None, *,
                     urgent_only: bool = False) -> int:
-    """Claim, send and record one batch; returns how many sends were attempted."""
+    """Claim, send and record one batch; returns how many sends were attempted.
+
+    A send holds its place at the gate until its receipt is written, so at most
+    `[service] send_concurrency` messages (or `concurrency`) are ever out and unrecorded.
+    """
     jobs = await asyncio.to_thread(claim_jobs, svc, limit, urgent_only=urgent_only)
     if not jobs:
         return 0
-    gate = asyncio.Semaphore(concurrency or svc.config.service.send_concurrency)
+    gate = SendGate(concurrency) if concurrency else send_gate(svc)
     # One person's messages go one after another, in the order they were written (a safety
-    # reply before the next question); different people's go in parallel, people with an
-    # urgent message first (the gate lets waiters through in the order they came).
+    # reply before the next question); different people's go in parallel, urgent ones first.
     by_person: dict[tuple[str, str], list[SendJob]] = {}
     for job in sorted(jobs, key=lambda j: j.message_id):
         by_person.setdefault((job.channel, job.address), []).append(job)
@@ -522,10 +576,13 @@ async def send_pass(svc: Services, limit: int = 200, concurrency: int | None = N
     receipts = _Receipts(svc, held)
 
     async def in_order(queue: list[SendJob]) -> None:
+        urgent = any(j.urgent for j in queue)  # a safety reply's person keeps their place
         for job in queue:
-            async with gate:
-                outcome = await _send(svc, job)
-            receipts.put(outcome)
+            await gate.acquire(urgent)
+            try:
+                await receipts.record(await _send(svc, job))
+            finally:
+                gate.release()
 
     recorder = asyncio.create_task(receipts.run())
     keeper = asyncio.create_task(_keep_leases(svc, held))

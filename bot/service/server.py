@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -161,15 +162,29 @@ class Runner:
         # Alerts and helpline replies never wait for a batch of ordinary messages to finish.
         self.tasks.append(asyncio.create_task(
             self._loop("urgent outbox", wakeups.urgent_outbox, self._urgent_pass)))
-        telegram = self.svc.channels.get("telegram")
-        if telegram is not None:
-            await telegram.start()  # type: ignore[attr-defined]
-            if cfg.telegram.mode == "polling":
-                await telegram.delete_webhook()  # type: ignore[attr-defined]
-                self.tasks.append(asyncio.create_task(self._poll_telegram()))
-            else:
-                await telegram.set_webhook(  # type: ignore[attr-defined]
-                    f"{cfg.service.public_base_url.rstrip('/')}/telegram/webhook", cfg.telegram.secret_token)
+        if self.svc.channels.get("telegram") is not None:
+            # In the background: Telegram slow or down at start-up must not keep SMS (a crisis
+            # text included) from being taken in; the outbox retries Telegram sends meanwhile.
+            self.tasks.append(asyncio.create_task(self._start_telegram()))
+
+    async def _start_telegram(self, pauses: tuple[float, ...] = (1, 2, 5, 10, 30)) -> None:
+        cfg = self.svc.config
+        telegram = self.svc.channels["telegram"]
+        for attempt in itertools.count():
+            try:
+                await telegram.start()  # type: ignore[attr-defined]
+                if cfg.telegram.mode == "polling":
+                    await telegram.delete_webhook()  # type: ignore[attr-defined]
+                else:
+                    await telegram.set_webhook(  # type: ignore[attr-defined]
+                        f"{cfg.service.public_base_url.rstrip('/')}/telegram/webhook", cfg.telegram.secret_token)
+                break
+            except Exception as exc:
+                pause = pauses[min(attempt, len(pauses) - 1)]
+                log.warning("Telegram could not be set up (%s); trying again in %gs", exc, pause)
+                await asyncio.sleep(pause)
+        if cfg.telegram.mode == "polling":
+            await self._poll_telegram()
 
     async def stop(self) -> None:
         self.stopping.set()

@@ -23,7 +23,13 @@ from bot.service.outbox import claim_jobs, outbound_values, queue_to_staff, send
 from bot.service.runtime import Services
 from bot.storage.messages import MessageRepo
 from bot.storage.models import Message
+from tests.bot.service.channels_stack import (  # noqa: F401 - make_stack is a fixture
+    MENTEE_PHONE,
+    StackFactory,
+    make_stack,
+)
 from tests.conftest import RecordingPhone, ServicesFactory
+from tests.fakes.telegram_server import FakeTelegram, TelegramFault
 from tests.fakes.fixtures import twilio_channel_for
 from tests.fakes.twilio_server import FakeTwilio, TwilioFault
 
@@ -227,3 +233,60 @@ def test_sending_settings_below_their_least_are_one_line_errors(
     with pytest.raises(ConfigError) as caught:
         load_config(path, {})
     assert str(caught.value) == f"config [service] {key}: must be at least {1}, got {value!r}"
+
+
+def test_the_send_gate_lets_urgent_waiters_through_first_and_never_more_than_its_size() -> None:
+    from bot.service.outbox import SendGate
+
+    async def scenario() -> tuple[list[str], int]:
+        gate, order, most = SendGate(1), [], 0
+        await gate.acquire(False)  # an ordinary send is out
+
+        async def waiter(name: str, urgent: bool) -> None:
+            nonlocal most
+            await gate.acquire(urgent)
+            most = max(most, gate.busy)
+            order.append(name)
+            gate.release()
+
+        tasks = [asyncio.create_task(waiter(name, name == "alert")) for name in ("q1", "q2", "alert")]
+        await asyncio.sleep(0)  # let them all queue
+        gate.release()
+        await asyncio.gather(*tasks)
+        return order, most
+
+    order, most = asyncio.run(scenario())
+    assert order == ["alert", "q1", "q2"] and most == 1
+
+
+def test_at_most_send_concurrency_messages_are_ever_out_without_a_receipt(
+        new_services: ServicesFactory) -> None:
+    """The gate is held until the receipt is written, so a crash can re-send at most that many."""
+    svc = tuned(new_services(), send_concurrency=2)
+    for i in range(6):
+        queue(svc, f"hello {i}", address=f"+44770090050{i}")
+    unrecorded_peak = 0
+
+    class Watching(RecordingPhone):
+        async def send(self, message: OutboundText) -> SendReceipt:
+            nonlocal unrecorded_peak
+            receipt = await super().send(message)
+            out = await asyncio.to_thread(lambda: sum(s == "sending" for s in status_of(svc).values()))
+            unrecorded_peak = max(unrecorded_peak, len(self.sent) - (6 - out))
+            return receipt
+
+    svc.channels = {"console": Watching()}
+    assert asyncio.run(send_pass(svc)) == 6
+    assert 1 <= unrecorded_peak <= 2
+
+
+def test_telegram_down_at_start_up_does_not_keep_a_crisis_text_out(
+        make_stack: StackFactory, fake_telegram: FakeTelegram) -> None:
+    """The port opens and SMS is handled while Telegram's setup is retried in the background."""
+    for _ in range(2):
+        fake_telegram.fail_next(TelegramFault.server_error(502), method="getMe")
+    stack = make_stack(run_loops=True, mode="webhook")
+    stack.add_people()
+    assert stack.sms("Got a rope and im doing it tonight, ive had enough").status_code == 200
+    stack.wait_for(lambda: any("116 123" in t for t in stack.texts_to(MENTEE_PHONE)))
+    stack.wait_for(lambda: stack.telegram.webhook)  # and Telegram is set up once it answers

@@ -21,7 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from starlette.applications import Starlette
 
 from bot.app import loops
-from bot.channels.base import Channel
+from bot.channels.base import Channel, SendError
 from bot.clock import Clock
 from bot.config import Config
 from bot.flows import validate_all
@@ -181,7 +181,10 @@ class Runner:
                 break
             except Exception as exc:
                 pause = pauses[min(attempt, len(pauses) - 1)]
-                log.warning("Telegram could not be set up (%s); trying again in %gs", exc, pause)
+                # Our own errors carry the Bot API's words; anything else only its type (an
+                # HTTP library's message may hold the URL, and the URL holds the bot token).
+                why = str(exc) if isinstance(exc, SendError) else type(exc).__name__
+                log.warning("Telegram could not be set up (%s); trying again in %gs", why, pause)
                 await asyncio.sleep(pause)
         if cfg.telegram.mode == "polling":
             await self._poll_telegram()

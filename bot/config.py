@@ -42,6 +42,16 @@ class ServiceConfig:
     stranger_retention_days: int = 7  # a duty page about an unknown sender keeps their words this long
     log_level: str = "info"  # debug | info | warning | error
     sms_regions: str = "GB"  # where mentees' and staff's SMS numbers may be, e.g. "GB,JE,GG,IM"
+    # Sending reliability (send-reliability branch): how long a claimed outbox row is held for
+    # the worker sending it (renewed while it works; a dead worker's rows are taken back after
+    # this), how many sends run at once, how long a provider call may take, how long after its
+    # first try a send whose outcome is unknown (the provider answered too slowly) may be tried
+    # again, and how long an SQLite writer waits for the lock before its unit of work is retried.
+    send_lease_seconds: float = 15.0
+    send_concurrency: int = 32
+    send_timeout_seconds: float = 10.0
+    resend_window_minutes: float = 30.0
+    sqlite_busy_timeout_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -176,6 +186,11 @@ def _validate(cfg: Config) -> None:
         parse_regions(cfg.service.sms_regions)
     except InvalidDetails as exc:
         raise ConfigError(f"config [service] sms_regions: {exc}") from None
+    for key, least in (("send_concurrency", 1), ("send_lease_seconds", 1), ("send_timeout_seconds", 0.1),
+                       ("sqlite_busy_timeout_seconds", 0.01)):
+        if getattr(cfg.service, key) < least:
+            raise ConfigError(f"config [service] {key}: must be at least {least}, "
+                              f"got {getattr(cfg.service, key)!r}")
     if cfg.telegram.mode not in {"polling", "webhook"}:
         raise ConfigError(f"config [telegram] mode: must be polling or webhook, got {cfg.telegram.mode!r}")
     try:

@@ -32,9 +32,10 @@ def handle_inbound(svc: Services) -> int:
     return turns.process_inbound(svc)
 
 
-async def send_pass(svc: Services) -> int:
-    """Hand one batch of the outbox to the channels; returns how many sends were tried."""
-    return await outbox.send_pass(svc)
+async def send_pass(svc: Services, *, urgent_only: bool = False) -> int:
+    """Hand one batch of the outbox to the channels; returns how many sends were tried.
+    `urgent_only`: helpline replies and staff alerts only (the sender's urgent lane)."""
+    return await outbox.send_pass(svc, urgent_only=urgent_only)
 
 
 def tick(svc: Services) -> int:

@@ -147,10 +147,13 @@ def rights_of(session: Session, actor: Actor) -> Rights:
 def run(svc: Services, actor: Actor, work: Callable[[Unit], T]) -> T:
     """Run `work` as one unit of work for `actor`; a detail the domain refuses, or a phone or
     chat that is someone else's, is InvalidInput."""
-    try:
+    def attempt() -> T:
         with svc.sessions() as session, session.begin():
             unit = Unit(svc, session, svc.clock.now(), actor, rights_of(session, actor))
             return work(unit)
+
+    try:
+        return svc.retrying(attempt, "a unit of work")  # a locked database: run it again
     except InvalidDetails as exc:
         raise InvalidInput(str(exc)) from None
     except IntegrityError as exc:

@@ -70,9 +70,13 @@ class SendError(Exception):
 class TransientSendError(SendError):
     """Try again later (rate limit, 5xx, timeout). `retry_after` in seconds if the provider said."""
 
-    def __init__(self, message: str, code: str | None = None, retry_after: float | None = None):
+    def __init__(self, message: str, code: str | None = None, retry_after: float | None = None,
+                 *, uncertain: bool = False):
         super().__init__(message, code)
         self.retry_after = retry_after
+        # The request may have reached the provider and been accepted (it answered too slowly):
+        # trying again may deliver a second copy, so the sender re-sends only within a window.
+        self.uncertain = uncertain
 
 
 class RateLimitedError(TransientSendError):

@@ -90,7 +90,7 @@ def classify_telegram_error(exc: TelegramError) -> SendError:
     if isinstance(exc, BadRequest):
         return PermanentSendError(exc.message, code="400")
     if isinstance(exc, TimedOut):
-        return TransientSendError(exc.message, code="timeout")
+        return TransientSendError(exc.message, code="timeout", uncertain=True)
     if isinstance(exc, NetworkError):  # connection errors and 5xx
         return TransientSendError(exc.message, code="network")
     if isinstance(exc, InvalidToken):

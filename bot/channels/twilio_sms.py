@@ -209,8 +209,11 @@ class TwilioSmsChannel:
             text = exc.msg if isinstance(exc, TwilioRestException) else str(exc.title)
             after = retry_after_seconds(headers.get("retry-after"), self.clock.now())
             raise classify_twilio_error(exc.status, code, text, after) from None
+        except httpx.ConnectTimeout:  # the request never left: safe to try again
+            raise TransientSendError("cannot reach Twilio: ConnectTimeout", code="network") from None
         except httpx.TimeoutException:
-            raise TransientSendError("Twilio did not answer in time", code="timeout") from None
+            raise TransientSendError("Twilio did not answer in time", code="timeout",
+                                     uncertain=True) from None
         except httpx.HTTPError as exc:
             raise TransientSendError(f"cannot reach Twilio: {type(exc).__name__}", code="network") from None
         finally:

@@ -1,14 +1,20 @@
 """The outbox: outbound rows are written in the turn's transaction; this loop sends them.
 
 A send never happens inside a transaction that could roll back, so nothing is sent that was not
-stored, and nothing stored is lost: a crash between claim and result leaves the row 'sending'
-until its lease runs out, and it is sent again.
+stored, and nothing stored is lost. Each send's receipt is written as soon as the send returns
+(those finishing together share a transaction), so a crash re-sends only what was in flight at
+that moment. A worker holds what it claimed by a short lease that it renews while it works: a
+crashed worker's messages are taken back once the lease runs out (`[service]
+send_lease_seconds`). Urgent rows (helpline replies, staff alerts) are claimed and sent first,
+and have a lane of their own that never waits behind a batch of ordinary messages.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +35,8 @@ from bot.gsm7 import segment_count, sms_parts, to_gsm7
 from bot.service.quiet import quiet_hours_for, tz_for
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
-from bot.storage.messages import MessageRepo
+from bot.storage.db import is_lock_error
+from bot.storage.messages import ORDINARY_PURPOSES, MessageRepo
 from bot.storage.models import Mentee, Message, Staff
 from bot.storage.people import MenteeRepo, StaffRepo
 
@@ -47,6 +54,7 @@ class SendJob:
     address: str
     text: str
     buttons: tuple[Button, ...]
+    urgent: bool = False
 
 
 @dataclass(frozen=True)
@@ -230,12 +238,22 @@ def _queue_one(session: Session, **values: Any) -> Message:
 
 
 # ---- the sender loop ----------------------------------------------------------------------------
-def claim_jobs(svc: Services, limit: int = 200) -> list[SendJob]:
-    """Claim due outbox rows, deferring any that would land in a mentee's quiet hours."""
+def send_lease(svc: Services) -> timedelta:
+    return timedelta(seconds=svc.config.service.send_lease_seconds)
+
+
+def claim_jobs(svc: Services, limit: int = 200, *, urgent_only: bool = False) -> list[SendJob]:
+    """Claim due outbox rows, urgent first, deferring any that would land in a mentee's quiet
+    hours. `urgent_only`: helpline replies and staff alerts alone (the urgent lane)."""
+    return svc.retrying(lambda: _claim_jobs(svc, limit, urgent_only), "claiming messages to send")
+
+
+def _claim_jobs(svc: Services, limit: int, urgent_only: bool) -> list[SendJob]:
     now = svc.clock.now()
     jobs: list[SendJob] = []
     with svc.sessions() as session, session.begin():
-        rows = MessageRepo(session).claim_outbox(now, svc.worker_id, limit)
+        rows = MessageRepo(session).claim_outbox(now, svc.worker_id, limit, lease=send_lease(svc),
+                                                 urgent_only=urgent_only)
         mentees = MenteeRepo(session).get_many(
             {r.mentee_id for r in rows if r.respect_quiet_hours and r.mentee_id is not None})
         for row in rows:
@@ -244,8 +262,18 @@ def claim_jobs(svc: Services, limit: int = 200) -> list[SendJob]:
                 if mentee is not None and _hold_back(svc, row, mentee, now):
                     continue
             buttons = tuple(Button(label, value) for label, value in (row.buttons or []))
-            jobs.append(SendJob(row.id, row.channel, row.address, row.body, buttons))
+            jobs.append(SendJob(row.id, row.channel, row.address, row.body, buttons,
+                                urgent=row.purpose not in ORDINARY_PURPOSES))
     return jobs
+
+
+def renew_leases(svc: Services, message_ids: list[int]) -> int:
+    """Renew this worker's hold on messages it claimed and has not yet recorded."""
+    def work() -> int:
+        with svc.sessions() as session, session.begin():
+            return MessageRepo(session).renew_leases(message_ids, svc.clock.now())
+
+    return svc.retrying(work, "renewing the sending lease")
 
 
 def _hold_back(svc: Services, row: Message, mentee: Mentee, now: datetime) -> bool:
@@ -263,6 +291,8 @@ def _hold_back(svc: Services, row: Message, mentee: Mentee, now: datetime) -> bo
     if quiet is not None and quiet.is_quiet(now, tz):
         row.status = "pending"
         row.attempts -= 1
+        if row.attempts <= 0:
+            row.first_tried_at = None  # held back, never tried
         row.next_attempt_at = quiet.next_open(now, tz)
         return True
     return False
@@ -284,10 +314,16 @@ async def _send(svc: Services, job: SendJob) -> SendOutcome:
 
 def record_outcomes(svc: Services, outcomes: list[SendOutcome]) -> None:
     """Store what each send did: provider id, retry time, or a permanent failure and fallback."""
+    svc.retrying(lambda: _record_outcomes(svc, outcomes), "recording sends")
+
+
+def _record_outcomes(svc: Services, outcomes: list[SendOutcome]) -> None:
     now = svc.clock.now()
     try:
         _record_all(svc, outcomes, now, isolate=False)
-    except Exception:
+    except Exception as exc:
+        if is_lock_error(exc):
+            raise  # not a bad result: the whole unit runs again
         # One bad result must not undo the others: record them again one savepoint each.
         log.exception("recording a send batch failed; recording one at a time")
         _record_all(svc, outcomes, now, isolate=True)
@@ -321,11 +357,16 @@ def _record_one(session: Session, svc: Services, messages: MessageRepo, outcome:
         row.attempts = max(0, row.attempts - 1)
         row.next_attempt_at = now + timedelta(seconds=outcome.error.retry_after or 1)
         row.updated_at = now
+    elif isinstance(outcome.error, TransientSendError) and outcome.error.uncertain \
+            and _resend_window_over(svc, row, now + _backoff(row, outcome.error)):
+        _give_up_uncertain(session, svc, row, now)
     elif isinstance(outcome.error, TransientSendError) and row.attempts < MAX_ATTEMPTS:
-        delay = outcome.error.retry_after or BACKOFF_SECONDS[min(row.attempts, len(BACKOFF_SECONDS)) - 1]
+        delay = _backoff(row, outcome.error).total_seconds()
         row.status = "pending"
         row.next_attempt_at = now + timedelta(seconds=delay)
-        row.error_detail = str(outcome.error)[:300]
+        detail = str(outcome.error)
+        row.error_detail = (f"may have been delivered; trying again: {detail}"
+                            if outcome.error.uncertain else detail)[:300]
         row.updated_at = now
     else:
         error = outcome.error or PermanentSendError("unknown")
@@ -336,6 +377,31 @@ def _record_one(session: Session, svc: Services, messages: MessageRepo, outcome:
         handle_permanent_failure(
             session, svc, row, now,
             unreachable=isinstance(error, PermanentSendError) and error.unreachable)
+
+
+def _backoff(row: Message, error: TransientSendError) -> timedelta:
+    return timedelta(seconds=error.retry_after
+                     or BACKOFF_SECONDS[min(row.attempts, len(BACKOFF_SECONDS)) - 1])
+
+
+def _resend_window_over(svc: Services, row: Message, next_try: datetime) -> bool:
+    """Whether a send with an unknown outcome would next be tried too long after its first try:
+    a copy may already have arrived, and a second one long after would confuse more than help."""
+    window = timedelta(minutes=svc.config.service.resend_window_minutes)
+    return next_try - (row.first_tried_at or row.created_at) > window
+
+
+def _give_up_uncertain(session: Session, svc: Services, row: Message, now: datetime) -> None:
+    """Stop re-sending a message that may have arrived. A staff alert still moves on to the
+    person's next channel (a second copy is better than an alert nobody saw); a mentee's
+    message is left as is (their check-in goes on: reminder, expiry)."""
+    row.status = "unknown"
+    row.error_code = "timeout"
+    row.error_detail = (f"may have been delivered: no answer from {row.channel} in time, and not "
+                        f"tried again after {svc.config.service.resend_window_minutes:g} minutes")
+    row.updated_at = now
+    if row.staff_id is not None:
+        handle_permanent_failure(session, svc, row, now)
 
 
 def _record_sent(session: Session, row: Message, receipt: SendReceipt, now: datetime) -> None:
@@ -420,26 +486,138 @@ def _already_fallen_back(session: Session, row: Message, exclude: set[str]) -> b
     )
 
 
-async def send_pass(svc: Services, limit: int = 200, concurrency: int = 32) -> int:
-    """Claim, send and record one batch; returns how many sends were attempted."""
-    jobs = await asyncio.to_thread(claim_jobs, svc, limit)
+class SendGate:
+    """At most `size` messages out at once in one process, each counted until its receipt is
+    written, so a crash can re-send no more than `size` of them. Urgent waiters go first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.busy = 0
+        self._waiting: list[tuple[bool, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    async def acquire(self, urgent: bool) -> None:
+        if self.busy < self.size and not self._waiting:
+            self.busy += 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (not urgent, next(self._order), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # handed a slot just as we were cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self._waiting:
+            _, _, future = heapq.heappop(self._waiting)
+            if not future.done():
+                future.set_result(None)  # the slot goes straight to the next waiter
+                return
+        self.busy -= 1
+
+
+def send_gate(svc: Services) -> SendGate:
+    """This process's gate (one per event loop): the ordinary and urgent lanes share it."""
+    loop = asyncio.get_running_loop()
+    found = svc.extras.get("send_gate")
+    if found is None or found[0] is not loop:
+        found = (loop, SendGate(svc.config.service.send_concurrency))
+        svc.extras["send_gate"] = found
+    return found[1]  # type: ignore[no-any-return]
+
+
+class _Receipts:
+    """Writes each send's outcome as soon as it returns: sends that finish while one write is
+    under way share the next transaction (group commit), so no receipt waits for a whole pass."""
+
+    def __init__(self, svc: Services, held: set[int]) -> None:
+        self.svc = svc
+        self.held = held
+        self.queue: asyncio.Queue[tuple[SendOutcome, asyncio.Future[None]] | None] = asyncio.Queue()
+
+    async def record(self, outcome: SendOutcome) -> None:
+        """Hand over an outcome and wait until it is written (or could not be)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.queue.put_nowait((outcome, future))
+        await future
+
+    def close(self) -> None:
+        self.queue.put_nowait(None)
+
+    async def run(self) -> None:
+        closing = False
+        while not closing:
+            batch = [await self.queue.get()]
+            while not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            closing = None in batch
+            items = [item for item in batch if item is not None]
+            if not items:
+                continue
+            outcomes = [outcome for outcome, _ in items]
+            try:
+                await asyncio.to_thread(record_outcomes, self.svc, outcomes)
+            except Exception as exc:  # the rows go again once their lease runs out
+                log.warning("could not record %d sends (they will be sent again): %s",
+                            len(outcomes), type(exc).__name__)
+            self.held.difference_update(o.job.message_id for o in outcomes)
+            for _, future in items:
+                if not future.done():
+                    future.set_result(None)
+
+
+async def _keep_leases(svc: Services, held: set[int]) -> None:
+    """Renew the lease on what this pass holds, three times a lease, until cancelled."""
+    interval = svc.config.service.send_lease_seconds / 3
+    while True:
+        await asyncio.sleep(interval)
+        if not held:
+            continue
+        try:
+            await asyncio.to_thread(renew_leases, svc, sorted(held))
+        except Exception as exc:  # try again next time; a lapse risks a second copy, not a loss
+            log.warning("could not renew the sending lease: %s", type(exc).__name__)
+
+
+async def send_pass(svc: Services, limit: int = 200, concurrency: int | None = None, *,
+                    urgent_only: bool = False) -> int:
+    """Claim, send and record one batch; returns how many sends were attempted.
+
+    A send holds its place at the gate until its receipt is written, so at most
+    `[service] send_concurrency` messages (or `concurrency`) are ever out and unrecorded.
+    """
+    jobs = await asyncio.to_thread(claim_jobs, svc, limit, urgent_only=urgent_only)
     if not jobs:
         return 0
-    gate = asyncio.Semaphore(concurrency)
+    gate = SendGate(concurrency) if concurrency else send_gate(svc)
     # One person's messages go one after another, in the order they were written (a safety
-    # reply before the next question); different people's go in parallel.
+    # reply before the next question); different people's go in parallel, urgent ones first.
     by_person: dict[tuple[str, str], list[SendJob]] = {}
     for job in sorted(jobs, key=lambda j: j.message_id):
         by_person.setdefault((job.channel, job.address), []).append(job)
+    queues = sorted(by_person.values(), key=lambda q: (not any(j.urgent for j in q), q[0].message_id))
+    held = {job.message_id for job in jobs}
+    receipts = _Receipts(svc, held)
 
-    async def in_order(queue: list[SendJob]) -> list[SendOutcome]:
-        results = []
+    async def in_order(queue: list[SendJob]) -> None:
+        urgent = any(j.urgent for j in queue)  # a safety reply's person keeps their place
         for job in queue:
-            async with gate:
-                results.append(await _send(svc, job))
-        return results
+            await gate.acquire(urgent)
+            try:
+                await receipts.record(await _send(svc, job))
+            finally:
+                gate.release()
 
-    groups = await asyncio.gather(*(in_order(queue) for queue in by_person.values()))
-    outcomes = [outcome for group in groups for outcome in group]
-    await asyncio.to_thread(record_outcomes, svc, outcomes)
+    recorder = asyncio.create_task(receipts.run())
+    keeper = asyncio.create_task(_keep_leases(svc, held))
+    try:
+        await asyncio.gather(*(in_order(queue) for queue in queues))
+    finally:
+        receipts.close()
+        try:
+            await recorder  # even when cancelled (shutdown): what was sent is recorded
+        finally:
+            keeper.cancel()
     return len(jobs)

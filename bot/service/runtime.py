@@ -6,8 +6,10 @@ import asyncio
 import logging
 import os
 import socket
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,9 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.base import Channel
 from bot.clock import Clock, SystemClock
 from bot.config import Config
-from bot.storage.db import make_engine, make_session_factory, migrate
+from bot.storage.db import is_lock_error, make_engine, make_session_factory, migrate
 
 log = logging.getLogger("checkins")
+T = TypeVar("T")
+
+# A unit of work that found the database locked (after the busy timeout) runs again after
+# these pauses, then its caller sees the error (a loop logs one line and carries on).
+LOCK_RETRY_PAUSES = (0.05, 0.25, 1.0)
 
 
 @dataclass
@@ -32,6 +39,7 @@ class Wakeups:
 
     inbound: asyncio.Event = field(default_factory=asyncio.Event)
     outbox: asyncio.Event = field(default_factory=asyncio.Event)
+    urgent_outbox: asyncio.Event = field(default_factory=asyncio.Event)  # the senders' urgent lane
     loop: asyncio.AbstractEventLoop | None = None
 
     def _set(self, event: asyncio.Event) -> None:
@@ -49,6 +57,7 @@ class Wakeups:
 
     def poke_outbox(self) -> None:
         self._set(self.outbox)
+        self._set(self.urgent_outbox)
 
 
 @dataclass
@@ -61,6 +70,21 @@ class Services:
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     wakeups: Wakeups | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # How a retry waits (injected: tests pass one that records, or that frees the lock).
+    sleep: Callable[[float], None] = time.sleep
+
+    def retrying(self, work: Callable[[], T], what: str) -> T:
+        """Run `work` (a whole unit of work: its own transaction) and, if the database was
+        locked, run it again after a pause, a bounded number of times."""
+        for pause in LOCK_RETRY_PAUSES:
+            try:
+                return work()
+            except Exception as exc:
+                if not is_lock_error(exc):
+                    raise
+                log.warning("%s: the database is busy; trying again in %gs", what, pause)
+                self.sleep(pause)
+        return work()
 
     def routes(self) -> set[str]:
         """Channels messages may be queued on: those running here and those the config enables.
@@ -84,7 +108,8 @@ class Services:
 def build_services(config: Config, clock: Clock | None = None, *, create_schema: bool = True,
                    channels: dict[str, Channel] | None = None) -> Services:
     """Connect to the database (migrating it if asked) and assemble the services."""
-    engine = make_engine(config.service.database_url)
+    engine = make_engine(config.service.database_url,
+                         busy_timeout=config.service.sqlite_busy_timeout_seconds)
     if create_schema:
         migrate(engine)
     return Services(

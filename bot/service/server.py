@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -20,12 +21,13 @@ from apscheduler.triggers.cron import CronTrigger
 from starlette.applications import Starlette
 
 from bot.app import loops
-from bot.channels.base import Channel
+from bot.channels.base import Channel, SendError
 from bot.clock import Clock
 from bot.config import Config
 from bot.flows import validate_all
 from bot.service.runtime import Services, Wakeups, build_services
 from bot.service.sink import DatabaseSink
+from bot.storage.db import is_lock_error
 from bot.storage.models import ServiceState
 from bot.web import WebSettings, create_app
 from escalation.detect import warm_up
@@ -33,11 +35,13 @@ from escalation.detect import warm_up
 log = logging.getLogger("checkins.server")
 
 
-def build_channels(config: Config, clock: Clock, *, timeout: float = 10.0) -> dict[str, Channel]:
+def build_channels(config: Config, clock: Clock, *, timeout: float | None = None) -> dict[str, Channel]:
     """The channels the config enables (none at all is allowed: e.g. email-only staff).
 
-    `timeout` bounds each provider API call, so a hung provider is a retry, not a stuck sender.
+    `timeout` (default `[service] send_timeout_seconds`) bounds each provider API call, so a
+    hung provider is a retry, not a stuck sender.
     """
+    timeout = timeout or config.service.send_timeout_seconds
     channels: dict[str, Channel] = {}
     if config.twilio.enabled:
         from bot.channels.twilio_sms import TwilioSmsChannel
@@ -84,8 +88,8 @@ class Runner:
             event.clear()
             try:
                 did = await work()
-            except Exception:
-                log.exception("%s pass failed; retrying", name)
+            except Exception as exc:
+                _log_failure(f"{name} pass", exc)
                 did = 0
             if did:
                 continue  # more may be waiting: go again at once
@@ -98,20 +102,27 @@ class Runner:
     async def _outbox_pass(self) -> int:
         return await loops.send_pass(self.svc)
 
+    async def _urgent_pass(self) -> int:
+        return await loops.send_pass(self.svc, urgent_only=True)
+
     async def _tick(self) -> None:
-        try:
-            await asyncio.to_thread(loops.tick, self.svc)
-        except Exception:
-            log.exception("tick failed")
+        await self._job("tick", loops.tick)
 
     async def _plan(self) -> None:
-        await asyncio.to_thread(loops.plan, self.svc)
+        await self._job("planning", loops.plan)
 
     async def _retention(self) -> None:
-        await asyncio.to_thread(loops.retention, self.svc)
+        await self._job("retention", loops.retention)
 
     async def _digest(self) -> None:
-        await asyncio.to_thread(loops.weekly_digest, self.svc)
+        await self._job("weekly digest", loops.weekly_digest)
+
+    async def _job(self, name: str, work: Any) -> None:
+        """A scheduled job: a failure is logged and the next run comes as planned."""
+        try:
+            await asyncio.to_thread(work, self.svc)
+        except Exception as exc:
+            _log_failure(name, exc)
 
     async def _poll_telegram(self) -> None:
         channel = self.svc.channels["telegram"]
@@ -131,7 +142,7 @@ class Runner:
         wakeups = self.svc.wakeups = Wakeups(loop=asyncio.get_running_loop())
         cfg = self.svc.config
         await asyncio.to_thread(warm_up)
-        await asyncio.to_thread(loops.plan, self.svc)
+        await self._job("planning", loops.plan)
         self.scheduler = AsyncIOScheduler(timezone=cfg.service.timezone)
         self.scheduler.add_job(self._tick, "interval", seconds=cfg.service.tick_seconds,
                                id="tick", max_instances=1, coalesce=True)
@@ -148,15 +159,35 @@ class Runner:
         self.scheduler.start()
         self.tasks.append(asyncio.create_task(self._loop("inbound", wakeups.inbound, self._inbound_pass)))
         self.tasks.append(asyncio.create_task(self._loop("outbox", wakeups.outbox, self._outbox_pass)))
-        telegram = self.svc.channels.get("telegram")
-        if telegram is not None:
-            await telegram.start()  # type: ignore[attr-defined]
-            if cfg.telegram.mode == "polling":
-                await telegram.delete_webhook()  # type: ignore[attr-defined]
-                self.tasks.append(asyncio.create_task(self._poll_telegram()))
-            else:
-                await telegram.set_webhook(  # type: ignore[attr-defined]
-                    f"{cfg.service.public_base_url.rstrip('/')}/telegram/webhook", cfg.telegram.secret_token)
+        # Alerts and helpline replies never wait for a batch of ordinary messages to finish.
+        self.tasks.append(asyncio.create_task(
+            self._loop("urgent outbox", wakeups.urgent_outbox, self._urgent_pass)))
+        if self.svc.channels.get("telegram") is not None:
+            # In the background: Telegram slow or down at start-up must not keep SMS (a crisis
+            # text included) from being taken in; the outbox retries Telegram sends meanwhile.
+            self.tasks.append(asyncio.create_task(self._start_telegram()))
+
+    async def _start_telegram(self, pauses: tuple[float, ...] = (1, 2, 5, 10, 30)) -> None:
+        cfg = self.svc.config
+        telegram = self.svc.channels["telegram"]
+        for attempt in itertools.count():
+            try:
+                await telegram.start()  # type: ignore[attr-defined]
+                if cfg.telegram.mode == "polling":
+                    await telegram.delete_webhook()  # type: ignore[attr-defined]
+                else:
+                    await telegram.set_webhook(  # type: ignore[attr-defined]
+                        f"{cfg.service.public_base_url.rstrip('/')}/telegram/webhook", cfg.telegram.secret_token)
+                break
+            except Exception as exc:
+                pause = pauses[min(attempt, len(pauses) - 1)]
+                # Our own errors carry the Bot API's words; anything else only its type (an
+                # HTTP library's message may hold the URL, and the URL holds the bot token).
+                why = str(exc) if isinstance(exc, SendError) else type(exc).__name__
+                log.warning("Telegram could not be set up (%s); trying again in %gs", why, pause)
+                await asyncio.sleep(pause)
+        if cfg.telegram.mode == "polling":
+            await self._poll_telegram()
 
     async def stop(self) -> None:
         self.stopping.set()
@@ -174,6 +205,15 @@ class Runner:
                     with contextlib.suppress(Exception):
                         await closer()
                     break
+
+
+def _log_failure(what: str, exc: Exception) -> None:
+    """A busy database is expected under load: one line, and the loop carries on. Anything
+    else is a bug worth its traceback."""
+    if is_lock_error(exc):
+        log.warning("%s: the database stayed busy; trying again on the next pass", what)
+    else:
+        log.exception("%s failed; trying again on the next pass", what)
 
 
 def _load_offset(svc: Services) -> int:

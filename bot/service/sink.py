@@ -38,8 +38,11 @@ class DatabaseSink:
         rows = [{"channel": m.channel, "provider_id": m.provider_id, "address": m.address,
                  "body": m.callback_data or m.text, "segments": m.raw_segments or 1}
                 for m in unique.values()]
-        with self.svc.sessions() as session, session.begin():
-            new = MessageRepo(session).store_inbound_many(rows, self.svc.clock.now())
+        def work() -> set[tuple[str, str]]:
+            with self.svc.sessions() as session, session.begin():
+                return MessageRepo(session).store_inbound_many(rows, self.svc.clock.now())
+
+        new = self.svc.retrying(work, "storing inbound messages")
         answers = []
         for m in messages:
             key = (m.channel, m.provider_id)
@@ -85,6 +88,9 @@ class DatabaseSink:
         return new
 
     def store_status_sync(self, update: StatusUpdate) -> None:
+        self.svc.retrying(lambda: self._store_status(update), "storing a delivery status")
+
+    def _store_status(self, update: StatusUpdate) -> None:
         with self.svc.sessions() as session, session.begin():
             messages = MessageRepo(session)
             row = messages.by_provider_id(update.channel, update.provider_id)

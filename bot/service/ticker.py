@@ -23,6 +23,7 @@ from bot.service.quiet import quiet_hours_for, tz_for
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
 from bot.storage.conversations import ConversationRepo
+from bot.storage.db import is_lock_error
 from bot.storage.models import DueEvent, Mentee
 from bot.storage.people import MenteeRepo
 from bot.storage.schedule import ClaimedDue, DueEventRepo, Settled
@@ -31,8 +32,15 @@ log = logging.getLogger("checkins.ticker")
 
 
 def tick(svc: Services, limit: int | None = None) -> int:
-    """Handle one batch of due events; returns how many rows were claimed."""
-    limit = limit or svc.config.checkins.claim_batch
+    """Handle one batch of due events; returns how many rows were claimed. A locked database
+    (SQLite under load) runs the whole batch again, a bounded number of times."""
+    claimed = svc.retrying(lambda: _tick(svc, limit or svc.config.checkins.claim_batch), "tick")
+    if claimed:
+        svc.poke_outbox()
+    return claimed
+
+
+def _tick(svc: Services, limit: int) -> int:
     with svc.sessions() as session, session.begin():
         now = svc.clock.now()
         repo = DueEventRepo(session)
@@ -49,8 +57,6 @@ def tick(svc: Services, limit: int | None = None) -> int:
                 log.exception("due event %s (%s) failed; it will be retried", row.id, row.kind)
                 row.status = "pending"
                 row.due_at = now + timedelta(minutes=1)
-    if claimed:
-        svc.poke_outbox()
     return len(claimed)
 
 
@@ -75,7 +81,9 @@ def _hand_over(session: Session, svc: Services, rows: Sequence[ClaimedDue], now:
     try:
         with session.begin_nested():
             return _hand_over_batch(session, svc, rows, now)
-    except Exception:
+    except Exception as exc:
+        if is_lock_error(exc):
+            raise  # the whole tick runs again
         log.exception("handing over %d due check-ins at once failed; handling them one by one", len(rows))
         return [r.id for r in rows]
 

@@ -11,7 +11,6 @@ import logging
 from functools import lru_cache
 from collections.abc import Sequence
 import re
-import time
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -24,7 +23,7 @@ from bot.service.outbox import one_turn, queue_to_mentee, queue_to_staff
 from bot.flows import get_flow
 from bot.service.runtime import Services
 from bot.storage.conversations import ConversationRepo
-from bot.storage.db import scrub_wal
+from bot.storage.db import is_lock_error, scrub_wal
 from bot.storage.messages import MessageRepo
 from bot.storage.models import Conversation, Mentee, Message
 from bot.storage.people import MenteeRepo, StaffRepo
@@ -32,7 +31,9 @@ from escalation.detect import Assessment, assess, rules_only
 
 log = logging.getLogger("checkins.turns")
 
-BATCH_SECONDS = 0.05  # wall time, not the service clock: a bound on latency, not on logic
+# A bound on latency, not on logic, measured on the service's clock (injected: a test's clock
+# stands still, so how fast the machine is never changes what a batch holds).
+BATCH_TIME = timedelta(milliseconds=50)
 ACK_EVERY = timedelta(hours=1)  # a burst of texts gets one "thanks, your mentor will see this"
 NUDGE_EVERY = timedelta(hours=3)  # and the mentor one nudge
 _START_CODE = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{4,64})\s*$")
@@ -45,11 +46,7 @@ def process_inbound(svc: Services, limit: int = 50) -> int:
     back and handled again one message per savepoint, so one bad message can neither block the
     others nor go unseen: it is flagged for a human (fail closed).
     """
-    try:
-        handled, blanked = _process_batch(svc, limit, isolate=False)
-    except Exception:
-        log.warning("an inbound batch failed; handling its messages one at a time")
-        handled, blanked = _process_batch(svc, limit, isolate=True)
+    handled, blanked = svc.retrying(lambda: _process_or_isolate(svc, limit), "handling inbound messages")
     if blanked:
         scrub_wal(svc.engine)  # a stranger's words were blanked: leave no copy in the WAL
     if handled:
@@ -57,19 +54,29 @@ def process_inbound(svc: Services, limit: int = 50) -> int:
     return handled
 
 
+def _process_or_isolate(svc: Services, limit: int) -> tuple[int, bool]:
+    try:
+        return _process_batch(svc, limit, isolate=False)
+    except Exception as exc:
+        if is_lock_error(exc):
+            raise  # not the batch's fault: the whole unit runs again
+        log.warning("an inbound batch failed; handling its messages one at a time")
+        return _process_batch(svc, limit, isolate=True)
+
+
 def _process_batch(svc: Services, limit: int, *, isolate: bool) -> tuple[int, bool]:
     """Handle one batch; returns how many, and whether any stranger's words were blanked."""
     handled = 0
     blanked = False
-    # A batch commits within about BATCH_SECONDS even in a burst: a crisis text's alerts are
+    # A batch commits within about BATCH_TIME even in a burst: a crisis text's alerts are
     # sent only after its batch commits, so a long batch would hold them back (the rows left
     # over are released by the commit and taken by the next pass at once).
-    deadline = time.monotonic() + BATCH_SECONDS
     with svc.sessions() as session, session.begin():
         now = svc.clock.now()
+        deadline = now + BATCH_TIME
         rows, urgent_ids = _urgent_first(MessageRepo(session).next_inbound(limit))
         for row in rows:
-            if handled and time.monotonic() > deadline:
+            if handled and svc.clock.now() > deadline:
                 break
             if handled and urgent_ids and row.id not in urgent_ids:
                 break  # commit the urgent ones now; their alerts go out as soon as they commit

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for the lock
 SCRUB_WAIT_MS = 2_000  # how long emptying the WAL waits for readers
 PRIVATE = 0o600  # the database holds health and offence data: its owner alone may read it
 
@@ -81,11 +81,23 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def is_lock_error(exc: BaseException) -> bool:
+    """Whether `exc` means another writer held the database (SQLite's "database is locked")
+    or PostgreSQL gave up on a lock (deadlock, lock timeout): the unit of work may run again."""
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) in ("40P01", "55P03", "40001"):
+        return True
+    return isinstance(exc, OperationalError) and (
+        "database is locked" in str(orig) or "database table is locked" in str(orig))
+
+
+def make_engine(url: str, *, busy_timeout: float = 5.0, **kwargs: Any) -> Engine:
     """Create an engine. SQLite gets WAL, a busy timeout, foreign keys and BEGIN IMMEDIATE.
 
     BEGIN IMMEDIATE takes the write lock at the start of every transaction, so two workers can
     never both read the same due row as unclaimed (sqlite3 otherwise begins only before DML).
+    A writer waits `busy_timeout` seconds for the lock, then gets "database is locked" and its
+    caller runs the unit of work again (bot.service.runtime.Services.retrying).
     """
     url = normalise_url(url)
     # A failed statement's message would otherwise carry its values (names, numbers, words)
@@ -95,7 +107,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         path = _sqlite_path(url)
         if path is not None:
             make_private(path)
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": busy_timeout}, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -103,7 +115,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur = dbapi_conn.cursor()
             if ":memory:" not in url:
                 cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cur.execute(f"PRAGMA busy_timeout={max(1, int(busy_timeout * 1000))}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA secure_delete=ON")  # freed space is zeroed, not left readable
@@ -131,13 +143,14 @@ def scrub_wal(engine: Engine) -> bool:
     raw = engine.raw_connection()  # outside any transaction: a checkpoint cannot run inside one
     try:
         cursor = raw.cursor()
-        # Wait briefly, not the writers' 30 s: the turn worker runs this, and a crisis text may
+        # Wait briefly, not as long as writers do: the turn worker runs this, and a crisis text may
         # be next in the queue. The daily retention pass tries again.
+        writers_wait = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
         cursor.execute(f"PRAGMA busy_timeout={SCRUB_WAIT_MS}")
         try:
             busy, _frames, _moved = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         finally:
-            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout={int(writers_wait)}")
             cursor.close()
     finally:
         raw.close()

@@ -13,10 +13,14 @@ from sqlalchemy.orm import Session
 from bot.storage.bulk import insert_rows
 from bot.storage.models import Message, ReadMarker
 
-# A message claimed for sending but not finished within this time is handed out again (the
-# process that claimed it died mid-send). At-least-once: a crash right after the provider took
-# it may send it twice, which is better than never.
-SENDING_LEASE = timedelta(minutes=2)
+# A message claimed for sending is held by its worker for a lease, renewed while the worker is
+# alive and busy with it (bot.service.outbox); once a lease has run out the message is handed
+# out again (its worker died mid-send). At-least-once: a crash right after the provider took it
+# sends it twice, which is better than never. Callers pass the configured lease; this is the
+# default of `[service] send_lease_seconds`.
+SENDING_LEASE = timedelta(seconds=15)
+# Purposes that are not urgent: everything else (helpline replies, staff alerts) goes first.
+ORDINARY_PURPOSES = ("flow", "system", "staff_reply")
 
 
 def _insert(session: Session) -> Any:
@@ -91,27 +95,38 @@ class MessageRepo:
         """Write many outbox rows in one statement (each a full set of Message column values)."""
         insert_rows(self.session, Message.__table__, rows)  # type: ignore[arg-type]
 
-    def claim_outbox(self, now: datetime, worker: str, limit: int = 100) -> list[Message]:
-        """Claim due outbound messages for sending (status -> sending); safe across workers."""
+    def claim_outbox(self, now: datetime, worker: str, limit: int = 100, *,
+                     lease: timedelta = SENDING_LEASE, urgent_only: bool = False) -> list[Message]:
+        """Claim due outbound messages for sending (status -> sending); safe across workers.
+
+        Urgent rows first (or only, with `urgent_only`); rows whose lease ran out are taken back.
+        """
         due = or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now)
         pending = (Message.direction == "out") & (Message.status == "pending") & due
         stale = (Message.direction == "out") & (Message.status == "sending") & (
-            Message.updated_at <= now - SENDING_LEASE
+            Message.updated_at <= now - lease
         )
-        stmt = (
-            select(Message)
-            .where(or_(pending, stale))
-            # alerts & safety first
-            .order_by(Message.purpose.in_(("flow", "system", "staff_reply")), Message.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+        ordinary = Message.purpose.in_(ORDINARY_PURPOSES)
+        stmt = select(Message).where(or_(pending, stale))
+        if urgent_only:
+            stmt = stmt.where(~ordinary)
+        stmt = stmt.order_by(ordinary, Message.id).limit(limit).with_for_update(skip_locked=True)
         rows = list(self.session.scalars(stmt).all())
         for row in rows:
             row.status = "sending"
             row.attempts += 1
             row.updated_at = now
+            row.first_tried_at = row.first_tried_at or now
         return rows
+
+    def renew_leases(self, message_ids: Sequence[int], now: datetime) -> int:
+        """Keep holding messages this worker is still sending; returns how many it still holds."""
+        if not message_ids:
+            return 0
+        stmt = (update(Message)
+                .where(Message.id.in_(list(message_ids)), Message.status == "sending")
+                .values(updated_at=now))
+        return int(self.session.execute(stmt).rowcount or 0)
 
     def said_recently(self, mentee_id: int, body: str, since: datetime) -> bool:
         """Whether this exact text went out about this mentee since `since` (to them or staff)."""

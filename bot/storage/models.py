@@ -180,6 +180,9 @@ class Message(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    # Sending reliability (send-reliability): when a send was first tried, so one whose outcome
+    # is unknown (the provider answered too slowly) is re-sent only within a window of it.
+    first_tried_at: Mapped[datetime | None]
 
 
 class Answer(Base):

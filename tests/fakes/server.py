@@ -33,7 +33,9 @@ class ThreadedServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> "ThreadedServer":
+    def start(self, timeout: float = 120.0) -> "ThreadedServer":
+        # Generous: the app's start-up (the risk model's warm-up) is slow on a busy machine, and
+        # a bound on a condition costs nothing when the condition comes true early.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))

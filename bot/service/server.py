@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from bot.channels.base import Channel
 from bot.clock import Clock
 from bot.config import Config
 from bot.flows import validate_all
+from bot.service import ticker
 from bot.service.runtime import Services, Wakeups, build_services
 from bot.service.sink import DatabaseSink
 from bot.storage.models import ServiceState
@@ -76,6 +78,7 @@ class Runner:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     scheduler: AsyncIOScheduler | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    planned: asyncio.Event = field(default_factory=asyncio.Event)  # start-up planning finished
 
     async def _loop(self, name: str, event: asyncio.Event, work: Any) -> None:
         while not self.stopping.is_set():
@@ -105,7 +108,21 @@ class Runner:
             log.exception("tick failed")
 
     async def _plan(self) -> None:
-        await asyncio.to_thread(loops.plan, self.svc)
+        """Top up planned check-ins a batch per short transaction, between which webhooks,
+        turns and sends carry on (start-up never waits for this)."""
+        after = 0
+        while not self.stopping.is_set():
+            _, last = await asyncio.to_thread(ticker.plan_batch, self.svc, after)
+            if last is None:
+                break
+            after = last
+        self.planned.set()
+
+    async def _plan_in_background(self) -> None:
+        try:
+            await self._plan()
+        except Exception:
+            log.exception("planning check-ins at start-up failed; the daily run will try again")
 
     async def _retention(self) -> None:
         await asyncio.to_thread(loops.retention, self.svc)
@@ -130,8 +147,6 @@ class Runner:
     async def start(self) -> None:
         wakeups = self.svc.wakeups = Wakeups(loop=asyncio.get_running_loop())
         cfg = self.svc.config
-        await asyncio.to_thread(warm_up)
-        await asyncio.to_thread(loops.plan, self.svc)
         self.scheduler = AsyncIOScheduler(timezone=cfg.service.timezone)
         self.scheduler.add_job(self._tick, "interval", seconds=cfg.service.tick_seconds,
                                id="tick", max_instances=1, coalesce=True)
@@ -148,6 +163,9 @@ class Runner:
         self.scheduler.start()
         self.tasks.append(asyncio.create_task(self._loop("inbound", wakeups.inbound, self._inbound_pass)))
         self.tasks.append(asyncio.create_task(self._loop("outbox", wakeups.outbox, self._outbox_pass)))
+        # Neither waits before the port opens: a webhook is stored whatever else is going on.
+        self.tasks.append(asyncio.create_task(asyncio.to_thread(warm_up)))
+        self.tasks.append(asyncio.create_task(self._plan_in_background()))
         telegram = self.svc.channels.get("telegram")
         if telegram is not None:
             await telegram.start()  # type: ignore[attr-defined]
@@ -225,7 +243,8 @@ def serve(config: Config, clock: Clock | None = None, *, role: str = "all") -> i
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     validate_all()
-    warm_up()  # compile the risk rules before the first message, not during it
+    # Compile the risk rules before the first turn needs them, without holding the port shut.
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     svc = build_services(config, clock)
     svc.channels = build_channels(config, svc.clock)
     if not svc.channels:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import text
 from starlette.applications import Starlette
 
 from bot.app import loops
@@ -79,6 +81,8 @@ class Runner:
     scheduler: AsyncIOScheduler | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     planned: asyncio.Event = field(default_factory=asyncio.Event)  # start-up planning finished
+    # When each loop last finished a pass (time.monotonic()); /readyz reports a stale one.
+    beats: dict[str, float] = field(default_factory=dict)
 
     async def _loop(self, name: str, event: asyncio.Event, work: Any) -> None:
         while not self.stopping.is_set():
@@ -87,6 +91,7 @@ class Runner:
             event.clear()
             try:
                 did = await work()
+                self.beats[name] = time.monotonic()
             except Exception:
                 log.exception("%s pass failed; retrying", name)
                 did = 0
@@ -104,6 +109,7 @@ class Runner:
     async def _tick(self) -> None:
         try:
             await asyncio.to_thread(loops.tick, self.svc)
+            self.beats["ticker"] = time.monotonic()
         except Exception:
             log.exception("tick failed")
 
@@ -147,6 +153,8 @@ class Runner:
     async def start(self) -> None:
         wakeups = self.svc.wakeups = Wakeups(loop=asyncio.get_running_loop())
         cfg = self.svc.config
+        started = time.monotonic()
+        self.beats.update({"inbound": started, "outbox": started, "ticker": started})
         self.scheduler = AsyncIOScheduler(timezone=cfg.service.timezone)
         self.scheduler.add_job(self._tick, "interval", seconds=cfg.service.tick_seconds,
                                id="tick", max_instances=1, coalesce=True)
@@ -224,6 +232,12 @@ def build_app(svc: Services, *, run_loops: bool = True) -> tuple[Starlette, Runn
         finally:
             await runner.stop()
 
+    async def readiness() -> tuple[bool, dict[str, str]]:
+        database = await asyncio.to_thread(_database_check, svc)
+        stale_after = max(LOOP_STALE_SECONDS, 3 * svc.config.service.tick_seconds)
+        return readiness_report(database, runner.beats if run_loops else {}, time.monotonic(),
+                                stale_after)
+
     cfg = svc.config
     settings = WebSettings(
         public_base_url=cfg.service.public_base_url,
@@ -231,7 +245,31 @@ def build_app(svc: Services, *, run_loops: bool = True) -> tuple[Starlette, Runn
         telegram_secret_token=cfg.telegram.secret_token
         if cfg.telegram.enabled and cfg.telegram.mode == "webhook" else None,
     )
-    return create_app(settings, DatabaseSink(svc), lifespan=lifespan), runner
+    return create_app(settings, DatabaseSink(svc), lifespan=lifespan, readiness=readiness), runner
+
+
+# A loop that has not finished a pass for this long (or three ticks, if longer) is stuck or
+# failing on every pass: /readyz says so.
+LOOP_STALE_SECONDS = 60.0
+
+
+def _database_check(svc: Services) -> str:
+    try:
+        with svc.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as exc:  # the reason's class only: a URL in the message may hold a password
+        return f"unreachable ({type(exc).__name__})"
+
+
+def readiness_report(database: str, beats: dict[str, float], now: float,
+                     stale_after: float) -> tuple[bool, dict[str, str]]:
+    """Whether the process is ready, and each check's "ok" or what is wrong (pure)."""
+    checks = {"database": database}
+    for name, at in sorted(beats.items()):
+        ago = now - at
+        checks[name] = "ok" if ago <= stale_after else f"no pass for {ago:.0f} s"
+    return all(v == "ok" for v in checks.values()), checks
 
 
 def serve(config: Config, clock: Clock | None = None, *, role: str = "all") -> int:

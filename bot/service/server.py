@@ -1,8 +1,9 @@
 """`checkins serve`: webhooks, the turn worker, the outbox sender, the ticker and cron jobs.
 
 Every loop is one function per pass over committed rows (see turns, outbox, ticker); this module
-only runs them. Several processes may run on one PostgreSQL database: claims use SKIP LOCKED and
-the weekly digest is recorded once per supervisor, so no job needs a leader.
+only runs them. Several processes may run on one PostgreSQL database: turns, due events and the
+outbox are claimed with SKIP LOCKED (one sender's messages in order, see MessageRepo.next_inbound),
+and the daily and weekly jobs run once under an advisory lock (see once).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import text
 from starlette.applications import Starlette
 
@@ -27,7 +27,7 @@ from bot.channels.base import Channel
 from bot.clock import Clock
 from bot.config import Config
 from bot.flows import validate_all
-from bot.service import ticker
+from bot.service import once, ticker
 from bot.service.runtime import Services, Wakeups, build_services
 from bot.service.sink import DatabaseSink
 from bot.storage.models import ServiceState
@@ -35,6 +35,9 @@ from bot.web import WebSettings, create_app
 from escalation.detect import warm_up
 
 log = logging.getLogger("checkins.server")
+
+# On SIGTERM each loop gets this long to finish its pass before it is cancelled.
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 def build_channels(config: Config, clock: Clock, *, timeout: float = 10.0) -> dict[str, Channel]:
@@ -130,11 +133,17 @@ class Runner:
         except Exception:
             log.exception("planning check-ins at start-up failed; the daily run will try again")
 
-    async def _retention(self) -> None:
-        await asyncio.to_thread(loops.retention, self.svc)
-
-    async def _digest(self) -> None:
-        await asyncio.to_thread(loops.weekly_digest, self.svc)
+    async def _once_jobs(self) -> None:
+        """The daily planner, retention and the weekly digest: each slot run by one process."""
+        jobs = once.service_jobs(self.svc)
+        while not self.stopping.is_set():
+            try:
+                await asyncio.to_thread(once.run_due, self.svc, jobs)
+                self.beats["jobs"] = time.monotonic()
+            except Exception:
+                log.exception("once-only jobs pass failed; retrying")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=once.POLL_SECONDS)
 
     async def _poll_telegram(self) -> None:
         channel = self.svc.channels["telegram"]
@@ -154,42 +163,45 @@ class Runner:
         wakeups = self.svc.wakeups = Wakeups(loop=asyncio.get_running_loop())
         cfg = self.svc.config
         started = time.monotonic()
-        self.beats.update({"inbound": started, "outbox": started, "ticker": started})
+        self.beats.update({"inbound": started, "outbox": started, "ticker": started, "jobs": started})
         self.scheduler = AsyncIOScheduler(timezone=cfg.service.timezone)
         self.scheduler.add_job(self._tick, "interval", seconds=cfg.service.tick_seconds,
                                id="tick", max_instances=1, coalesce=True)
-        self.scheduler.add_job(self._plan, CronTrigger(hour=3, minute=17, timezone=cfg.service.timezone),
-                               id="plan", coalesce=True, misfire_grace_time=3600)
-        self.scheduler.add_job(self._retention, CronTrigger(hour=4, minute=7, timezone=cfg.service.timezone),
-                               id="retention", coalesce=True, misfire_grace_time=6 * 3600)
-        if cfg.digest.enabled:
-            hh, mm = (int(x) for x in cfg.digest.time.split(":"))
-            self.scheduler.add_job(
-                self._digest, CronTrigger(day_of_week=cfg.digest.day, hour=hh, minute=mm,
-                                          timezone=cfg.service.timezone),
-                id="digest", coalesce=True, misfire_grace_time=6 * 3600)
         self.scheduler.start()
         self.tasks.append(asyncio.create_task(self._loop("inbound", wakeups.inbound, self._inbound_pass)))
         self.tasks.append(asyncio.create_task(self._loop("outbox", wakeups.outbox, self._outbox_pass)))
         # Neither waits before the port opens: a webhook is stored whatever else is going on.
         self.tasks.append(asyncio.create_task(asyncio.to_thread(warm_up)))
         self.tasks.append(asyncio.create_task(self._plan_in_background()))
+        self.tasks.append(asyncio.create_task(self._once_jobs()))
         telegram = self.svc.channels.get("telegram")
         if telegram is not None:
             await telegram.start()  # type: ignore[attr-defined]
             if cfg.telegram.mode == "polling":
                 await telegram.delete_webhook()  # type: ignore[attr-defined]
-                self.tasks.append(asyncio.create_task(self._poll_telegram()))
+                self.tasks.append(asyncio.create_task(self._poll_telegram(), name="telegram-polling"))
             else:
                 await telegram.set_webhook(  # type: ignore[attr-defined]
                     f"{cfg.service.public_base_url.rstrip('/')}/telegram/webhook", cfg.telegram.secret_token)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Let each loop finish the pass it is in (a send batch is sent and recorded, not left
+        'sending' for its lease to run out), then stop; after `grace` seconds the stragglers
+        are cancelled. Row claims held in open transactions are released by their rollback."""
         self.stopping.set()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+        if self.svc.wakeups is not None:  # wake the loops waiting for work, so they see stopping
+            self.svc.wakeups.inbound.set()
+            self.svc.wakeups.outbox.set()
         for task in self.tasks:
-            task.cancel()
+            if task.get_name() == "telegram-polling":
+                task.cancel()  # a long poll: the offset is saved after each stored batch
+        if self.tasks:
+            _, late = await asyncio.wait(self.tasks, timeout=grace)
+            for task in late:
+                log.warning("a loop did not finish within %.0f s of shutdown; cancelling it", grace)
+                task.cancel()
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.storage.bulk import insert_rows
+from bot.storage.bulk import insert_rows, one_of
 from bot.storage.models import Message, ReadMarker
 
 # A message claimed for sending but not finished within this time is handed out again (the
@@ -72,7 +72,13 @@ class MessageRepo:
         return {(c, p) for c, p in self.session.execute(stmt).all()}
 
     def next_inbound(self, limit: int = 50) -> Sequence[Message]:
-        """Unprocessed inbound messages, oldest first, locked (skipped if another worker has them)."""
+        """Unprocessed inbound messages, oldest first, locked (skipped if another worker has them).
+
+        Each sender's messages are handled in the order they arrived, across processes: a
+        message is left out while an earlier one from the same sender is unprocessed and held
+        by another worker (SKIP LOCKED passed over it), and is taken once that one commits.
+        (SQLite needs no check: its one writer at a time sees every earlier row unlocked.)
+        """
         stmt = (
             select(Message)
             .where(Message.direction == "in", Message.processed_at.is_(None))
@@ -80,7 +86,19 @@ class MessageRepo:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return self.session.scalars(stmt).all()
+        rows = self.session.scalars(stmt).all()
+        if not rows or self.session.get_bind().dialect.name != "postgresql":
+            return rows
+        ids = [r.id for r in rows]
+        held = (select(Message.channel, Message.address, func.min(Message.id))
+                .where(Message.direction == "in", Message.processed_at.is_(None),
+                       Message.id < ids[-1], ~one_of(self.session, Message.id, ids),
+                       one_of(self.session, Message.address, sorted({r.address for r in rows})))
+                .group_by(Message.channel, Message.address))
+        first_held = {(c, a): i for c, a, i in self.session.execute(held)}
+        if not first_held:
+            return rows
+        return [r for r in rows if r.id < first_held.get((r.channel, r.address), r.id + 1)]
 
     def add_outbound(self, message: Message) -> Message:
         self.session.add(message)

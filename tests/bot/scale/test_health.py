@@ -30,7 +30,7 @@ def test_ready_when_the_database_answers_and_every_loop_has_run(tmp_path: Path) 
         response = httpx.get(server.url + "/readyz", trust_env=False)
         assert response.status_code == 200
         assert response.json() == {"status": "ready", "checks": {
-            "database": "ok", "inbound": "ok", "outbox": "ok", "ticker": "ok"}}
+            "database": "ok", "inbound": "ok", "jobs": "ok", "outbox": "ok", "ticker": "ok"}}
 
         runner.beats["outbox"] -= 3600  # as if the sender had been stuck for an hour
         response = httpx.get(server.url + "/readyz", trust_env=False)

@@ -32,7 +32,7 @@ from bot.service.runtime import Services, Wakeups, build_services
 from bot.service.sink import DatabaseSink
 from bot.storage.models import ServiceState
 from bot.web import WebSettings, create_app
-from escalation.detect import warm_up
+from escalation.detect import is_warm, warm_up
 
 log = logging.getLogger("checkins.server")
 
@@ -113,6 +113,8 @@ class Runner:
         try:
             await asyncio.to_thread(loops.tick, self.svc)
             self.beats["ticker"] = time.monotonic()
+        except asyncio.CancelledError:  # shutting down: the tick's own thread still commits
+            return
         except Exception:
             log.exception("tick failed")
 
@@ -247,8 +249,10 @@ def build_app(svc: Services, *, run_loops: bool = True) -> tuple[Starlette, Runn
     async def readiness() -> tuple[bool, dict[str, str]]:
         database = await asyncio.to_thread(_database_check, svc)
         stale_after = max(LOOP_STALE_SECONDS, 3 * svc.config.service.tick_seconds)
-        return readiness_report(database, runner.beats if run_loops else {}, time.monotonic(),
-                                stale_after)
+        if not run_loops:  # a web-only process stores webhooks: the database is all it needs
+            return readiness_report(database, {}, time.monotonic(), stale_after)
+        return readiness_report(database, runner.beats, time.monotonic(), stale_after,
+                                {"risk rules": "ok" if is_warm() else "loading"})
 
     cfg = svc.config
     settings = WebSettings(
@@ -274,10 +278,11 @@ def _database_check(svc: Services) -> str:
         return f"unreachable ({type(exc).__name__})"
 
 
-def readiness_report(database: str, beats: dict[str, float], now: float,
-                     stale_after: float) -> tuple[bool, dict[str, str]]:
-    """Whether the process is ready, and each check's "ok" or what is wrong (pure)."""
-    checks = {"database": database}
+def readiness_report(database: str, beats: dict[str, float], now: float, stale_after: float,
+                     other: dict[str, str] | None = None) -> tuple[bool, dict[str, str]]:
+    """Whether the process is ready, and each check's "ok" or what is wrong (pure). Webhooks
+    are stored whatever this says; it tells a load balancer or a monitor when turns will run."""
+    checks = {"database": database, **(other or {})}
     for name, at in sorted(beats.items()):
         ago = now - at
         checks[name] = "ok" if ago <= stale_after else f"no pass for {ago:.0f} s"

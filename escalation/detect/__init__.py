@@ -61,6 +61,11 @@ def rules_only() -> Detector:
     return _RULES_ONLY[0]
 
 
+def is_warm() -> bool:
+    """Whether the shipped detector has been built (the service's readiness check asks)."""
+    return bool(_DEFAULT)
+
+
 def warm_up() -> None:
     """Load the rules now (the service does this at start-up, so the first message is fast)."""
     _default()

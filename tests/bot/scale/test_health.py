@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 
 import httpx
@@ -28,9 +29,14 @@ def test_ready_when_the_database_answers_and_every_loop_has_run(tmp_path: Path) 
     with ThreadedServer(app) as server:
         assert httpx.get(server.url + "/healthz", trust_env=False).json() == {"status": "ok"}
         response = httpx.get(server.url + "/readyz", trust_env=False)
+        while response.json()["checks"]["risk rules"] == "loading":  # warming up in the background
+            assert response.status_code == 503
+            time.sleep(0.05)
+            response = httpx.get(server.url + "/readyz", trust_env=False)
         assert response.status_code == 200
         assert response.json() == {"status": "ready", "checks": {
-            "database": "ok", "inbound": "ok", "jobs": "ok", "outbox": "ok", "ticker": "ok"}}
+            "database": "ok", "inbound": "ok", "jobs": "ok", "outbox": "ok", "risk rules": "ok",
+            "ticker": "ok"}}
 
         runner.beats["outbox"] -= 3600  # as if the sender had been stuck for an hour
         response = httpx.get(server.url + "/readyz", trust_env=False)

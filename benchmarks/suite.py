@@ -177,6 +177,7 @@ def _service_process(config: Config, port: int, web_only: bool) -> None:
     from bot.service.server import build_app, build_channels
 
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "tick skipped": a busy machine
     svc = build_services(config, create_schema=False)
     svc.channels = build_channels(config, svc.clock)
     app, _ = build_app(svc, run_loops=not web_only)
@@ -319,8 +320,8 @@ class Sizes:
     @staticmethod
     def of(quick: bool) -> Sizes:
         if quick:
-            return Sizes(True, 2, {1: 40, 16: 300, 64: 600}, 2000, [10_000], 20, {10: 3, 50: 2},
-                         20_000, 2_000, 50_000, 400, 1.0)
+            return Sizes(True, 2, {1: 30, 16: 160, 64: 320}, 1500, [10_000], 10, {10: 2, 50: 1},
+                         20_000, 2_000, 50_000, 200, 1.0)
         return Sizes(False, 3, {1: 200, 16: 2000, 64: 4000}, 10_000, [10_000, 100_000], 100,
                      {10: 10, 50: 4}, 100_000, 10_000, 1_000_000, 3000, 3.0)
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import re
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,7 @@ from escalation.detect import Assessment, assess
 
 log = logging.getLogger("checkins.turns")
 
+LOAD_AHEAD = 8  # inbound rows built as ORM objects at a time, as a pass reaches them
 BATCH_SECONDS = 0.05  # wall time, not the service clock: a bound on latency, not on logic
 ACK_EVERY = timedelta(hours=1)  # a burst of texts gets one "thanks, your mentor will see this"
 NUDGE_EVERY = timedelta(hours=3)  # and the mentor one nudge
@@ -61,12 +63,17 @@ def _process_batch(svc: Services, limit: int, *, isolate: bool) -> int:
     deadline = time.monotonic() + BATCH_SECONDS
     with svc.sessions() as session, session.begin():
         now = svc.clock.now()
-        rows, urgent_ids = _urgent_first(MessageRepo(session).next_inbound(limit))
-        for row in rows:
+        messages = MessageRepo(session)
+        claimed, urgent_ids = _urgent_first(messages.claim_inbound(limit))
+        loaded: dict[int, Message] = {}  # ORM rows, built a few at a time as they are reached
+        for index, ref in enumerate(claimed):
             if handled and time.monotonic() > deadline:
                 break
-            if handled and urgent_ids and row.id not in urgent_ids:
+            if handled and urgent_ids and ref.id not in urgent_ids:
                 break  # commit the urgent ones now; their alerts go out as soon as they commit
+            if ref.id not in loaded:
+                loaded.update(messages.get_many([r.id for r in claimed[index:index + LOAD_AHEAD]]))
+            row = loaded[ref.id]
             row.processed_at = now  # set first: it joins the turn's own UPDATE of this row
             if not isolate:
                 handle_message(session, svc, row, now)
@@ -90,11 +97,11 @@ def _assessment(text: str) -> Assessment:
     return assess(text)
 
 
-def _is_urgent(row: Message) -> bool:
+def _is_urgent(row: Any) -> bool:
     return any(f.severity == "urgent" for f in _assessment(row.body or "").findings)
 
 
-def _urgent_first(rows: Sequence[Message]) -> tuple[list[Message], set[int]]:
+def _urgent_first(rows: Sequence[Any]) -> tuple[list[Any], set[int]]:
     """People who wrote something urgent are handled first, and each person's own messages keep
     their order (a check-in answer must not jump ahead of the one before it). Returns the rows
     and the ids of those that belong to such people."""

@@ -71,6 +71,20 @@ class MessageRepo:
         )
         return {(c, p) for c, p in self.session.execute(stmt).all()}
 
+    def claim_inbound(self, limit: int = 50) -> Sequence[Any]:
+        """As next_inbound, but plain rows (id, channel, address, body) instead of ORM objects:
+        a pass that handles only a few of them (its deadline came) has not built all of them.
+        Load the ones handled with get_many."""
+        t = Message.__table__.c
+        stmt = (
+            select(t.id, t.channel, t.address, t.body)
+            .where(t.direction == "in", t.processed_at.is_(None))
+            .order_by(t.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return self._in_sender_order(self.session.execute(stmt).all())
+
     def next_inbound(self, limit: int = 50) -> Sequence[Message]:
         """Unprocessed inbound messages, oldest first, locked (skipped if another worker has them).
 
@@ -86,7 +100,11 @@ class MessageRepo:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        rows = self.session.scalars(stmt).all()
+        return self._in_sender_order(self.session.scalars(stmt).all())
+
+    def _in_sender_order(self, rows: Sequence[Any]) -> Sequence[Any]:
+        """Leave out each message that an earlier unprocessed one from its sender, held by
+        another worker, must go before (see next_inbound)."""
         if not rows or self.session.get_bind().dialect.name != "postgresql":
             return rows
         ids = [r.id for r in rows]

@@ -88,10 +88,15 @@ def _twiml() -> Response:
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
+Readiness = Callable[[], Awaitable[tuple[bool, dict[str, str]]]]
+
+
 def create_app(
-    settings: WebSettings, sink: InboundSink, *, lifespan: Lifespan[Starlette] | None = None
+    settings: WebSettings, sink: InboundSink, *, lifespan: Lifespan[Starlette] | None = None,
+    readiness: Readiness | None = None,
 ) -> Starlette:
-    """The ASGI app; `lifespan` lets the service start its loops alongside it."""
+    """The ASGI app; `lifespan` lets the service start its loops alongside it, and `readiness`
+    answers /readyz (each check's name and "ok" or what is wrong)."""
 
     async def twilio_authenticated(
         request: Request, handle: Callable[[ImmutableMultiDict[str, str]], Awaitable[None]]
@@ -158,12 +163,21 @@ def create_app(
         return Response(status_code=200)
 
     async def healthz(request: Request) -> Response:
+        """The process is alive and answering (for a supervisor that restarts it)."""
         return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        """Ready for traffic: the database answers and the loops have run recently (for a load
+        balancer or an uptime monitor). 503 names what is wrong."""
+        ready, checks = (True, {}) if readiness is None else await readiness()
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                            status_code=200 if ready else 503)
 
     routes = [
         Route("/twilio/sms", twilio_sms, methods=["POST"]),
         Route("/twilio/status", twilio_status, methods=["POST"]),
         Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan, max_body_size=settings.max_body_bytes)

@@ -411,19 +411,28 @@ def checkin_plan_of(svc: Services, mentee: Mentee) -> CheckinPlan | None:
 def plan_mentee(session: Session, svc: Services, mentee: Mentee, now: datetime,
                 horizon: timedelta = PLAN_HORIZON) -> int:
     """Create the due check-ins of the next `horizon`; idempotent (one row per planned time)."""
-    plan = checkin_plan_of(svc, mentee)
-    if plan is None or plan.paused:
-        return 0
+    mentee.planned_until = now + horizon
     created = 0
     timers = DueEventRepo(session)
+    for row in planned_rows(svc, mentee, now, horizon):
+        created += timers.schedule(**row, now=now)
+    return created
+
+
+def planned_rows(svc: Services, mentee: Mentee, now: datetime,
+                 horizon: timedelta = PLAN_HORIZON) -> list[dict[str, Any]]:
+    """The due check-in rows of the mentee's next `horizon` (pure: the caller stores them)."""
+    plan = checkin_plan_of(svc, mentee)
+    if plan is None or plan.paused:
+        return []
+    rows = []
     for due in next_checkins(plan, now, 64):
         if due > now + horizon:
             break
-        created += timers.schedule(
-            kind="checkin", dedupe_key=f"checkin:{mentee.id}:v{mentee.plan_version}:{due.isoformat()}",
-            due_at=due, now=now, mentee_id=mentee.id, plan_version=mentee.plan_version,
-        )
-    return created
+        rows.append({"kind": "checkin", "due_at": due, "mentee_id": mentee.id,
+                     "plan_version": mentee.plan_version,
+                     "dedupe_key": f"checkin:{mentee.id}:v{mentee.plan_version}:{due.isoformat()}"})
+    return rows
 
 
 def replan(session: Session, svc: Services, mentee: Mentee, now: datetime) -> int:

@@ -332,7 +332,9 @@ def _record_outcomes(svc: Services, outcomes: list[SendOutcome]) -> None:
 def _record_all(svc: Services, outcomes: list[SendOutcome], now: datetime, *, isolate: bool) -> None:
     with svc.sessions() as session, session.begin():
         messages = MessageRepo(session)
-        messages.get_many([o.job.message_id for o in outcomes])  # one query warms the identity map
+        # One query warms the identity map; the dict keeps the rows alive (the map holds them
+        # weakly), else each get below is a query of its own again.
+        warm = messages.get_many([o.job.message_id for o in outcomes])  # noqa: F841
         for outcome in outcomes:
             if not isolate:
                 _record_one(session, svc, messages, outcome, now)

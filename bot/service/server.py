@@ -1,8 +1,9 @@
 """`checkins serve`: webhooks, the turn worker, the outbox sender, the ticker and cron jobs.
 
 Every loop is one function per pass over committed rows (see turns, outbox, ticker); this module
-only runs them. Several processes may run on one PostgreSQL database: claims use SKIP LOCKED and
-the weekly digest is recorded once per supervisor, so no job needs a leader.
+only runs them. Several processes may run on one PostgreSQL database: turns, due events and the
+outbox are claimed with SKIP LOCKED (one sender's messages in order, see MessageRepo.next_inbound),
+and the daily and weekly jobs run once under an advisory lock (see once).
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import text
 from starlette.applications import Starlette
 
 from bot.app import loops
@@ -25,14 +28,18 @@ from bot.channels.base import Channel, SendError
 from bot.clock import Clock
 from bot.config import Config
 from bot.flows import validate_all
+from bot.service import once, ticker
 from bot.service.runtime import Services, Wakeups, build_services
 from bot.service.sink import DatabaseSink
 from bot.storage.db import is_lock_error
 from bot.storage.models import ServiceState
 from bot.web import WebSettings, create_app
-from escalation.detect import warm_up
+from escalation.detect import is_warm, warm_up
 
 log = logging.getLogger("checkins.server")
+
+# On SIGTERM each loop gets this long to finish its pass before it is cancelled.
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 def build_channels(config: Config, clock: Clock, *, timeout: float | None = None) -> dict[str, Channel]:
@@ -80,6 +87,9 @@ class Runner:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     scheduler: AsyncIOScheduler | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    planned: asyncio.Event = field(default_factory=asyncio.Event)  # start-up planning finished
+    # When each loop last finished a pass (time.monotonic()); /readyz reports a stale one.
+    beats: dict[str, float] = field(default_factory=dict)
 
     async def _loop(self, name: str, event: asyncio.Event, work: Any) -> None:
         while not self.stopping.is_set():
@@ -88,6 +98,7 @@ class Runner:
             event.clear()
             try:
                 did = await work()
+                self.beats[name] = time.monotonic()
             except Exception as exc:
                 _log_failure(f"{name} pass", exc)
                 did = 0
@@ -106,23 +117,42 @@ class Runner:
         return await loops.send_pass(self.svc, urgent_only=True)
 
     async def _tick(self) -> None:
-        await self._job("tick", loops.tick)
+        try:
+            await asyncio.to_thread(loops.tick, self.svc)
+            self.beats["ticker"] = time.monotonic()
+        except asyncio.CancelledError:  # shutting down: the tick's own thread still commits
+            return
+        except Exception as exc:
+            _log_failure("tick", exc)
 
     async def _plan(self) -> None:
-        await self._job("planning", loops.plan)
+        """Top up planned check-ins a batch per short transaction, between which webhooks,
+        turns and sends carry on (start-up never waits for this)."""
+        after = 0
+        while not self.stopping.is_set():
+            _, last = await asyncio.to_thread(ticker.plan_batch, self.svc, after)
+            if last is None:
+                break
+            after = last
+        self.planned.set()
 
-    async def _retention(self) -> None:
-        await self._job("retention", loops.retention)
-
-    async def _digest(self) -> None:
-        await self._job("weekly digest", loops.weekly_digest)
-
-    async def _job(self, name: str, work: Any) -> None:
-        """A scheduled job: a failure is logged and the next run comes as planned."""
+    async def _plan_in_background(self) -> None:
         try:
-            await asyncio.to_thread(work, self.svc)
+            await self._plan()
         except Exception as exc:
-            _log_failure(name, exc)
+            _log_failure("planning check-ins at start-up (the daily run will try again)", exc)
+
+    async def _once_jobs(self) -> None:
+        """The daily planner, retention and the weekly digest: each slot run by one process."""
+        jobs = once.service_jobs(self.svc)
+        while not self.stopping.is_set():
+            try:
+                await asyncio.to_thread(once.run_due, self.svc, jobs)
+                self.beats["jobs"] = time.monotonic()
+            except Exception as exc:
+                _log_failure("once-only jobs pass", exc)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=once.POLL_SECONDS)
 
     async def _poll_telegram(self) -> None:
         channel = self.svc.channels["telegram"]
@@ -141,27 +171,21 @@ class Runner:
     async def start(self) -> None:
         wakeups = self.svc.wakeups = Wakeups(loop=asyncio.get_running_loop())
         cfg = self.svc.config
-        await asyncio.to_thread(warm_up)
-        await self._job("planning", loops.plan)
+        started = time.monotonic()
+        self.beats.update({"inbound": started, "outbox": started, "ticker": started, "jobs": started})
         self.scheduler = AsyncIOScheduler(timezone=cfg.service.timezone)
         self.scheduler.add_job(self._tick, "interval", seconds=cfg.service.tick_seconds,
                                id="tick", max_instances=1, coalesce=True)
-        self.scheduler.add_job(self._plan, CronTrigger(hour=3, minute=17, timezone=cfg.service.timezone),
-                               id="plan", coalesce=True, misfire_grace_time=3600)
-        self.scheduler.add_job(self._retention, CronTrigger(hour=4, minute=7, timezone=cfg.service.timezone),
-                               id="retention", coalesce=True, misfire_grace_time=6 * 3600)
-        if cfg.digest.enabled:
-            hh, mm = (int(x) for x in cfg.digest.time.split(":"))
-            self.scheduler.add_job(
-                self._digest, CronTrigger(day_of_week=cfg.digest.day, hour=hh, minute=mm,
-                                          timezone=cfg.service.timezone),
-                id="digest", coalesce=True, misfire_grace_time=6 * 3600)
         self.scheduler.start()
         self.tasks.append(asyncio.create_task(self._loop("inbound", wakeups.inbound, self._inbound_pass)))
         self.tasks.append(asyncio.create_task(self._loop("outbox", wakeups.outbox, self._outbox_pass)))
         # Alerts and helpline replies never wait for a batch of ordinary messages to finish.
         self.tasks.append(asyncio.create_task(
             self._loop("urgent outbox", wakeups.urgent_outbox, self._urgent_pass)))
+        # Neither waits before the port opens: a webhook is stored whatever else is going on.
+        self.tasks.append(asyncio.create_task(asyncio.to_thread(warm_up)))
+        self.tasks.append(asyncio.create_task(self._plan_in_background()))
+        self.tasks.append(asyncio.create_task(self._once_jobs()))
         if self.svc.channels.get("telegram") is not None:
             # In the background: Telegram slow or down at start-up must not keep SMS (a crisis
             # text included) from being taken in; the outbox retries Telegram sends meanwhile.
@@ -189,12 +213,24 @@ class Runner:
         if cfg.telegram.mode == "polling":
             await self._poll_telegram()
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Let each loop finish the pass it is in (a send batch is sent and recorded, not left
+        'sending' for its lease to run out), then stop; after `grace` seconds the stragglers
+        are cancelled. Row claims held in open transactions are released by their rollback."""
         self.stopping.set()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+        if self.svc.wakeups is not None:  # wake the loops waiting for work, so they see stopping
+            self.svc.wakeups.inbound.set()
+            self.svc.wakeups.outbox.set()
         for task in self.tasks:
-            task.cancel()
+            if task.get_name() == "telegram-polling":
+                task.cancel()  # a long poll: the offset is saved after each stored batch
+        if self.tasks:
+            _, late = await asyncio.wait(self.tasks, timeout=grace)
+            for task in late:
+                log.warning("a loop did not finish within %.0f s of shutdown; cancelling it", grace)
+                task.cancel()
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
@@ -246,6 +282,14 @@ def build_app(svc: Services, *, run_loops: bool = True) -> tuple[Starlette, Runn
         finally:
             await runner.stop()
 
+    async def readiness() -> tuple[bool, dict[str, str]]:
+        database = await asyncio.to_thread(_database_check, svc)
+        stale_after = max(LOOP_STALE_SECONDS, 3 * svc.config.service.tick_seconds)
+        if not run_loops:  # a web-only process stores webhooks: the database is all it needs
+            return readiness_report(database, {}, time.monotonic(), stale_after)
+        return readiness_report(database, runner.beats, time.monotonic(), stale_after,
+                                {"risk rules": "ok" if is_warm() else "loading"})
+
     cfg = svc.config
     settings = WebSettings(
         public_base_url=cfg.service.public_base_url,
@@ -253,7 +297,32 @@ def build_app(svc: Services, *, run_loops: bool = True) -> tuple[Starlette, Runn
         telegram_secret_token=cfg.telegram.secret_token
         if cfg.telegram.enabled and cfg.telegram.mode == "webhook" else None,
     )
-    return create_app(settings, DatabaseSink(svc), lifespan=lifespan), runner
+    return create_app(settings, DatabaseSink(svc), lifespan=lifespan, readiness=readiness), runner
+
+
+# A loop that has not finished a pass for this long (or three ticks, if longer) is stuck or
+# failing on every pass: /readyz says so.
+LOOP_STALE_SECONDS = 60.0
+
+
+def _database_check(svc: Services) -> str:
+    try:
+        with svc.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as exc:  # the reason's class only: a URL in the message may hold a password
+        return f"unreachable ({type(exc).__name__})"
+
+
+def readiness_report(database: str, beats: dict[str, float], now: float, stale_after: float,
+                     other: dict[str, str] | None = None) -> tuple[bool, dict[str, str]]:
+    """Whether the process is ready, and each check's "ok" or what is wrong (pure). Webhooks
+    are stored whatever this says; it tells a load balancer or a monitor when turns will run."""
+    checks = {"database": database, **(other or {})}
+    for name, at in sorted(beats.items()):
+        ago = now - at
+        checks[name] = "ok" if ago <= stale_after else f"no pass for {ago:.0f} s"
+    return all(v == "ok" for v in checks.values()), checks
 
 
 def serve(config: Config, clock: Clock | None = None, *, role: str = "all") -> int:
@@ -267,7 +336,8 @@ def serve(config: Config, clock: Clock | None = None, *, role: str = "all") -> i
 
     configure(config)
     validate_all()
-    warm_up()  # compile the risk rules before the first message, not during it
+    # Compile the risk rules before the first turn needs them, without holding the port shut.
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     svc = build_services(config, clock)
     svc.channels = build_channels(config, svc.clock)
     if not svc.channels:

@@ -200,11 +200,35 @@ def _reminder_due(session: Session, svc: Services, row: DueEvent, now: datetime)
     checkins.remind(session, svc, row.conversation_id, now)  # type: ignore[arg-type]
 
 
-def plan_all(svc: Services) -> int:
-    """Top up every active mentee's due check-ins (daily job and start-up)."""
-    created = 0
+PLAN_BATCH = 500
+
+
+def plan_all(svc: Services, batch: int = PLAN_BATCH) -> int:
+    """Top up the due check-ins of every mentee who needs it (daily job and start-up), a batch
+    of mentees per short transaction; returns how many due rows were created."""
+    created, after = 0, 0
+    while True:
+        n, last = plan_batch(svc, after, batch)
+        created += n
+        if last is None:
+            return created
+        after = last
+
+
+def plan_batch(svc: Services, after_id: int, limit: int = PLAN_BATCH) -> tuple[int, int | None]:
+    """Plan the next `limit` mentees (by id, after `after_id`) whose plan changed or whose
+    planned horizon runs out within half a horizon, in one transaction.
+
+    Returns (due rows created, the last mentee id looked at, or None when none was left). Only
+    those mentees are read, so a restart with every plan in place costs one indexed query.
+    """
     with svc.sessions() as session, session.begin():
         now = svc.clock.now()
-        for mentee in MenteeRepo(session).with_plans():
-            created += checkins.plan_mentee(session, svc, mentee, now)
-    return created
+        mentees = MenteeRepo(session).needing_plans(after_id, now + checkins.PLAN_HORIZON / 2, limit)
+        if not mentees:
+            return 0, None
+        rows = [row for m in mentees for row in checkins.planned_rows(svc, m, now)]
+        created = DueEventRepo(session).schedule_many(rows, now, count=True)
+        for mentee in mentees:
+            mentee.planned_until = now + checkins.PLAN_HORIZON
+        return created, mentees[-1].id

@@ -12,6 +12,7 @@ from functools import lru_cache
 from collections.abc import Sequence
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -34,6 +35,7 @@ log = logging.getLogger("checkins.turns")
 # A bound on latency, not on logic, measured on the service's clock (injected: a test's clock
 # stands still, so how fast the machine is never changes what a batch holds).
 BATCH_TIME = timedelta(milliseconds=50)
+LOAD_AHEAD = 8  # inbound rows built as ORM objects at a time, as a pass reaches them
 ACK_EVERY = timedelta(hours=1)  # a burst of texts gets one "thanks, your mentor will see this"
 NUDGE_EVERY = timedelta(hours=3)  # and the mentor one nudge
 _START_CODE = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{4,64})\s*$")
@@ -74,12 +76,17 @@ def _process_batch(svc: Services, limit: int, *, isolate: bool) -> tuple[int, bo
     with svc.sessions() as session, session.begin():
         now = svc.clock.now()
         deadline = now + BATCH_TIME
-        rows, urgent_ids = _urgent_first(MessageRepo(session).next_inbound(limit))
-        for row in rows:
+        messages = MessageRepo(session)
+        claimed, urgent_ids = _urgent_first(messages.claim_inbound(limit))
+        loaded: dict[int, Message] = {}  # ORM rows, built a few at a time as they are reached
+        for index, ref in enumerate(claimed):
             if handled and svc.clock.now() > deadline:
                 break
-            if handled and urgent_ids and row.id not in urgent_ids:
+            if handled and urgent_ids and ref.id not in urgent_ids:
                 break  # commit the urgent ones now; their alerts go out as soon as they commit
+            if ref.id not in loaded:
+                loaded.update(messages.get_many([r.id for r in claimed[index:index + LOAD_AHEAD]]))
+            row = loaded[ref.id]
             row.processed_at = now  # set first: it joins the turn's own UPDATE of this row
             if not isolate:
                 handle_message(session, svc, row, now)
@@ -107,13 +114,13 @@ def _assessment(text: str, keyword: bool = False) -> Assessment:
     return assess(text)
 
 
-def _is_urgent(row: Message) -> bool:
+def _is_urgent(row: Any) -> bool:
     text = row.body or ""
     return any(f.severity == "urgent"
                for f in _assessment(text, keyword_of(text) is not None).findings)
 
 
-def _urgent_first(rows: Sequence[Message]) -> tuple[list[Message], set[int]]:
+def _urgent_first(rows: Sequence[Any]) -> tuple[list[Any], set[int]]:
     """People who wrote something urgent are handled first, and each person's own messages keep
     their order (a check-in answer must not jump ahead of the one before it). Returns the rows
     and the ids of those that belong to such people."""

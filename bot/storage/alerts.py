@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.storage.models import Alert, AlertEvent, AlertNote, RiskFlag
+
+# Built once: every inbound message from a mentee asks (see alerting.note_later_message).
+_OPEN_FOR_MENTEE = (select(Alert).where(Alert.mentee_id == bindparam("mentee_id"), Alert.status != "closed")
+                    .order_by(Alert.id))
 
 
 class AlertRepo:
@@ -40,8 +44,7 @@ class AlertRepo:
         return self.session.scalars(stmt).first()
 
     def open_for_mentee(self, mentee_id: int) -> Sequence[Alert]:
-        stmt = select(Alert).where(Alert.mentee_id == mentee_id, Alert.status != "closed")
-        return self.session.scalars(stmt.order_by(Alert.id)).all()
+        return self.session.scalars(_OPEN_FOR_MENTEE, {"mentee_id": mentee_id}).all()
 
     def by_code(self, code: str, lock: bool = False) -> Alert | None:
         stmt = select(Alert).where(Alert.code == code.upper()).options(selectinload(Alert.events))

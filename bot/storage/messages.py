@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.storage.bulk import insert_rows
+from bot.storage.bulk import insert_rows, one_of
 from bot.storage.models import Message, ReadMarker
 
 # A message claimed for sending is held by its worker for a lease, renewed while the worker is
@@ -75,8 +75,28 @@ class MessageRepo:
         )
         return {(c, p) for c, p in self.session.execute(stmt).all()}
 
+    def claim_inbound(self, limit: int = 50) -> Sequence[Any]:
+        """As next_inbound, but plain rows (id, channel, address, body) instead of ORM objects:
+        a pass that handles only a few of them (its deadline came) has not built all of them.
+        Load the ones handled with get_many."""
+        t = Message.__table__.c
+        stmt = (
+            select(t.id, t.channel, t.address, t.body)
+            .where(t.direction == "in", t.processed_at.is_(None))
+            .order_by(t.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return self._in_sender_order(self.session.execute(stmt).all())
+
     def next_inbound(self, limit: int = 50) -> Sequence[Message]:
-        """Unprocessed inbound messages, oldest first, locked (skipped if another worker has them)."""
+        """Unprocessed inbound messages, oldest first, locked (skipped if another worker has them).
+
+        Each sender's messages are handled in the order they arrived, across processes: a
+        message is left out while an earlier one from the same sender is unprocessed and held
+        by another worker (SKIP LOCKED passed over it), and is taken once that one commits.
+        (SQLite needs no check: its one writer at a time sees every earlier row unlocked.)
+        """
         stmt = (
             select(Message)
             .where(Message.direction == "in", Message.processed_at.is_(None))
@@ -84,7 +104,23 @@ class MessageRepo:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return self.session.scalars(stmt).all()
+        return self._in_sender_order(self.session.scalars(stmt).all())
+
+    def _in_sender_order(self, rows: Sequence[Any]) -> Sequence[Any]:
+        """Leave out each message that an earlier unprocessed one from its sender, held by
+        another worker, must go before (see next_inbound)."""
+        if not rows or self.session.get_bind().dialect.name != "postgresql":
+            return rows
+        ids = [r.id for r in rows]
+        held = (select(Message.channel, Message.address, func.min(Message.id))
+                .where(Message.direction == "in", Message.processed_at.is_(None),
+                       Message.id < ids[-1], ~one_of(self.session, Message.id, ids),
+                       one_of(self.session, Message.address, sorted({r.address for r in rows})))
+                .group_by(Message.channel, Message.address))
+        first_held = {(c, a): i for c, a, i in self.session.execute(held)}
+        if not first_held:
+            return rows
+        return [r for r in rows if r.id < first_held.get((r.channel, r.address), r.id + 1)]
 
     def add_outbound(self, message: Message) -> Message:
         self.session.add(message)

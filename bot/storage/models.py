@@ -106,6 +106,9 @@ class Mentee(Base):
     unreachable_since: Mapped[datetime | None]
     last_inbound_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # scale (start-up and planning): due check-ins are written up to here; the planner passes
+    # over a mentee until this comes within half a horizon (None: plan them, e.g. just imported).
+    planned_until: Mapped[datetime | None]
 
     mentor: Mapped[Staff] = relationship(foreign_keys=[mentor_id])
 

@@ -91,6 +91,16 @@ class MenteeRepo:
                                   Mentee.id.in_(list(ids or ()))))
         return self.session.scalars(stmt).all()
 
+    def needing_plans(self, after_id: int, planned_before: datetime, limit: int) -> Sequence[Mentee]:
+        """Active mentees with a plan, after `after_id` in id order, whose check-ins are not
+        planned (planned_until is empty: new, imported, or from before planning kept it) or
+        are planned only up to before `planned_before`."""
+        stmt = (select(Mentee)
+                .where(Mentee.id > after_id, Mentee.plan.is_not(None), Mentee.status == "active",
+                       or_(Mentee.planned_until.is_(None), Mentee.planned_until < planned_before))
+                .order_by(Mentee.id).limit(limit))
+        return self.session.scalars(stmt).all()
+
     def with_plans(self) -> Sequence[Mentee]:
         stmt = select(Mentee).where(Mentee.plan.is_not(None), Mentee.status == "active")
         return self.session.scalars(stmt.order_by(Mentee.id)).all()

@@ -60,19 +60,21 @@ class DueEventRepo:
         return bool(self.session.execute(stmt).rowcount)
 
     def schedule_many(self, rows: Sequence[dict[str, Any]], now: datetime, *,
-                      keys_are_new: bool = False) -> None:
+                      keys_are_new: bool = False, count: bool = False) -> int:
         """Create many due events in one statement, skipping any whose dedupe key exists.
 
         Each row gives kind, dedupe_key, due_at and optionally mentee_id, conversation_id,
         alert_id, plan_version, note. `keys_are_new` (keys no row can have yet, e.g. made from
         ids just issued) skips the conflict check, a third of the insert's cost; a duplicate
-        key then raises instead of being skipped.
+        key then raises instead of being skipped. With `count`, returns how many were created.
         """
         values = [{"kind": r["kind"], "dedupe_key": r["dedupe_key"], "due_at": r["due_at"],
                    "mentee_id": r.get("mentee_id"), "conversation_id": r.get("conversation_id"),
                    "alert_id": r.get("alert_id"), "plan_version": r.get("plan_version", 0),
                    "note": r.get("note"), "status": "pending", "created_at": now} for r in rows]
-        insert_rows(self.session, _TABLE, values, skip_conflicts_on=None if keys_are_new else ["dedupe_key"])
+        inserted = insert_rows(self.session, _TABLE, values, returning=[_TABLE.c.id] if count else (),
+                               skip_conflicts_on=None if keys_are_new else ["dedupe_key"])
+        return len(inserted)
 
     def claim_batch(self, now: datetime, limit: int = 500) -> list[ClaimedDue]:
         """Lock pending events due by `now`, oldest first, as plain values (one statement).

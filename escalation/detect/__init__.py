@@ -6,6 +6,8 @@ message is flagged for a human ("review", urgent) rather than passed as safe.
 
 from __future__ import annotations
 
+import threading
+
 from escalation.detect.detector import (
     Assessment, Detector, Finding, Trace, default_detector, failed_assessment,
 )
@@ -15,16 +17,21 @@ __all__ = ["Assessment", "Detector", "Finding", "Trace", "assess", "default_dete
 
 _DEFAULT: list[Detector | None] = []  # built on first use: loading compiles every rule
 _LOAD_ERROR = ""
+# The service warms up in a background thread while it already takes webhooks; a turn that
+# needs the detector first waits for that one build instead of starting a second.
+_LOADING = threading.Lock()
 
 
 def _default() -> Detector | None:
     global _LOAD_ERROR
     if not _DEFAULT:
-        try:
-            _DEFAULT.append(default_detector())
-        except Exception as exc:  # noqa: BLE001 - a broken rule file must not stop messages being flagged
-            _LOAD_ERROR = f"rules failed to load: {type(exc).__name__}"
-            _DEFAULT.append(None)
+        with _LOADING:
+            if not _DEFAULT:
+                try:
+                    _DEFAULT.append(default_detector())
+                except Exception as exc:  # noqa: BLE001 - a broken rule file must not stop messages being flagged
+                    _LOAD_ERROR = f"rules failed to load: {type(exc).__name__}"
+                    _DEFAULT.append(None)
     return _DEFAULT[0]
 
 
@@ -52,6 +59,11 @@ def rules_only() -> Detector:
 
         _RULES_ONLY.append(rules_detector())
     return _RULES_ONLY[0]
+
+
+def is_warm() -> bool:
+    """Whether the shipped detector has been built (the service's readiness check asks)."""
+    return bool(_DEFAULT)
 
 
 def warm_up() -> None:

@@ -1,0 +1,143 @@
+"""The full inbound path in one process, before and after a change, in the same run.
+
+Each round runs the same work in two source trees, alternately, as child processes: N signed-off
+inbound SMS stored through the webhook's sink, each turn run, and every reply and staff nudge sent
+by the real Twilio client to the fake Twilio API (a thread of the same process). The figure is
+CPU time per message (the whole process: our code, the client, the fake), which a busy machine
+disturbs far less than wall time. The ratio before/after is the speed-up.
+
+    git worktree add /tmp/checkins-before <commit>      # or: git archive <commit> | tar -x -C DIR
+    python benchmarks/inbound_path.py --before /tmp/checkins-before --rounds 3
+    python benchmarks/inbound_path.py --profile profile.txt   # pyinstrument, this tree only
+
+`--before-without-sniffio` hides sniffio from the before run (its absence made httpcore re-run a
+failed import on every request).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHILD = r'''
+import asyncio, json, sys, tempfile, time, os
+sys.path.insert(0, os.getcwd())
+args = json.loads(sys.argv[1])
+if args["hide_sniffio"]:
+    class _Hide:
+        def find_spec(self, name, path=None, target=None):
+            if name == "sniffio":
+                raise ModuleNotFoundError("No module named 'sniffio'", name="sniffio")
+    sys.modules.pop("sniffio", None)
+    sys.meta_path.insert(0, _Hide())
+from dataclasses import replace
+from datetime import UTC, datetime
+from sqlalchemy import insert
+from bot.channels.base import InboundMessage
+from bot.config import Config
+from bot.service import admin, outbox, turns
+from bot.service.runtime import build_services
+from bot.service.server import build_channels
+from bot.service.sink import DatabaseSink
+from bot.storage.models import Mentee
+from escalation.detect import warm_up
+from tests.fakes.twilio_server import FakeTwilio
+
+n = args["messages"]
+with FakeTwilio() as fake, tempfile.TemporaryDirectory() as tmp:
+    cfg = Config().with_database(args["database"] or f"sqlite:///{tmp}/path.db")
+    cfg = replace(cfg, service=replace(cfg.service, quiet_hours=""),
+                  twilio=replace(cfg.twilio, enabled=True, account_sid=fake.account_sid,
+                                 auth_token=fake.auth_token, from_number=fake.from_number,
+                                 api_base_url=fake.url, messages_per_second=0.0))
+    svc = build_services(cfg)
+    svc.channels = build_channels(cfg, svc.clock)
+    now = datetime.now(UTC)
+    with svc.sessions() as s, s.begin():
+        admin.add_staff(s, now, name="Sam Okafor", role="supervisor", phone="+447700900102", channels="sms")
+        mentor = admin.add_staff(s, now, name="Maya Patel", role="mentor", phone="+447700900101",
+                                 channels="sms", supervisor="Sam Okafor")
+        s.execute(insert(Mentee), [
+            {"first_name": f"C{i}", "last_name": "Test", "phone": f"+4477{i:08d}", "preferred_channel": "sms",
+             "mentor_id": mentor.id, "timezone": "Europe/London", "status": "active", "sms_reachable": True,
+             "telegram_reachable": True, "plan": None, "plan_version": 0, "missed_streak": 0,
+             "created_at": now} for i in range(n)])
+    warm_up()
+    sink = DatabaseSink(svc)
+    texts = ["feeling ok this week, nothing much to report", "bit tired but fine"]
+    inbound = [InboundMessage(channel="sms", provider_id=f"SM{i:032x}", address=f"+4477{i:08d}",
+                              text=texts[i % 2]) for i in range(n)]
+    profiler = None
+    if args["profile"]:
+        from pyinstrument import Profiler
+        profiler = Profiler(interval=0.001)
+        profiler.start()
+    cpu, wall = time.process_time(), time.perf_counter()
+    for k in range(0, n, 64):  # as concurrent webhooks arrive: group commits of up to 64
+        sink.store_batch_sync(inbound[k:k + 64])
+    async def drain():
+        while True:
+            handled = turns.process_inbound(svc)
+            sent = await outbox.send_pass(svc)
+            if not handled and not sent:
+                break
+        for channel in svc.channels.values():
+            await channel.close()
+    asyncio.run(drain())
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    if profiler is not None:
+        profiler.stop()
+        open(args["profile"], "w").write(profiler.output_text(unicode=False, color=False))
+    print(json.dumps({"messages": n, "sends": len(fake.messages), "cpu": cpu, "wall": wall}))
+'''
+
+
+def run_tree(tree: Path, messages: int, database: str, hide_sniffio: bool, profile: str = "") -> dict:
+    arg = json.dumps({"messages": messages, "database": database, "hide_sniffio": hide_sniffio,
+                      "profile": profile})
+    out = subprocess.run([sys.executable, "-c", CHILD, arg], cwd=tree, check=True, capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": str(tree)})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--before", default="", help="source tree of the earlier commit")
+    ap.add_argument("--before-without-sniffio", action="store_true")
+    ap.add_argument("--messages", type=int, default=600)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--database", default="", help="default: a temporary SQLite file")
+    ap.add_argument("--profile", default="", help="write a pyinstrument profile of this tree to FILE")
+    args = ap.parse_args()
+    if args.profile:
+        print(run_tree(ROOT, args.messages, args.database, False, str(Path(args.profile).resolve())))
+        return 0
+    per: dict[str, list[float]] = {"before": [], "after": []}
+    for r in range(args.rounds):
+        for name, tree, hide in (("before", Path(args.before), args.before_without_sniffio),
+                                 ("after", ROOT, False)):
+            if name == "before" and not args.before:
+                continue
+            result = run_tree(tree, args.messages, args.database, hide)
+            ms = result["cpu"] / result["messages"] * 1000
+            per[name].append(ms)
+            print(f"round {r + 1} {name:6}: {ms:.2f} ms CPU per message ({result['sends']} sends, "
+                  f"{result['wall']:.1f} s wall)", flush=True)
+    for name, values in per.items():
+        if values:
+            print(f"{name}: median {statistics.median(values):.2f} ms CPU per message "
+                  f"= {1000 / statistics.median(values):,.0f} messages per CPU-second")
+    if per["before"]:
+        print(f"speed-up (before / after, medians): x{statistics.median(per['before']) / statistics.median(per['after']):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

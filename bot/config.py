@@ -56,6 +56,14 @@ class CheckinConfig:
 
 
 @dataclass(frozen=True)
+class FlowsConfig:
+    folder: str = ""  # your own *.toml flow files: they add to and override the shipped ones
+    release_week: str = "release_week"  # the flow of the daily check-ins after release ("" = own)
+    welfare: str = "welfare"  # asked once, a while after an alert is closed ("" = never)
+    welfare_after_hours: float = 24.0
+
+
+@dataclass(frozen=True)
 class TwilioConfig:
     enabled: bool = False
     account_sid: str = ""
@@ -111,6 +119,7 @@ class DigestConfig:
 class Config:
     service: ServiceConfig = field(default_factory=ServiceConfig)
     checkins: CheckinConfig = field(default_factory=CheckinConfig)
+    flows: FlowsConfig = field(default_factory=FlowsConfig)
     twilio: TwilioConfig = field(default_factory=TwilioConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
@@ -173,6 +182,7 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(
             f"config [service] public_base_url: must start with https://, got {cfg.service.public_base_url!r}"
         )
+    _validate_follow_up(cfg)
     if cfg.checkins.default_plan:
         from bot.schedule import PlanError, parse_plan
 
@@ -180,6 +190,25 @@ def _validate(cfg: Config) -> None:
             parse_plan(cfg.checkins.default_plan)
         except PlanError as exc:
             raise ConfigError(f"config [checkins] default_plan: {exc}") from None
+
+
+# The floors for reminders and expiry (also in config.example.toml): less than this gives a
+# mentee at work or asleep no fair chance to answer. A flow file may set its own, above them too.
+MIN_REMINDER_HOURS = 0.5
+MIN_EXPIRE_HOURS = 1.0
+
+
+def _validate_follow_up(cfg: Config) -> None:
+    c = cfg.checkins
+    if c.reminder_after_hours < MIN_REMINDER_HOURS:
+        raise ConfigError(f"config [checkins] reminder_after_hours: must be at least "
+                          f"{MIN_REMINDER_HOURS:g} (half an hour), got {c.reminder_after_hours:g}")
+    if c.expire_after_hours < MIN_EXPIRE_HOURS:
+        raise ConfigError(f"config [checkins] expire_after_hours: must be at least "
+                          f"{MIN_EXPIRE_HOURS:g}, got {c.expire_after_hours:g}")
+    if c.expire_after_hours <= c.reminder_after_hours:
+        raise ConfigError("config [checkins] expire_after_hours: must be later than "
+                          f"reminder_after_hours ({c.reminder_after_hours:g})")
 
 
 def _validate_providers(cfg: Config) -> None:

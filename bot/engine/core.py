@@ -122,12 +122,12 @@ class _Turn:
         self.state = state
 
 
-_MACHINES: dict[tuple[str, int], Machine] = {}
+_MACHINES: dict[tuple[str, int, str], Machine] = {}
 
 
 def machine_for(flow: Flow) -> Machine:
     """The state machine for a flow, built once; branches become conditional transitions."""
-    key = (flow.name, flow.version)
+    key = (flow.name, flow.version, flow.digest)  # a changed file is a new machine
     if key not in _MACHINES:
         _MACHINES[key] = _build_machine(flow)
     return _MACHINES[key]

@@ -114,7 +114,7 @@ def _hand_over_batch(session: Session, svc: Services, rows: Sequence[ClaimedDue]
         verdict = verdicts[case]
         if verdict.status == "start":
             in_progress.add(mentee.id)
-            starts.append((row, DueStart(mentee, row.kind, row.due_at)))
+            starts.append((row, DueStart(mentee, row.kind, row.due_at, row.flow)))
         else:
             settled.append(Settled(row.id, verdict.status, due_at=verdict.due_at, note=verdict.note))
     not_begun = {id(s) for s in checkins.start_many(session, svc, [s for _, s in starts], now)}
@@ -169,7 +169,8 @@ def _checkin_due(session: Session, svc: Services, row: DueEvent, now: datetime) 
     verdict = dispatch_verdict(row.due_at, now, window, tz_for(mentee), quiet_hours_for(svc.config, mentee),
                                in_progress=open_now is not None)
     if verdict.status == "start":
-        if checkins.start(session, svc, mentee, now, trigger=row.kind, due_at=row.due_at) is None:
+        if checkins.start(session, svc, mentee, now, trigger=row.kind, due_at=row.due_at,
+                          flow_name=row.flow) is None:
             row.status = "skipped"
             row.note = IN_PROGRESS
         return

@@ -50,6 +50,10 @@ class CheckinConfig:
     late_window_hours: float = 3.0  # after downtime, a check-in this late still goes out once
     release_daily_days: int = 7
     release_daily_time: str = "10:00"
+    # The one rule for check-ins started by hand (`checkin send`, the staff app): they wait for
+    # the mentee's quiet hours like everything else unless this is false or `--now` is given.
+    # Safe-to-text windows and a code-word hold are never overridden.
+    manual_send_waits_for_quiet_hours: bool = True
     missed_streak_mentor: int = 2
     missed_streak_supervisor: int = 3
     claim_batch: int = 500

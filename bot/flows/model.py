@@ -131,10 +131,10 @@ def flow_problems(flow: Flow) -> list[Problem]:
         if possible is not None:
             used = [("branch", v, "branches") for v in q.branches]
             used += [("note", v, "note_to_mentor") for v in q.note_to_mentor]
-            used += [("risk", v, "risks") for r in q.risks for v in r.when]
+            used += [("risk", v, f"risks.{i}.when") for i, r in enumerate(q.risks) for v in r.when]
             for what, value, field_name in used:
                 if value not in possible:
-                    problems.append(Problem(q.key, (*at, field_name), (
+                    problems.append(Problem(q.key, (*at, *field_name.split(".")), (
                         f"{what} on answer {value!r} can never happen: a {q.answer} answer is "
                         f"{', '.join(sorted(possible))}")))
         for i, risk in enumerate(q.risks):

@@ -66,7 +66,8 @@ def _state_of(conversation: Conversation, mentee: Mentee) -> ConversationState:
 
 
 def start(session: Session, svc: Services, mentee: Mentee, now: datetime, *, trigger: str,
-          due_at: datetime | None = None, flow_name: str | None = None) -> Conversation | None:
+          due_at: datetime | None = None, flow_name: str | None = None,
+          wait_for_quiet_hours: bool = False) -> Conversation | None:
     """Start a check-in unless one is already open (a new one never interrupts it).
 
     The flow is the one the booking names, else the mentee's (see bot/flows/choose.py)."""
@@ -83,7 +84,8 @@ def start(session: Session, svc: Services, mentee: Mentee, now: datetime, *, tri
     ))
     scheduled = trigger in CHECKIN_KINDS
     late = timedelta(hours=svc.config.checkins.late_window_hours)
-    _apply(session, svc, mentee, conversation, result, now, respect_quiet_hours=scheduled,
+    _apply(session, svc, mentee, conversation, result, now,
+           respect_quiet_hours=scheduled or wait_for_quiet_hours,
            not_after=(due_at or now) + late if scheduled else None)
     # The reminder is booked outside quiet hours, so it never waits in the outbox while the
     # mentee answers. Expiry counts from when the check-in was due: a daily check-in's expiry then
@@ -91,9 +93,12 @@ def start(session: Session, svc: Services, mentee: Mentee, now: datetime, *, tri
     policy = follow_up_policy(svc, flow)
     tz, quiet = tz_for(mentee), quiet_hours_for(svc.config, mentee)
     anchor = due_at if scheduled and due_at is not None and due_at <= now else now
+    goes = now
+    if wait_for_quiet_hours and quiet is not None and quiet.is_quiet(now, tz):
+        goes = anchor = quiet.next_open(now, tz)  # a hand-sent check-in held till morning
     timers = DueEventRepo(session)
     timers.schedule(kind="reminder", dedupe_key=f"reminder:{conversation.id}",
-                    due_at=reminder_at(now, policy, tz, quiet), now=now,
+                    due_at=reminder_at(goes, policy, tz, quiet), now=now,
                     mentee_id=mentee.id, conversation_id=conversation.id)
     timers.schedule(kind="expiry", dedupe_key=f"expiry:{conversation.id}",
                     due_at=max(expiry_at(anchor, policy, tz, quiet), now), now=now,
@@ -410,3 +415,19 @@ def schedule_oneoff(session: Session, svc: Services, mentee: Mentee, due: dateti
     return DueEventRepo(session).schedule(
         kind="oneoff", dedupe_key=f"oneoff:{mentee.id}:{due.isoformat()}", due_at=due, now=now,
         mentee_id=mentee.id, plan_version=mentee.plan_version, note=note or None)
+
+
+def book_welfare_follow_up(session: Session, svc: Services, alert: Any, now: datetime) -> bool:
+    """A closed alert books one welfare check-in ([flows] welfare) a while later; True if booked.
+
+    Once per alert. It goes like any booked check-in: waits for quiet hours and safe-to-text
+    windows, and is skipped if another check-in is in progress then.
+    """
+    name, hours = svc.config.flows.welfare, svc.config.flows.welfare_after_hours
+    mentee = session.get(Mentee, alert.mentee_id)
+    if not name or hours <= 0 or mentee is None or mentee.status != "active":
+        return False
+    return DueEventRepo(session).schedule(
+        kind="oneoff", dedupe_key=f"welfare:{alert.id}", due_at=now + timedelta(hours=hours), now=now,
+        mentee_id=mentee.id, plan_version=mentee.plan_version, note=f"welfare follow-up after {alert.code}",
+        flow=name)

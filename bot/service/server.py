@@ -23,7 +23,6 @@ from bot.app import loops
 from bot.channels.base import Channel
 from bot.clock import Clock
 from bot.config import Config
-from bot.flows import validate_all
 from bot.service.runtime import Services, Wakeups, build_services
 from bot.service.sink import DatabaseSink
 from bot.storage.models import ServiceState
@@ -224,9 +223,11 @@ def serve(config: Config, clock: Clock | None = None, *, role: str = "all") -> i
     role "worker": the loops only (turns, sender, ticker, cron jobs, Telegram polling).
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    validate_all()
     warm_up()  # compile the risk rules before the first message, not during it
     svc = build_services(config, clock)
+    from bot.service.flows import library
+
+    library(svc)  # every flow file is checked now: a bad one stops start-up with FILE:LINE
     svc.channels = build_channels(config, svc.clock)
     if not svc.channels:
         log.warning("no channel is enabled: nothing can be sent (see config.example.toml)")

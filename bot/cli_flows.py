@@ -15,6 +15,7 @@ def register(sub: Any) -> None:
         dest="action", metavar="ACTION", required=True)
     p = flow.add_parser("check", help="check flow files (one line per bad file, naming its line)")
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--all", action="store_true", help="list every problem, one per line")
     p.set_defaults(func=cmd_flow_check)
     p = flow.add_parser("preview", help="run a flow in the terminal, as a mentee would see it")
     p.add_argument("file", metavar="FILE", help="a flow file, or the name of a flow the service has")
@@ -24,17 +25,37 @@ def register(sub: Any) -> None:
     p = flow.add_parser("list", help="the flows the service runs (shipped and your folder)")
     p.set_defaults(func=cmd_flow_list)
 
+    p = sub.add_parser("safety", help="safe contact for a mentee at risk of abuse: windows, "
+                                      "discreet mode, code word")
+    p.add_argument("mentee")
+    p.add_argument("--windows", default=None,
+                   help='when texting is safe, e.g. "mon-fri 10:00-14:00" ("" = any time)')
+    p.add_argument("--discreet", choices=["yes", "no"], default=None,
+                   help="no organisation name and no words about probation, mentoring or safety")
+    p.add_argument("--code-word", default=None,
+                   help='a word they text for "I can\'t talk, someone is here" ("" = none)')
+    p.add_argument("--safe-to-text", choices=["yes", "no", "ask"], default=None,
+                   help="whether texting this number is safe (ask: at the next contact)")
+    p.set_defaults(func=cmd_safety)
+
 
 def cmd_flow_check(args: argparse.Namespace) -> int:
     from bot.flows import FlowError, load_flow_file
+
+    from bot.flows.files import read_flow_text
 
     bad = 0
     for name in args.files:
         try:
             flow = load_flow_file(name)
         except FlowError as exc:
-            print(f"{exc}", file=sys.stderr)
             bad += 1
+            if args.all and getattr(exc, "line", 0):
+                with open(name, encoding="utf-8") as handle:
+                    for problem in read_flow_text(handle.read(), name)[1]:
+                        print(problem, file=sys.stderr)
+            else:
+                print(f"{exc}", file=sys.stderr)
             continue
         print(f"{name}: ok: flow {flow.name}, {len(flow.questions)} questions, version {flow.digest}")
     return 1 if bad else 0
@@ -71,4 +92,20 @@ def cmd_flow_list(args: argparse.Namespace) -> int:
         print(f"{flow.name:<14} version {flow.digest}  {len(flow.questions)} questions  {flow.source}")
         if flow.description:
             print(f"{'':<14} {flow.description}")
+    return 0
+
+
+def cmd_safety(args: argparse.Namespace) -> int:
+    from bot.app import safety
+    from bot.cli_commands import _me, _services, _when
+
+    svc = _services(args)
+    got = safety.change(svc, _me(), args.mentee, safety.SafetyChanges(
+        windows=args.windows, discreet=None if args.discreet is None else args.discreet == "yes",
+        code_word=args.code_word, safe_to_text=args.safe_to_text))
+    print(f"{got.name}: safe-to-text {got.windows or 'any time (outside quiet hours)'}; "
+          f"discreet {'on' if got.discreet else 'off'}; code word {'set' if got.has_code_word else 'none'}; "
+          f"safe to text at this number: {got.safe_to_text}")
+    if got.hold_until is not None and got.hold_until > svc.clock.now():
+        print(f"  on hold after their code word until {_when(svc, got.hold_until)}")
     return 0

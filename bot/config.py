@@ -68,6 +68,13 @@ class FlowsConfig:
 
 
 @dataclass(frozen=True)
+class SafeContactConfig:
+    code_word_hold_hours: float = 12.0  # after the code word nothing is sent for this long
+    ask_after_domestic_abuse: bool = True  # the next contact first asks if texting is safe
+    safe_check_flow: str = "safe_check"
+
+
+@dataclass(frozen=True)
 class TwilioConfig:
     enabled: bool = False
     account_sid: str = ""
@@ -124,6 +131,7 @@ class Config:
     service: ServiceConfig = field(default_factory=ServiceConfig)
     checkins: CheckinConfig = field(default_factory=CheckinConfig)
     flows: FlowsConfig = field(default_factory=FlowsConfig)
+    safe_contact: SafeContactConfig = field(default_factory=SafeContactConfig)
     twilio: TwilioConfig = field(default_factory=TwilioConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     email: EmailConfig = field(default_factory=EmailConfig)

@@ -18,7 +18,7 @@ from bot.people import normalise_phone, parse_channel, parse_date, require_name
 from bot.schedule import PlanError, describe_local, resolve_local
 from bot.schedule.quiet_hours import QuietHours
 from bot.service import admin, checkins
-from bot.service.quiet import quiet_hours_for, tz_for
+from bot.service.quiet import has_safe_contact_limits, quiet_hours_for, tz_for
 from bot.service.runtime import Services
 from bot.storage.messages import MessageRepo
 from bot.storage.models import Mentee
@@ -308,7 +308,8 @@ def start_checkin(svc: Services, actor: Actor, ref: MenteeRef, *, now_anyway: bo
             raise InvalidInput(f"{m.display_name} opted out (texted STOP); no check-in sent")
         if m.status != "active":
             raise InvalidInput(f"{m.display_name} is {m.status}; no check-in sent")
-        wait = unit.svc.config.checkins.manual_send_waits_for_quiet_hours and not now_anyway
+        wait = (unit.svc.config.checkins.manual_send_waits_for_quiet_hours and not now_anyway) \
+            or has_safe_contact_limits(m)
         quiet, tz = quiet_hours_for(unit.svc.config, m), tz_for(m)
         waits = quiet.next_open(unit.now, tz) if wait and quiet and quiet.is_quiet(unit.now, tz) else None
         started = checkins.start(unit.session, unit.svc, m, unit.now, trigger="manual",

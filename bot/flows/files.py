@@ -29,9 +29,10 @@ from bot.flows.model import (
 )
 
 DEFAULTS = Path(__file__).parent / "defaults"
-_FLOW_KEYS = {"name", "version", "description", "closing", "missed", "reminder_prefix",
+_FLOW_KEYS = {"name", "version", "description", "closing", "missed", "reminder_prefix", "discreet_closing",
               "remind_after_hours", "expire_after_hours", "questions"}
-_QUESTION_KEYS = {"prompt", "answer", "next", "branches", "choices", "risks", "note_to_mentor"}
+_QUESTION_KEYS = {"prompt", "answer", "next", "branches", "choices", "risks", "note_to_mentor",
+                  "discreet_prompt"}
 _RISK_KEYS = {"when", "category", "severity", "evidence"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 # The least time a flow may give before its reminder and before it counts as missed: the same
@@ -67,25 +68,31 @@ def load_flow_file(path: str | Path) -> Flow:
 
 def load_flow_text(text: str, source: str = "<flow>") -> Flow:
     """Read and check a flow from TOML text; `source` names it in problems."""
+    flow, problems = read_flow_text(text, source)
+    if problems:
+        first = problems[0]
+        raise FlowFileError(first.source, first.line, first.problem, more=len(problems) - 1)
+    assert flow is not None
+    return flow
+
+
+def read_flow_text(text: str, source: str = "<flow>") -> tuple[Flow | None, list[FlowFileError]]:
+    """The flow and every problem with it, each as FILE:LINE: problem (for `flow check --all`)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         line = int(match.group(1)) if match else 0
-        raise FlowFileError(source, line, f"not valid TOML: {message}") from None
+        return None, [FlowFileError(source, line, f"not valid TOML: {message}")]
     lines = _KeyLines(text)
     problems: list[Problem] = []
     flow = _build(data, text, source, problems)
     if flow is not None and not problems:
         problems = flow_problems(flow)
-    if problems:
-        first = problems[0]
-        name = flow.name if flow is not None else str(data.get("name", "flow"))
-        raise FlowFileError(source, lines.line_of(first.path), describe(name, first),
-                            more=len(problems) - 1)
-    assert flow is not None
-    return flow
+    name = flow.name if flow is not None else str(data.get("name", "flow"))
+    located = [FlowFileError(source, lines.line_of(p.path), describe(name, p)) for p in problems]
+    return (None if located else flow), located
 
 
 def _build(data: dict[str, Any], text: str, source: str, problems: list[Problem]) -> Flow | None:
@@ -102,7 +109,7 @@ def _build(data: dict[str, Any], text: str, source: str, problems: list[Problem]
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         problems.append(Problem("", ("version",), "version must be a whole number from 1"))
         return None
-    for key in ("closing", "missed", "reminder_prefix", "description"):
+    for key in ("closing", "missed", "reminder_prefix", "description", "discreet_closing"):
         if key in data and not isinstance(data[key], str):
             problems.append(Problem(key, (key,), "must be text in quotes"))
     if "closing" not in data:
@@ -130,6 +137,7 @@ def _build(data: dict[str, Any], text: str, source: str, problems: list[Problem]
     return Flow(
         name=name, version=version, questions=tuple(questions), closing=data["closing"],
         reminder_prefix=data.get("reminder_prefix", "Reminder: "), missed=data.get("missed", ""),
+        discreet_closing=data.get("discreet_closing", ""),
         digest=digest_of(text), source=source, text=text, description=data.get("description", ""),
         remind_after_hours=hours["remind_after_hours"], expire_after_hours=hours["expire_after_hours"],
     )
@@ -148,6 +156,8 @@ def _question(key: str, raw: Any, problems: list[Problem]) -> Question | None:
         if field not in _QUESTION_KEYS:
             problems.append(Problem(key, (*at, field),
                                     f"unknown key {field!r}; known: {', '.join(sorted(_QUESTION_KEYS))}"))
+    if not isinstance(raw.get("discreet_prompt", ""), str):
+        problems.append(Problem(key, (*at, "discreet_prompt"), "must be text in quotes"))
     for field in ("prompt", "answer"):
         if not isinstance(raw.get(field), str):
             problems.append(Problem(key, (*at, field) if field in raw else at, f"needs {field} = \"...\""))
@@ -195,7 +205,8 @@ def _question(key: str, raw: Any, problems: list[Problem]) -> Question | None:
         return None
     return Question(key=key, prompt=raw["prompt"], answer=raw["answer"], next=raw.get("next", END),
                     branches=tables["branches"], note_to_mentor=tables["note_to_mentor"],
-                    choices={k: tuple(v) for k, v in choices.items()}, risks=tuple(risks))
+                    choices={k: tuple(v) for k, v in choices.items()}, risks=tuple(risks),
+                    discreet_prompt=raw.get("discreet_prompt", ""))
 
 
 class _KeyLines:

@@ -39,6 +39,7 @@ class Question:
     choices: dict[str, tuple[str, ...]] = field(default_factory=dict)
     risks: tuple[AnswerRisk, ...] = ()
     note_to_mentor: dict[str, str] = field(default_factory=dict)  # answer value -> note text
+    discreet_prompt: str = ""  # for a mentee in discreet mode, when `prompt` would give it away
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,20 @@ class Flow:
     source: str = ""
     text: str = field(default="", compare=False, repr=False)  # the file's exact text
     description: str = ""
+    discreet_closing: str = ""  # for a mentee in discreet mode, when `closing` would give it away
     remind_after_hours: float | None = None  # None: [checkins] reminder_after_hours
     expire_after_hours: float | None = None  # None: [checkins] expire_after_hours
 
     @property
     def start(self) -> str:
         return self.questions[0].key
+
+    def discreet(self) -> Flow:
+        """The same flow as a mentee in discreet mode reads it (same states, so same machine)."""
+        from dataclasses import replace
+
+        return replace(self, closing=self.discreet_closing or self.closing, questions=tuple(
+            replace(q, prompt=q.discreet_prompt or q.prompt) for q in self.questions))
 
     def question(self, key: str) -> Question:
         for q in self.questions:
@@ -102,12 +111,28 @@ def _check_text(where: str, path: tuple[str, ...], text: str, problems: list[Pro
         problems.append(Problem(where, path, f"unknown placeholder {{{name}}}; only {{first_name}} is filled in"))
 
 
+def _check_discreet(where: str, at: tuple[str, ...], text: str, discreet: str, key: str,
+                    problems: list[Problem]) -> None:
+    """Discreet mode: a text that gives the service away needs discreet wording that does not."""
+    from bot.wording.discreet import giveaways
+
+    if discreet:
+        words = giveaways(discreet)
+        if words:
+            problems.append(Problem(where, (*at, key), f"{key} gives it away: {', '.join(words)}"))
+    elif text and giveaways(text):
+        problems.append(Problem(where, (*at, key.replace("discreet_", "")) if key != "missed" else (key,), (
+            f"says {', '.join(dict.fromkeys(giveaways(text)))}: add {key} = \"...\" for mentees in "
+            "discreet mode" if key != "missed" else "missed must not give the service away")))
+
+
 def _placeholders(text: str) -> set[str]:
     return set(re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", text))
 
 
-def flow_problems(flow: Flow) -> list[Problem]:
-    """Every problem: unknown states, answer types, risks, bad wording, dead ends."""
+def flow_problems(flow: Flow, *, discreet: bool = True) -> list[Problem]:
+    """Every problem: unknown states, answer types, risks, bad wording, dead ends; and with
+    `discreet`, wording that would give the service away with no discreet wording beside it."""
     problems: list[Problem] = []
     keys = [q.key for q in flow.questions]
     if not keys:
@@ -145,9 +170,16 @@ def flow_problems(flow: Flow) -> list[Problem]:
                 problems.append(Problem(q.key, (*at, "risks", str(i), "severity"),
                                         f"unknown severity {risk.severity!r}"))
         _check_text(q.key, (*at, "prompt"), q.prompt, problems)
+        if q.discreet_prompt:
+            _check_text(q.key, (*at, "discreet_prompt"), q.discreet_prompt, problems)
+        if discreet:
+            _check_discreet(q.key, at, q.prompt, q.discreet_prompt, "discreet_prompt", problems)
     for where, text in (("closing", flow.closing), ("missed", flow.missed),
-                        ("reminder_prefix", flow.reminder_prefix)):
+                        ("reminder_prefix", flow.reminder_prefix), ("discreet_closing", flow.discreet_closing)):
         _check_text(where, (where,), text, problems)
+    if discreet:
+        _check_discreet("closing", (), flow.closing, flow.discreet_closing, "discreet_closing", problems)
+        _check_discreet("missed", (), flow.missed, "", "missed", problems)
     for hint_type, hint in REASK_HINTS.items():
         _check_text(f"re-ask {hint_type}", (), hint, problems)
     if keys and len(set(keys)) == len(keys) and not any("unknown state" in p.text for p in problems):
@@ -201,7 +233,8 @@ def describe(flow_name: str, problem: Problem) -> str:
 
 
 def validate_flow(flow: Flow) -> None:
-    """Raise FlowError listing every problem: unknown states, answer types, risks, bad wording."""
-    problems = flow_problems(flow)
+    """Raise FlowError listing every problem: unknown states, answer types, risks, bad wording.
+    (Discreet wording is required of flow files: bot/flows/files.py.)"""
+    problems = flow_problems(flow, discreet=False)
     if problems:
         raise FlowError("; ".join(describe(flow.name, p) for p in problems))

@@ -42,7 +42,7 @@ from bot.schedule import (
 from bot.service import alerting
 from bot.service.flows import flow_of, flow_to_start, keep_version
 from bot.service.outbox import queue_to_mentee, queue_to_staff, single_outbound_to_mentee
-from bot.service.quiet import quiet_hours_for, tz_for
+from bot.service.quiet import quiet_hours_for, tz_for, window_key
 from bot.service.runtime import Services
 from bot.storage.conversations import ConversationRepo
 from bot.storage.messages import MessageRepo
@@ -140,7 +140,7 @@ def start_many(session: Session, svc: Services, starts: Sequence[DueStart],
     """
     late = timedelta(hours=svc.config.checkins.late_window_hours)
     available = svc.routes()
-    quiet_of: dict[tuple[str | None, str | None], QuietHours | None] = {}
+    quiet_of: dict[tuple[Any, ...], QuietHours | None] = {}
     reminder_of: dict[tuple[FollowUpPolicy, str, QuietHours | None], datetime] = {}  # from now: shared
     expiry_of: dict[tuple[FollowUpPolicy, datetime, str, QuietHours | None], datetime] = {}
     opening: dict[tuple[str, str, str], StepResult] = {}
@@ -175,7 +175,7 @@ def start_many(session: Session, svc: Services, starts: Sequence[DueStart],
         if any(row["segments"] > 1 for row in outbox):
             left.append(start)
             continue
-        key = (mentee.quiet_start, mentee.quiet_end)
+        key = window_key(mentee)
         if key not in quiet_of:
             quiet_of[key] = quiet_hours_for(svc.config, mentee)
         tz, quiet = tz_for(mentee), quiet_of[key]
@@ -298,6 +298,11 @@ def _finish(session: Session, svc: Services, mentee: Mentee, conversation: Conve
     conversation.outcome = outcome
     conversation.finished_at = now
     DueEventRepo(session).cancel(conversation_id=conversation.id, kinds=TIMER_KINDS)
+    if conversation.flow_name == svc.config.safe_contact.safe_check_flow:
+        from bot.service.safe_contact import after_safe_check
+
+        after_safe_check(session, svc, mentee, conversation, outcome, now)
+        return  # a question about the number, not a check-in: no streaks
     if outcome == "completed":
         mentee.missed_streak = 0
     elif outcome == "missed":

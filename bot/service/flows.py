@@ -23,12 +23,21 @@ def library(svc: Services) -> FlowLibrary:
     if lib is None:
         cfg = svc.config
         lib = build_library(cfg.flows.folder or None,
-                            required=(cfg.checkins.flow, cfg.flows.release_week, cfg.flows.welfare))
+                            required=(cfg.checkins.flow, cfg.flows.release_week, cfg.flows.welfare,
+                                      cfg.safe_contact.safe_check_flow))
         svc.extras[_KEY] = lib
     return lib
 
 
 def flow_to_start(svc: Services, mentee: Mentee, now: datetime, requested: str | None = None) -> Flow:
+    """The flow a check-in with `mentee` starts on now, as they read it (safe check first if
+    due, discreet wording)."""
+    from bot.service.safe_contact import contact_flow
+
+    return contact_flow(svc, mentee, _chosen(svc, mentee, now, requested))
+
+
+def _chosen(svc: Services, mentee: Mentee, now: datetime, requested: str | None) -> Flow:
     cfg = svc.config
     name = flow_name_for(
         requested=requested, own=mentee.flow, default=cfg.checkins.flow,
@@ -45,7 +54,16 @@ def keep_version(session: Session, flow: Flow, now: datetime) -> None:
 
 
 def flow_of(session: Session, svc: Services, conversation: Conversation) -> Flow:
-    """The exact version `conversation` started on; the current one for older conversations."""
+    """The exact version `conversation` started on (the current one for older conversations),
+    as its mentee reads it (discreet wording)."""
+    from bot.service.safe_contact import as_read_by
+
+    mentee = session.get(Mentee, conversation.mentee_id)
+    flow = _version_of(session, svc, conversation)
+    return as_read_by(mentee, flow) if mentee is not None else flow
+
+
+def _version_of(session: Session, svc: Services, conversation: Conversation) -> Flow:
     lib = library(svc)
     digest = conversation.flow_hash
     flow = lib.version(conversation.flow_name, digest)

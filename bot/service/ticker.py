@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from bot.schedule.due_checkin import IN_PROGRESS, Verdict, cancel_reason, dispat
 from bot.schedule.quiet_hours import QuietHours
 from bot.service import alerting, checkins
 from bot.service.checkins import CHECKIN_KINDS, DueStart
-from bot.service.quiet import quiet_hours_for, tz_for
+from bot.service.quiet import quiet_hours_for, tz_for, window_key
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
 from bot.storage.conversations import ConversationRepo
@@ -89,7 +90,7 @@ def _hand_over_batch(session: Session, svc: Services, rows: Sequence[ClaimedDue]
     careful = {mentee_id for mentee_id, conv in open_now.items() if conv.expiry_due}
     in_progress = set(open_now)
     window = timedelta(hours=svc.config.checkins.late_window_hours)
-    quiet_of: dict[tuple[str | None, str | None], QuietHours | None] = {}
+    quiet_of: dict[tuple[Any, ...], QuietHours | None] = {}
     verdicts: dict[tuple[datetime, str, QuietHours | None, bool], Verdict] = {}
     settled: list[Settled] = []
     starts: list[tuple[ClaimedDue, DueStart]] = []
@@ -104,7 +105,7 @@ def _hand_over_batch(session: Session, svc: Services, rows: Sequence[ClaimedDue]
         if reason is not None or mentee is None:
             settled.append(Settled(row.id, "cancelled", note=reason))
             continue
-        key = (mentee.quiet_start, mentee.quiet_end)
+        key = window_key(mentee)
         if key not in quiet_of:
             quiet_of[key] = quiet_hours_for(svc.config, mentee)
         # Pure, so one answer serves every row due at the same instant in the same window.

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot.engine import Reply
 from bot.engine.core import button_press
 from bot.engine.keywords import keyword_of
-from bot.service import alerting, checkins
+from bot.service import alerting, checkins, safe_contact
 from bot.service.outbox import queue_to_mentee, queue_to_staff
 from bot.service.runtime import Services
 from bot.storage.conversations import ConversationRepo
@@ -186,6 +186,9 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
     mentee.last_inbound_at = now
     _mark_reachable(mentee, row.channel)
     text = row.body or ""
+    if safe_contact.is_code_word(mentee, text):  # before anything that could answer them
+        safe_contact.code_word_said(session, svc, mentee, row, now)
+        return
     keyword = keyword_of(text, opted_out=mentee.status == "opted_out")
     assessment = _assessment(text)
     alerting.note_later_message(session, mentee, row, assessment, now)

@@ -47,9 +47,11 @@ def _q(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def dump(flow_name: str, first_name: str, about: str, turns: list[dict[str, Any]]) -> str:
+def dump(flow_name: str, first_name: str, about: str, turns: list[dict[str, Any]], *,
+         discreet: bool = False) -> str:
     """The golden file's text (TOML, written by hand here so it stays readable)."""
-    lines = [f"# {about}", f"flow = {_q(flow_name)}", f"first_name = {_q(first_name)}", ""]
+    lines = [f"# {about}", f"flow = {_q(flow_name)}", f"first_name = {_q(first_name)}"]
+    lines += ["discreet = true", ""] if discreet else [""]
     for turn in turns:
         lines.append("[[turns]]")
         lines.append(f"in = {_q(turn['in'])}")

@@ -20,6 +20,7 @@ branches = { "1" = "safe" }
 
 [questions.safe]
 prompt = "Do you feel safe? Reply YES or NO."
+discreet_prompt = "Are things OK? Reply YES or NO."
 answer = "yes_no"
 
 [[questions.safe.risks]]
@@ -46,12 +47,12 @@ def test_a_good_file_loads_with_its_version() -> None:
 
 @pytest.mark.parametrize(("old", "new", "expected"), [
     ('next = "safe"', 'next = "saef"', "mine.toml:7: tiny.mood: next names unknown state 'saef'"),
-    ('answer = "yes_no"', 'answer = "yesno"', "mine.toml:12: tiny.safe: unknown answer type 'yesno'"),
-    ('category = "domestic_abuse"', 'category = "gambling"', "mine.toml:16: tiny.safe: unknown risk 'gambling'"),
-    ('severity = "concern"', 'severity = "high"', "mine.toml:17: tiny.safe: unknown severity 'high'"),
+    ('answer = "yes_no"', 'answer = "yesno"', "mine.toml:13: tiny.safe: unknown answer type 'yesno'"),
+    ('category = "domestic_abuse"', 'category = "gambling"', "mine.toml:17: tiny.safe: unknown risk 'gambling'"),
+    ('severity = "concern"', 'severity = "high"', "mine.toml:18: tiny.safe: unknown severity 'high'"),
     ('{ "1" = "safe" }', '{ "7" = "safe" }',
      "mine.toml:8: tiny.mood: branch on answer '7' can never happen: a scale_1_5 answer is 1, 2, 3, 4, 5, dont_know"),
-    ('when = ["no"]', 'when = ["nope"]', "mine.toml:15: tiny.safe: risk on answer 'nope' can never happen"),
+    ('when = ["no"]', 'when = ["nope"]', "mine.toml:16: tiny.safe: risk on answer 'nope' can never happen"),
     ('prompt = "Do you', 'promt = "Do you', "mine.toml:11: tiny.safe: unknown key 'promt'"),
     ("how are you?", "how\u2019s things?", "mine.toml:5: tiny.mood: characters outside GSM-7: '\u2019'"),
     ("how are you?", "how are you {surname}?", "mine.toml:5: tiny.mood: unknown placeholder {surname}"),
@@ -67,7 +68,7 @@ def test_a_bad_file_names_its_line_and_problem(old: str, new: str, expected: str
 
 def test_invalid_toml_names_the_line() -> None:
     message = problem(GOOD.replace('answer = "yes_no"', 'answer = yes_no'))
-    assert message.startswith("mine.toml:12: not valid TOML")
+    assert message.startswith("mine.toml:13: not valid TOML")
 
 
 def test_a_question_nobody_reaches_is_refused() -> None:
@@ -125,3 +126,11 @@ def test_a_bad_file_in_the_folder_stops_the_library(tmp_path: Path) -> None:
 def test_a_flow_named_in_config_must_exist(tmp_path: Path) -> None:
     with pytest.raises(FlowError, match="flow 'weekley' is named in config"):
         build_library(tmp_path, required=("weekley",))
+
+
+def test_wording_that_gives_the_service_away_needs_discreet_wording() -> None:
+    text = GOOD.replace('discreet_prompt = "Are things OK? Reply YES or NO."\n', "")
+    assert problem(text).startswith(
+        'mine.toml:11: tiny.safe: says safe: add discreet_prompt = "..." for mentees in discreet mode')
+    text = GOOD.replace("Are things OK?", "Are you safe from abuse?")
+    assert problem(text).startswith("mine.toml:12: tiny.safe: discreet_prompt gives it away: safe, abuse")

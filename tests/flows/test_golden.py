@@ -17,7 +17,7 @@ CASES = sorted(GOLDEN.glob("*.toml"))
 
 def test_every_shipped_flow_file_passes_the_check() -> None:
     files = sorted(DEFAULTS.glob("*.toml"))
-    assert {p.stem for p in files} == {"weekly", "release_week", "welfare", "monthly"}
+    assert {p.stem for p in files} == {"weekly", "release_week", "welfare", "monthly", "safe_check"}
     for path in files:
         assert load_flow_file(path).name in FLOWS
 
@@ -31,12 +31,26 @@ def test_every_shipped_flow_has_golden_conversations() -> None:
 def test_golden_conversation(case: Path) -> None:
     data = tomllib.loads(case.read_text(encoding="utf-8"))
     flow = get_flow(data["flow"])
+    if data.get("discreet"):
+        flow = flow.discreet()
     replies = [t["in"] for t in data["turns"][1:]]
     got = run(flow, data["first_name"], replies)
     if os.environ.get("CHECKINS_UPDATE_GOLDEN"):
         about = case.read_text(encoding="utf-8").splitlines()[0].lstrip("# ")
-        case.write_text(dump(data["flow"], data["first_name"], about, got), encoding="utf-8")
+        case.write_text(dump(data["flow"], data["first_name"], about, got,
+                             discreet=bool(data.get("discreet"))), encoding="utf-8")
         return
     want = [{k: v for k, v in t.items()} for t in data["turns"]]
     for number, (w, g) in enumerate(zip(want, got, strict=True)):
         assert g == w, f"{case.name}: turn {number} (in {w['in']!r}) differs"
+
+
+def test_discreet_golden_conversations_give_nothing_away() -> None:
+    from bot.wording.discreet import giveaways
+
+    for case in CASES:
+        data = tomllib.loads(case.read_text(encoding="utf-8"))
+        if data.get("discreet"):
+            for turn in data["turns"]:
+                for text in turn.get("sends", []):
+                    assert giveaways(text) == [], f"{case.name}: {text!r}"

@@ -41,7 +41,7 @@ def test_a_plan_names_its_flow_and_a_check_in_uses_it(world: World) -> None:
 
 
 def test_an_unknown_flow_is_refused_naming_the_known_ones(world: World) -> None:
-    with pytest.raises(InvalidInput, match="unknown flow 'montly'; known: monthly, release_week, weekly, welfare"):
+    with pytest.raises(InvalidInput, match="unknown flow 'montly'; known: monthly, release_week, safe_check, weekly, welfare"):
         mentees.set_plan(world.svc, world.operator, world.sam, "mon 10:00", flow="montly")
 
 

@@ -12,6 +12,7 @@ from bot.app.unit import MenteeRef, Unit, run
 from bot.schedule import PlanError
 from bot.schedule.send_window import SafeWindows
 from bot.service.runtime import Services
+from bot.service.quiet import quiet_hours_for, tz_for
 from bot.service.safe_contact import normalise_code_word
 from bot.engine.keywords import keyword_of
 
@@ -46,6 +47,8 @@ def change(svc: Services, actor: Actor, ref: MenteeRef, changes: SafetyChanges) 
                 m.safe_windows = str(SafeWindows.parse(changes.windows)) if changes.windows.strip() else None
             except PlanError as exc:
                 raise InvalidInput(f"safe-to-text windows: {exc}") from None
+            if m.safe_windows:
+                _opens_some_time(unit, m)
             done.append("windows")
         if changes.discreet is not None:
             m.discreet = changes.discreet
@@ -65,6 +68,16 @@ def change(svc: Services, actor: Actor, ref: MenteeRef, changes: SafetyChanges) 
         return settings_of(m)
 
     return run(svc, actor, work)
+
+
+def _opens_some_time(unit: Unit, m: object) -> None:
+    """Windows that all fall inside quiet hours would hold every message for ever."""
+    window = quiet_hours_for(unit.svc.config, m)  # type: ignore[arg-type]
+    try:
+        window.next_open(unit.now, tz_for(m))  # type: ignore[arg-type]
+    except PlanError:
+        raise InvalidInput(f"safe-to-text windows {m.safe_windows} all fall inside quiet hours "  # type: ignore[attr-defined]
+                           f"({unit.svc.config.service.quiet_hours}): nothing could ever be sent") from None
 
 
 def _code_word(text: str) -> str | None:

@@ -38,6 +38,33 @@ def register(sub: Any) -> None:
                    help="whether texting this number is safe (ask: at the next contact)")
     p.set_defaults(func=cmd_safety)
 
+    p = sub.add_parser("match", help="suggest mentors for a mentee, with reasons (never over a caseload)")
+    p.add_argument("mentee")
+    p.add_argument("--assign", default="", metavar="MENTOR", help="give the mentee to this mentor")
+    p.add_argument("--reason", default="", help="why (recorded; default: the matching reasons)")
+    p.set_defaults(func=cmd_match)
+
+    facts = sub.add_parser("facts", help="what matching and wording need to know").add_subparsers(
+        dest="action", metavar="WHO", required=True)
+    p = facts.add_parser("mentee", help="a mentee's gender, preference, area, languages, needs, language")
+    p.add_argument("mentee")
+    p.add_argument("--gender")
+    p.add_argument("--wants-mentor", help='the mentor gender they asked for, e.g. woman ("" = no preference)')
+    p.add_argument("--area")
+    p.add_argument("--languages", help="languages they speak, e.g. en,cy")
+    p.add_argument("--needs", help="e.g. prison,addiction,housing,domestic abuse")
+    p.add_argument("--language", help="the language their texts are in (en, cy)")
+    p.set_defaults(func=cmd_facts_mentee)
+    p = facts.add_parser("staff", help="a mentor's gender, area, languages, lived experience, skills, caseload limit")
+    p.add_argument("staff")
+    p.add_argument("--gender")
+    p.add_argument("--area")
+    p.add_argument("--languages")
+    p.add_argument("--lived-experience", help="e.g. prison,addiction")
+    p.add_argument("--skills", help="e.g. housing,benefits")
+    p.add_argument("--caseload-limit", help='most mentees at once ("" = no limit)')
+    p.set_defaults(func=cmd_facts_staff)
+
 
 def cmd_flow_check(args: argparse.Namespace) -> int:
     from bot.flows import FlowError, load_flow_file
@@ -108,4 +135,45 @@ def cmd_safety(args: argparse.Namespace) -> int:
           f"safe to text at this number: {got.safe_to_text}")
     if got.hold_until is not None and got.hold_until > svc.clock.now():
         print(f"  on hold after their code word until {_when(svc, got.hold_until)}")
+    return 0
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from bot.app import matching
+    from bot.cli_commands import _me, _services
+
+    svc = _services(args)
+    if args.assign:
+        done = matching.assign(svc, _me(), args.mentee, args.assign, args.reason)
+        print(f"{done.mentee} now has {done.mentor} as mentor ({done.reason})")
+        return 0
+    found = matching.suggestions(svc, _me(), args.mentee)
+    if not found.suggestions:
+        print("no mentor can take this mentee now")
+    for n, s in enumerate(found.suggestions, 1):
+        print(f"{n}. {s.mentor.name} (id {s.mentor.staff_id}): {'; '.join(s.reasons)}")
+    for out in found.left_out:
+        print(f"   not {out.mentor.name}: {out.reason}")
+    return 0
+
+
+def cmd_facts_mentee(args: argparse.Namespace) -> int:
+    from bot.app import matching
+    from bot.cli_commands import _me, _services
+
+    name = matching.set_mentee_facts(_services(args), _me(), args.mentee, matching.MenteeFactChanges(
+        gender=args.gender, wants_mentor_gender=args.wants_mentor, area=args.area,
+        languages=args.languages, needs=args.needs, language=args.language))
+    print(f"updated {name}")
+    return 0
+
+
+def cmd_facts_staff(args: argparse.Namespace) -> int:
+    from bot.app import matching
+    from bot.cli_commands import _me, _services
+
+    name = matching.set_staff_facts(_services(args), _me(), args.staff, matching.StaffFactChanges(
+        gender=args.gender, area=args.area, languages=args.languages,
+        lived_experience=args.lived_experience, skills=args.skills, caseload_limit=args.caseload_limit))
+    print(f"updated {name}")
     return 0

@@ -22,6 +22,11 @@ def register(sub: Any) -> None:
     p.add_argument("--name", default="Sam", help="the mentee's first name in the texts")
     p.add_argument("--script", default="", help="read the replies from this file")
     p.set_defaults(func=cmd_flow_preview)
+    p = sub.add_parser("wording", help="the wording catalogues (texts outside the flow files)").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    w = p.add_parser("check", help="check catalogue files: placeholders, GSM-7, SMS segments")
+    w.add_argument("files", nargs="+", metavar="FILE")
+    w.set_defaults(func=cmd_wording_check)
     p = flow.add_parser("list", help="the flows the service runs (shipped and your folder)")
     p.set_defaults(func=cmd_flow_list)
 
@@ -119,6 +124,8 @@ def cmd_flow_list(args: argparse.Namespace) -> int:
         print(f"{flow.name:<14} version {flow.digest}  {len(flow.questions)} questions  {flow.source}")
         if flow.description:
             print(f"{'':<14} {flow.description}")
+    for (name, language), flow in sorted(lib.translations.items()):
+        print(f"{name + ' (' + language + ')':<14} version {flow.digest}  {len(flow.questions)} questions  {flow.source}")
     return 0
 
 
@@ -177,3 +184,28 @@ def cmd_facts_staff(args: argparse.Namespace) -> int:
         lived_experience=args.lived_experience, skills=args.skills, caseload_limit=args.caseload_limit))
     print(f"updated {name}")
     return 0
+
+
+def cmd_wording_check(args: argparse.Namespace) -> int:
+    import tomllib
+    from pathlib import Path
+
+    from bot.wording.catalogue import CATALOGUES, problems
+
+    english = tomllib.loads((CATALOGUES / "en.toml").read_text(encoding="utf-8")).get("texts", {})
+    bad = 0
+    for name in args.files:
+        try:
+            text = Path(name).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            print(f"{name}:0: file not found", file=sys.stderr)
+            bad += 1
+            continue
+        found = problems(text, name, None if Path(name).name == "en.toml" else english)
+        for line in found:
+            print(line, file=sys.stderr)
+        if found:
+            bad += 1
+        else:
+            print(f"{name}: ok")
+    return 1 if bad else 0

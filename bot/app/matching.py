@@ -90,7 +90,7 @@ def assign(svc: Services, actor: Actor, ref: MenteeRef, mentor_ref: str, reason:
         if not why:
             found = suggest(mentee_facts(m), [facts])
             why = ("suggested: " + "; ".join(found.suggestions[0].reasons)) if found.suggestions \
-                else f"chosen by hand ({found.left_out[0].reason})"
+                else f"chosen by hand, although: {found.left_out[0].reason}"
         m.mentor_id = mentor.id
         repo.record(MentorAssignment(mentee_id=m.id, staff_id=mentor.id, chosen_by=unit.actor.label,
                                      reason=why[:300], at=unit.now))

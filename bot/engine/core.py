@@ -247,7 +247,7 @@ def _answer(flow: Flow, conv: ConversationState, text: str) -> StepResult:
     question = flow.question(conv.state)
     parsed = parse_answer(question, text)
     if parsed is None and conv.reasks == 0:
-        hint = REASK_HINTS[question.answer]
+        hint = flow.reask.get(question.answer) or REASK_HINTS[question.answer]
         return StepResult(replace(conv, reasks=1), (Send(hint, buttons_for(question)),))
     effects: list[Effect] = []
     value = parsed.value if parsed else None

@@ -29,7 +29,7 @@ from bot.flows.model import (
 )
 
 DEFAULTS = Path(__file__).parent / "defaults"
-_FLOW_KEYS = {"name", "version", "description", "closing", "missed", "reminder_prefix", "discreet_closing",
+_FLOW_KEYS = {"name", "version", "description", "language", "closing", "missed", "reminder_prefix", "discreet_closing",
               "remind_after_hours", "expire_after_hours", "questions"}
 _QUESTION_KEYS = {"prompt", "answer", "next", "branches", "choices", "risks", "note_to_mentor",
                   "discreet_prompt"}
@@ -114,6 +114,11 @@ def _build(data: dict[str, Any], text: str, source: str, problems: list[Problem]
             problems.append(Problem(key, (key,), "must be text in quotes"))
     if "closing" not in data:
         problems.append(Problem("closing", (), "every flow needs a closing text"))
+    language = data.get("language", "en")
+    if not isinstance(language, str) or not _known_language(language):
+        problems.append(Problem("", ("language",), f"language {language!r} has no wording catalogue "
+                                                   "(bot/wording/catalogues)"))
+        language = "en"
     hours: dict[str, float | None] = {}
     for key, floor in (("remind_after_hours", MIN_REMIND_HOURS), ("expire_after_hours", MIN_EXPIRE_HOURS)):
         value = data.get(key)
@@ -137,10 +142,27 @@ def _build(data: dict[str, Any], text: str, source: str, problems: list[Problem]
     return Flow(
         name=name, version=version, questions=tuple(questions), closing=data["closing"],
         reminder_prefix=data.get("reminder_prefix", "Reminder: "), missed=data.get("missed", ""),
-        discreet_closing=data.get("discreet_closing", ""),
+        discreet_closing=data.get("discreet_closing", ""), language=language,
+        reask=_reask(language),
         digest=digest_of(text), source=source, text=text, description=data.get("description", ""),
         remind_after_hours=hours["remind_after_hours"], expire_after_hours=hours["expire_after_hours"],
     )
+
+
+def _known_language(code: str) -> bool:
+    from bot.wording.catalogue import known_languages
+
+    return code in known_languages()
+
+
+def _reask(language: str) -> dict[str, str]:
+    """The re-ask texts of the flow's language, from the wording catalogue."""
+    if language == "en":
+        return {}
+    from bot.wording.catalogue import catalogue
+
+    texts = catalogue(language)
+    return {kind: texts.text(f"reask.{kind}") for kind in ("yes_no", "scale_1_5", "choice", "free_text")}
 
 
 def _question(key: str, raw: Any, problems: list[Problem]) -> Question | None:

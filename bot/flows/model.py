@@ -56,6 +56,8 @@ class Flow:
     source: str = ""
     text: str = field(default="", compare=False, repr=False)  # the file's exact text
     description: str = ""
+    language: str = "en"  # a flow file in another language is a translation of the English one
+    reask: dict[str, str] = field(default_factory=dict)  # answer type -> re-ask text (catalogue)
     discreet_closing: str = ""  # for a mentee in discreet mode, when `closing` would give it away
     remind_after_hours: float | None = None  # None: [checkins] reminder_after_hours
     expire_after_hours: float | None = None  # None: [checkins] expire_after_hours
@@ -180,7 +182,7 @@ def flow_problems(flow: Flow, *, discreet: bool = True) -> list[Problem]:
     if discreet:
         _check_discreet("closing", (), flow.closing, flow.discreet_closing, "discreet_closing", problems)
         _check_discreet("missed", (), flow.missed, "", "missed", problems)
-    for hint_type, hint in REASK_HINTS.items():
+    for hint_type, hint in {**REASK_HINTS, **flow.reask}.items():
         _check_text(f"re-ask {hint_type}", (), hint, problems)
     if keys and len(set(keys)) == len(keys) and not any("unknown state" in p.text for p in problems):
         problems += _dead_ends(flow)

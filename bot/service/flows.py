@@ -44,7 +44,7 @@ def _chosen(svc: Services, mentee: Mentee, now: datetime, requested: str | None)
         release_flow=cfg.flows.release_week, release_date=mentee.release_date,
         release_days=cfg.checkins.release_daily_days,
         local_day=now.astimezone(zone(mentee.timezone or "Europe/London")).date())
-    return library(svc).get(name)
+    return library(svc).get(name, getattr(mentee, "language", None) or "en")
 
 
 def keep_version(session: Session, flow: Flow, now: datetime) -> None:

@@ -51,7 +51,7 @@ def contact_flow(svc: Services, mentee: Mentee, flow: Flow) -> Flow:
 
     name = svc.config.safe_contact.safe_check_flow
     if getattr(mentee, "safe_check", None) == "ask" and name:
-        flow = library(svc).get(name)
+        flow = library(svc).get(name, getattr(mentee, "language", None) or "en")
     return flow.discreet() if getattr(mentee, "discreet", False) else flow
 
 

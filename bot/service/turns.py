@@ -22,6 +22,7 @@ from bot.engine.keywords import keyword_of
 from bot.service import alerting, checkins, safe_contact
 from bot.service.outbox import queue_to_mentee, queue_to_staff
 from bot.service.runtime import Services
+from bot.wording.catalogue import catalogue
 from bot.storage.conversations import ConversationRepo
 from bot.storage.messages import MessageRepo
 from bot.storage.models import Mentee, Message
@@ -217,9 +218,8 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
                          inbound=row, quiet_reask=urgent)
         return
     if button_press(text) is not None:
-        queue_to_mentee(session, svc, mentee, "That check-in has finished. Text CHECKIN to start "
-                        "a new one, or just send a message.", now, purpose="system",
-                        respect_quiet_hours=False)
+        queue_to_mentee(session, svc, mentee, catalogue(mentee.language or "en").text("finished_button"),
+                        now, purpose="system", respect_quiet_hours=False)
         return
     if not urgent and not assessment.findings:
         # Unsolicited: stored, checked for risk, acknowledged, and passed to the mentor; but a
@@ -234,7 +234,7 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
 def _media_only(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
     """A voice note, photo or picture message: we cannot read it, so say so and tell the mentor."""
     messages = MessageRepo(session)
-    reply = "Sorry, I can only read typed messages. Please type your reply. Your mentor will see you sent something."
+    reply = catalogue(getattr(mentee, "language", None) or "en").text("media_only")
     if not messages.said_recently(mentee.id, reply, now - ACK_EVERY):
         queue_to_mentee(session, svc, mentee, reply, now, purpose="system", respect_quiet_hours=False)
     mentor = StaffRepo(session).get(mentee.mentor_id)
@@ -265,7 +265,10 @@ def _mark_reachable(mentee: Mentee, channel: str) -> None:
 
 
 def help_text(session: Session, svc: Services, mentee: Mentee) -> str:
-    """Who runs the service and how to reach the mentor, in one SMS."""
+    """Who runs the service and how to reach the mentor, in one SMS, in the mentee's language."""
+    texts = catalogue(getattr(mentee, "language", None) or "en")
+    if getattr(mentee, "discreet", False):
+        return texts.text("help_discreet")
     mentor = StaffRepo(session).get(mentee.mentor_id)
     contact = ""
     if mentor is not None and mentor.phone:
@@ -273,5 +276,4 @@ def help_text(session: Session, svc: Services, mentee: Mentee) -> str:
     elif svc.config.service.help_phone:
         contact = f" or call {svc.config.service.help_phone}"
     first = mentor.name.split()[0] if mentor is not None else "your mentor"
-    return (f"This is {svc.config.service.org_name}. Your mentor is {first}{contact}. "
-            "Text CHECKIN to talk, STOP to stop. In danger? Call 999.")
+    return texts.text("help", org=svc.config.service.org_name, mentor=first, contact=contact)

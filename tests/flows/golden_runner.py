@@ -48,9 +48,10 @@ def _q(text: str) -> str:
 
 
 def dump(flow_name: str, first_name: str, about: str, turns: list[dict[str, Any]], *,
-         discreet: bool = False) -> str:
+         discreet: bool = False, language: str = "en") -> str:
     """The golden file's text (TOML, written by hand here so it stays readable)."""
     lines = [f"# {about}", f"flow = {_q(flow_name)}", f"first_name = {_q(first_name)}"]
+    lines += [f"language = {_q(language)}"] if language != "en" else []
     lines += ["discreet = true", ""] if discreet else [""]
     for turn in turns:
         lines.append("[[turns]]")

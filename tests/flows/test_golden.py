@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.flows import FLOWS, get_flow, load_flow_file
+from bot.flows import FLOWS, SHIPPED, load_flow_file
 from bot.flows.files import DEFAULTS
 from tests.flows.golden_runner import GOLDEN, dump, run
 
@@ -17,7 +17,8 @@ CASES = sorted(GOLDEN.glob("*.toml"))
 
 def test_every_shipped_flow_file_passes_the_check() -> None:
     files = sorted(DEFAULTS.glob("*.toml"))
-    assert {p.stem for p in files} == {"weekly", "release_week", "welfare", "monthly", "safe_check"}
+    assert {p.stem for p in files} == {"weekly", "weekly.cy", "release_week", "welfare", "monthly",
+                                       "safe_check"}
     for path in files:
         assert load_flow_file(path).name in FLOWS
 
@@ -30,7 +31,8 @@ def test_every_shipped_flow_has_golden_conversations() -> None:
 @pytest.mark.parametrize("case", CASES, ids=[p.stem for p in CASES])
 def test_golden_conversation(case: Path) -> None:
     data = tomllib.loads(case.read_text(encoding="utf-8"))
-    flow = get_flow(data["flow"])
+    flow = SHIPPED.get(data["flow"], data.get("language", "en"))
+    assert flow.language == data.get("language", "en")
     if data.get("discreet"):
         flow = flow.discreet()
     replies = [t["in"] for t in data["turns"][1:]]
@@ -38,7 +40,8 @@ def test_golden_conversation(case: Path) -> None:
     if os.environ.get("CHECKINS_UPDATE_GOLDEN"):
         about = case.read_text(encoding="utf-8").splitlines()[0].lstrip("# ")
         case.write_text(dump(data["flow"], data["first_name"], about, got,
-                             discreet=bool(data.get("discreet"))), encoding="utf-8")
+                             discreet=bool(data.get("discreet")), language=data.get("language", "en")),
+                        encoding="utf-8")
         return
     want = [{k: v for k, v in t.items()} for t in data["turns"]]
     for number, (w, g) in enumerate(zip(want, got, strict=True)):

@@ -16,11 +16,12 @@ GIVEAWAY_WORDS = (
     "mentor", "mentors", "mentoring", "mentee", "charity", "support worker", "keyworker",
     "safe", "safely", "safety", "unsafe", "abuse", "abusive", "violence", "violent", "domestic",
     "refuge", "crisis", "suicide", "self-harm", "harm", "risk", "danger", "helpline", "samaritans",
-    "shelter", "police", "999", "duty to refer", "council", "housing",
+    "shelter", "police", "duty to refer", "council", "housing",
 )
 _PATTERN = re.compile(r"(?<![A-Za-z])(" + "|".join(re.escape(w) for w in GIVEAWAY_WORDS) + r")(?![A-Za-z])",
                       re.IGNORECASE)
 NEUTRAL = "Thanks, got your message."
+_NUMBER = re.compile(r"(?<!\d)(0\d{3}(?: ?\d){6,7}|116 ?\d{3}|\d{5}|111|999)(?!\d)")
 # Known texts that are not from a flow file, and what a discreet mentee gets instead. Matched by
 # how they begin (their endings carry names and numbers).
 _KNOWN = (
@@ -47,7 +48,10 @@ def discreet_text(text: str, org_name: str = "") -> str:
         if text.startswith(start) and not giveaways(instead, org_name):
             return instead
     # A safety reply keeps its numbers (the mentee asked for help), never its words.
-    numbers = re.findall(r"\b(?:0\d{3} ?\d{3} ?\d{3,4}|116 ?123|85258|111)\b", text)
-    if numbers:
-        return "If you need to talk, these are free: " + ", ".join(dict.fromkeys(numbers)) + "."
+    numbers = [n for n in dict.fromkeys(_NUMBER.findall(text)) if n != "999"]
+    if numbers or "999" in text:
+        lines = ["In an emergency call 999."] if "999" in text else []
+        if numbers:
+            lines.append("Free, any time: " + ", ".join(numbers) + ".")
+        return " ".join(lines)
     return NEUTRAL

@@ -58,3 +58,17 @@ def test_a_welsh_mentee_gets_the_welsh_check_in_and_help(world: World) -> None:
     assert sent[2].startswith("Sut ydych chi wedi bod yn cysgu?")
     world.text(SAM_PHONE, "HELP")
     assert any(t.startswith("Dyma your mentoring service. Eich mentor: Dan") for t in phone.texts_for(SAM_PHONE))
+
+
+def test_the_discreet_guard_keeps_the_numbers_and_drops_the_words() -> None:
+    from escalation.replies import ReplySettings, mentee_ack_reply, mentee_safety_reply
+
+    from bot.wording.discreet import discreet_text, giveaways
+
+    settings = ReplySettings()
+    da, = mentee_safety_reply({"domestic_abuse"}, settings)
+    assert discreet_text(da, "Northside Mentoring") == "In an emergency call 999. Free, any time: 0808 2000 247."
+    for text in mentee_safety_reply({"crisis", "housing"}, settings) + mentee_ack_reply(settings):
+        assert giveaways(discreet_text(text, "Northside Mentoring"), "Northside Mentoring") == []
+    assert discreet_text("Your check-in is ready, Sam.", "Northside") == "Your check-in is ready, Sam."
+    assert discreet_text("This is Northside. Text CHECKIN.", "Northside").startswith("Text CHECKIN")

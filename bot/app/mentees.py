@@ -309,7 +309,7 @@ def start_checkin(svc: Services, actor: Actor, ref: MenteeRef, *, now_anyway: bo
         if m.status != "active":
             raise InvalidInput(f"{m.display_name} is {m.status}; no check-in sent")
         wait = (unit.svc.config.checkins.manual_send_waits_for_quiet_hours and not now_anyway) \
-            or has_safe_contact_limits(m)
+            or has_safe_contact_limits(m, unit.now)
         quiet, tz = quiet_hours_for(unit.svc.config, m), tz_for(m)
         waits = quiet.next_open(unit.now, tz) if wait and quiet and quiet.is_quiet(unit.now, tz) else None
         started = checkins.start(unit.session, unit.svc, m, unit.now, trigger="manual",

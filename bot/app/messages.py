@@ -41,7 +41,7 @@ def reply_to_mentee(svc: Services, actor: Actor, ref: MenteeRef, text: str, *,
             raise InvalidInput(f"{m.display_name} has no channel we can reach them on; "
                                "please phone them")
         # Safe-to-text windows and a code-word hold are never overridden, not even "now".
-        now_anyway = send_now_anyway and not has_safe_contact_limits(m)
+        now_anyway = send_now_anyway and not has_safe_contact_limits(m, unit.now)
         row = queue_to_mentee(unit.session, unit.svc, m, text, unit.now, purpose="staff_reply",
                               respect_quiet_hours=not now_anyway,
                               sent_by_staff_id=unit.actor.staff_id)

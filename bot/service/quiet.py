@@ -36,9 +36,10 @@ def _quiet_hours(config: Config, mentee: Mentee) -> QuietHours | None:
     return QuietHours.parse(config.service.quiet_hours)
 
 
-def has_safe_contact_limits(mentee: Mentee) -> bool:
+def has_safe_contact_limits(mentee: Mentee, now: datetime) -> bool:
     """Safe-to-text windows, a code-word hold or "not safe to text here": nobody overrides these."""
-    return bool(getattr(mentee, "safe_windows", None) or getattr(mentee, "hold_until", None)
+    hold = getattr(mentee, "hold_until", None)
+    return bool(getattr(mentee, "safe_windows", None) or (hold is not None and hold > now)
                 or getattr(mentee, "safe_check", None) == "unsafe")
 
 

@@ -88,3 +88,14 @@ def test_staff_cannot_set_windows_that_never_open(world) -> None:  # type: ignor
     assert got.has_code_word and "blue" not in repr(got).lower()
     [entry] = world.audited("mentee.safety")
     assert "blue" not in entry.detail.lower()
+
+
+def test_now_never_overrides_a_safe_to_text_window(world) -> None:  # type: ignore[no-untyped-def]
+    from bot.app import mentees, messages, safety
+
+    world.clock.set(utc(2026, 3, 10, 22, 0))  # Tuesday 22:00: quiet hours and outside the window
+    safety.change(world.svc, world.operator, world.sam, safety.SafetyChanges(windows="mon-fri 10:00-14:00"))
+    queued = messages.reply_to_mentee(world.svc, world.dan, world.sam, "Hi Sam", send_now_anyway=True)
+    assert queued.waits_until == utc(2026, 3, 11, 10, 0)
+    started = mentees.start_checkin(world.svc, world.operator, world.sam, now_anyway=True)
+    assert started.waits_until == utc(2026, 3, 11, 10, 0)

@@ -154,6 +154,9 @@ def cmd_mentee_add(args: argparse.Namespace) -> int:
                                    if added.plan_is_default else ""))
     else:
         print("no plan: no check-ins are scheduled until you set one with `checkins schedule set`")
+    if m.plan:
+        for warning in mentees.schedule(svc, _me(), m.id).warnings:
+            print(f"warning: {warning}")
     if added.link is not None:
         _print_link(added.link.code, added.link.url)
     return 0

@@ -79,7 +79,8 @@ def start(session: Session, svc: Services, mentee: Mentee, now: datetime, *, tri
     result = step(flow, None, Start(mentee.first_name), now)  # type: ignore[arg-type]
     conversation = conversations.add(Conversation(
         mentee_id=mentee.id, flow_name=flow.name, flow_version=flow.version,
-        flow_hash=flow.digest or None, state=result.state.state, answers={}, reasks=0, reminded=False, trigger=trigger,
+        flow_hash=flow.digest or None, state=result.state.state, answers={}, reasks=0,
+        reminded=False, trigger=trigger,
         outcome="open", started_at=now, last_activity_at=now,
     ))
     scheduled = trigger in CHECKIN_KINDS
@@ -143,7 +144,7 @@ def start_many(session: Session, svc: Services, starts: Sequence[DueStart],
     quiet_of: dict[tuple[Any, ...], QuietHours | None] = {}
     reminder_of: dict[tuple[FollowUpPolicy, str, QuietHours | None], datetime] = {}  # from now: shared
     expiry_of: dict[tuple[FollowUpPolicy, datetime, str, QuietHours | None], datetime] = {}
-    opening: dict[tuple[str, str, str], StepResult] = {}
+    opening: dict[tuple[str, str, str, str], StepResult] = {}
     kept: set[tuple[str, str]] = set()
     conversations: list[dict[str, Any]] = []
     firsts: list[list[dict[str, Any]]] = []
@@ -155,7 +156,8 @@ def start_many(session: Session, svc: Services, starts: Sequence[DueStart],
         mentee = start.mentee
         flow = flow_to_start(svc, mentee, now, start.flow)
         policy = follow_up_policy(svc, flow)
-        opened = (flow.name, flow.digest, mentee.first_name)
+        # The first prompt tells a discreet variant (same digest) apart.
+        opened = (flow.name, flow.digest, flow.questions[0].prompt, mentee.first_name)
         if opened not in opening:  # the engine is pure: one step per flow and distinct name
             opening[opened] = step(flow, None, Start(mentee.first_name), now)  # type: ignore[arg-type]
         result = opening[opened]

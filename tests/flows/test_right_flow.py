@@ -132,3 +132,21 @@ def test_a_conversation_keeps_the_flow_version_it_started_on(world: World, tmp_p
     world.text(SAM_PHONE, "4")
     assert texts(world)[-1].startswith("How is your sleep?")  # a new check-in: the new version
     assert conversation(world).flow_hash != old
+
+
+def test_scheduled_check_ins_in_one_batch_each_get_their_own_flow_and_wording(world: World) -> None:
+    from bot.app import safety
+    from tests.bot.app.conftest import LEE_PHONE
+
+    # Tuesday 10:30 now; both planned for 11:00 and started by the ticker in one batch.
+    safety.change(world.svc, world.operator, world.sam,
+                  safety.SafetyChanges(discreet=True, safe_to_text="ask"))
+    mentees.set_plan(world.svc, world.operator, world.sam, "tue 11:00")
+    mentees.set_plan(world.svc, world.operator, world.lee, "tue 11:00", flow="monthly")
+    world.clock.advance(minutes=31)
+    world.settle()
+    phone = world.svc.channels["console"]
+    assert isinstance(phone, RecordingPhone)
+    assert phone.texts_for(SAM_PHONE) == [
+        "Hi Sam, is this still a good number to text you on? Reply YES or NO."]
+    assert "it's your monthly check-in" in phone.texts_for(LEE_PHONE)[0]

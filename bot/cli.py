@@ -184,8 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     # check-ins and schedules
     checkin = sub.add_parser("checkin", help="check-ins").add_subparsers(
         dest="action", metavar="ACTION", required=True)
-    p = checkin.add_parser("send", help="start a check-in with a mentee now")
+    p = checkin.add_parser("send", help="start a check-in with a mentee now (waits for their quiet hours)")
     p.add_argument("mentee")
+    p.add_argument("--now", action="store_true", help="send at once even in their quiet hours "
+                   "(never outside their safe-to-text windows)")
+    p.add_argument("--flow", default="", help="use this flow instead of the mentee's own")
     p.set_defaults(func=c.cmd_checkin_send)
 
     schedule = sub.add_parser("schedule", help="when check-ins go out").add_subparsers(
@@ -198,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("plan")
     p.add_argument("--start", default="", help="first date (YYYY-MM-DD)")
     p.add_argument("--end", default="", help="last date, e.g. end of licence (YYYY-MM-DD)")
+    p.add_argument("--flow", default=None, help='the flow these check-ins use, e.g. monthly ("" = default)')
     p.set_defaults(func=c.cmd_schedule_set)
     p = schedule.add_parser("once", help="a one-off check-in, e.g. the day before court")
     p.add_argument("mentee")
@@ -238,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--again", action="store_true", help="with --send: even to those already sent it")
     p.set_defaults(func=c.cmd_digest)
 
+    _register_issue13(sub)
+
     p = sub.add_parser("audit", help="who did or looked at what, and when (newest first)")
     p.add_argument("--since", default="", help="from this local date (YYYY-MM-DD)")
     p.add_argument("--actor", default="", help="a staff name or shell:<user>")
@@ -245,6 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(func=c.cmd_audit)
     return parser
+
+
+def _register_issue13(sub: Any) -> None:
+    """Flows, safe contact and mentor matching (issue 13): their commands, in one place."""
+    from bot import cli_flows
+
+    cli_flows.register(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -154,6 +154,9 @@ def cmd_mentee_add(args: argparse.Namespace) -> int:
                                    if added.plan_is_default else ""))
     else:
         print("no plan: no check-ins are scheduled until you set one with `checkins schedule set`")
+    if m.plan:
+        for warning in mentees.schedule(svc, _me(), m.id).warnings:
+            print(f"warning: {warning}")
     if added.link is not None:
         _print_link(added.link.code, added.link.url)
     return 0
@@ -259,8 +262,13 @@ def _progress_bar() -> Callable[[int], None] | None:
 
 # ---- check-ins and schedules --------------------------------------------------------------------
 def cmd_checkin_send(args: argparse.Namespace) -> int:
-    started = mentees.start_checkin(_services(args), _me(), args.mentee)
-    if started.started:
+    svc = _services(args)
+    started = mentees.start_checkin(svc, _me(), args.mentee, now_anyway=getattr(args, "now", False),
+                                    flow=getattr(args, "flow", "") or "")
+    if started.started and started.waits_until is not None:
+        print(f"check-in started with {started.mentee.name}; it waits for their quiet hours and "
+              f"goes at {_when(svc, started.waits_until)} (--now to send it at once)")
+    elif started.started:
         print(f"check-in started with {started.mentee.name}; `checkins serve` sends it")
     else:
         print(f"{started.mentee.name} already has a check-in in progress; nothing new sent")
@@ -270,17 +278,24 @@ def cmd_checkin_send(args: argparse.Namespace) -> int:
 def cmd_schedule_show(args: argparse.Namespace) -> int:
     plan = mentees.schedule(_services(args), _me(), args.mentee)
     m = plan.mentee
-    print(f"{m.name}: plan {m.plan or 'none'} ({m.timezone}), status {m.status}")
+    print(f"{m.name}: plan {m.plan or 'none'} ({m.timezone}), flow {plan.flow}, status {m.status}")
     if not plan.upcoming:
         print("  nothing scheduled")
     for e in plan.upcoming:
         print(f"  {e.local}  {e.kind}{'  ' + e.note if e.note else ''}")
+    for warning in plan.warnings:
+        print(f"  warning: {warning}")
     return 0
 
 
 def cmd_schedule_set(args: argparse.Namespace) -> int:
-    m = mentees.set_plan(_services(args), _me(), args.mentee, args.plan, start=args.start, end=args.end)
-    print(f"{m.name}: plan is now {m.plan or 'none'}; future check-ins replaced")
+    svc = _services(args)
+    m = mentees.set_plan(svc, _me(), args.mentee, args.plan, start=args.start,
+                         end=args.end, flow=getattr(args, "flow", None))
+    plan = mentees.schedule(svc, _me(), args.mentee)
+    print(f"{m.name}: plan is now {m.plan or 'none'}, flow {plan.flow}; future check-ins replaced")
+    for warning in plan.warnings:
+        print(f"warning: {warning}")
     return 0
 
 

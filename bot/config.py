@@ -63,9 +63,28 @@ class CheckinConfig:
     late_window_hours: float = 3.0  # after downtime, a check-in this late still goes out once
     release_daily_days: int = 7
     release_daily_time: str = "10:00"
+    # The one rule for check-ins started by hand (`checkin send`, the staff app): they wait for
+    # the mentee's quiet hours like everything else unless this is false or `--now` is given.
+    # Safe-to-text windows and a code-word hold are never overridden.
+    manual_send_waits_for_quiet_hours: bool = True
     missed_streak_mentor: int = 2
     missed_streak_supervisor: int = 3
     claim_batch: int = 500
+
+
+@dataclass(frozen=True)
+class FlowsConfig:
+    folder: str = ""  # your own *.toml flow files: they add to and override the shipped ones
+    release_week: str = "release_week"  # the flow of the daily check-ins after release ("" = own)
+    welfare: str = "welfare"  # asked once, a while after an alert is closed ("" = never)
+    welfare_after_hours: float = 24.0
+
+
+@dataclass(frozen=True)
+class SafeContactConfig:
+    code_word_hold_hours: float = 12.0  # after the code word nothing is sent for this long
+    ask_after_domestic_abuse: bool = True  # the next contact first asks if texting is safe
+    safe_check_flow: str = "safe_check"
 
 
 @dataclass(frozen=True)
@@ -124,6 +143,8 @@ class DigestConfig:
 class Config:
     service: ServiceConfig = field(default_factory=ServiceConfig)
     checkins: CheckinConfig = field(default_factory=CheckinConfig)
+    flows: FlowsConfig = field(default_factory=FlowsConfig)
+    safe_contact: SafeContactConfig = field(default_factory=SafeContactConfig)
     twilio: TwilioConfig = field(default_factory=TwilioConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
@@ -201,6 +222,7 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(
             f"config [service] public_base_url: must start with https://, got {cfg.service.public_base_url!r}"
         )
+    _validate_follow_up(cfg)
     if cfg.checkins.default_plan:
         from bot.schedule import PlanError, parse_plan
 
@@ -208,6 +230,25 @@ def _validate(cfg: Config) -> None:
             parse_plan(cfg.checkins.default_plan)
         except PlanError as exc:
             raise ConfigError(f"config [checkins] default_plan: {exc}") from None
+
+
+# The floors for reminders and expiry (also in config.example.toml): less than this gives a
+# mentee at work or asleep no fair chance to answer. A flow file may set its own, above them too.
+MIN_REMINDER_HOURS = 0.5
+MIN_EXPIRE_HOURS = 1.0
+
+
+def _validate_follow_up(cfg: Config) -> None:
+    c = cfg.checkins
+    if c.reminder_after_hours < MIN_REMINDER_HOURS:
+        raise ConfigError(f"config [checkins] reminder_after_hours: must be at least "
+                          f"{MIN_REMINDER_HOURS:g} (half an hour), got {c.reminder_after_hours:g}")
+    if c.expire_after_hours < MIN_EXPIRE_HOURS:
+        raise ConfigError(f"config [checkins] expire_after_hours: must be at least "
+                          f"{MIN_EXPIRE_HOURS:g}, got {c.expire_after_hours:g}")
+    if c.expire_after_hours <= c.reminder_after_hours:
+        raise ConfigError("config [checkins] expire_after_hours: must be later than "
+                          f"reminder_after_hours ({c.reminder_after_hours:g})")
 
 
 def _validate_providers(cfg: Config) -> None:

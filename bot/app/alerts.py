@@ -17,7 +17,7 @@ from bot.app.views import (
     event_item,
     note_item,
 )
-from bot.service import alerting
+from bot.service import alerting, checkins
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
 from bot.storage.messages import MessageRepo
@@ -146,6 +146,7 @@ def close(svc: Services, actor: Actor, code: str, outcome: str) -> AlertSummary:
             raise InvalidInput(f"alert {alert.code} was already closed by {alert.closed_by} on {when}")
         alerting.close(unit.session, alert.code, outcome, unit.actor.label, unit.now, via=unit.actor.via)
         unit.audit("alert.close", mentee_id=alert.mentee_id, alert_id=alert.id, target=alert.code)
+        checkins.book_welfare_follow_up(unit.session, unit.svc, alert, unit.now)
         return alert_summary(unit.session, alert)
 
     return run(svc, actor, work)

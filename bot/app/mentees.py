@@ -18,6 +18,7 @@ from bot.people import parse_channel, parse_date, require_name, sms_number
 from bot.schedule import PlanError, describe_local, resolve_local
 from bot.schedule.quiet_hours import QuietHours
 from bot.service import admin, checkins
+from bot.service.quiet import has_safe_contact_limits, quiet_hours_for, tz_for
 from bot.service.runtime import Services
 from bot.storage.messages import MessageRepo
 from bot.storage.models import Mentee
@@ -79,12 +80,15 @@ class Planned:
 class Schedule:
     mentee: MenteeSummary
     upcoming: tuple[Planned, ...]
+    flow: str = ""  # the flow their planned check-ins use
+    warnings: tuple[str, ...] = ()  # e.g. a planned time inside quiet hours, and when it really goes
 
 
 @dataclass(frozen=True)
 class CheckinStarted:
     mentee: MenteeSummary
     started: bool  # False: one was already in progress, nothing new sent
+    waits_until: datetime | None = None  # held for quiet hours until then
 
 
 def list_mentees(svc: Services, actor: Actor, *, mentor: str = "") -> list[MenteeSummary]:
@@ -214,10 +218,14 @@ def _set_status(svc: Services, actor: Actor, ref: MenteeRef, action: str,
 
 
 def set_plan(svc: Services, actor: Actor, ref: MenteeRef, plan: str, *, start: str = "",
-             end: str = "") -> MenteeSummary:
-    """A new plan (e.g. "mon,thu 10:00", or "none"): future check-ins are replaced."""
+             end: str = "", flow: str | None = None) -> MenteeSummary:
+    """A new plan (e.g. "mon,thu 10:00", or "none") and optionally its flow ("" = the service's
+    default): future check-ins are replaced. A planned time inside quiet hours or outside the
+    mentee's safe-to-text windows is accepted; `schedule()` then warns when it really goes."""
     def work(unit: Unit) -> MenteeSummary:
         m = unit.mentee(ref, manage=True)
+        if flow is not None:
+            m.flow = _known_flow(unit, flow)
         m.plan_start = parse_date(start, "start date")
         m.plan_end = parse_date(end, "end date")
         if plan.strip().lower() == admin.NO_PLAN:
@@ -225,10 +233,24 @@ def set_plan(svc: Services, actor: Actor, ref: MenteeRef, plan: str, *, start: s
             checkins.replan(unit.session, unit.svc, m, unit.now)
         else:
             admin.set_plan(unit.session, unit.svc, m, plan, unit.now)
-        unit.audit("mentee.plan", mentee_id=m.id, detail=f"plan {m.plan or 'none'}")
+        unit.audit("mentee.plan", mentee_id=m.id,
+                   detail=f"plan {m.plan or 'none'}, flow {m.flow or unit.svc.config.checkins.flow}")
         return mentee_summary(unit.session, m)
 
     return run(svc, actor, work)
+
+
+def _known_flow(unit: Unit, name: str) -> str | None:
+    from bot.flows import FlowError
+    from bot.service.flows import library
+
+    name = name.strip()
+    if not name:
+        return None
+    try:
+        return library(unit.svc).get(name).name
+    except FlowError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def schedule_oneoff(svc: Services, actor: Actor, ref: MenteeRef, when: str) -> Schedule:
@@ -253,27 +275,50 @@ def schedule_oneoff(svc: Services, actor: Actor, ref: MenteeRef, when: str) -> S
 
 
 def schedule(svc: Services, actor: Actor, ref: MenteeRef, *, limit: int = 20) -> Schedule:
-    """What is booked for a mentee next, in their local time."""
+    """What is next for a mentee, in their local time, however far ahead: what is booked, then
+    the plan's later check-ins (booked only 14 days ahead) up to `limit` in all."""
     def work(unit: Unit) -> Schedule:
-        m = unit.mentee(ref)
-        upcoming = tuple(Planned(e.due_at, describe_local(e.due_at, m.timezone), e.kind, e.note or "")
-                         for e in DueEventRepo(unit.session).pending_for(m.id, limit=limit))
-        return Schedule(mentee_summary(unit.session, m), upcoming)
+        return _schedule_of(unit, unit.mentee(ref), limit)
 
     return run(svc, actor, work)
 
 
-def start_checkin(svc: Services, actor: Actor, ref: MenteeRef) -> CheckinStarted:
-    """A check-in now; never to a mentee who is paused or who texted STOP."""
+def _schedule_of(unit: Unit, m: Mentee, limit: int = 20) -> Schedule:
+    from bot.app.plans import plan_warnings, upcoming_checkins
+
+    booked = DueEventRepo(unit.session).pending_for(m.id, limit=limit)
+    upcoming = [Planned(e.due_at, describe_local(e.due_at, m.timezone), e.kind,
+                        e.note or (f"flow {e.flow}" if e.flow else "")) for e in booked]
+    planned = {e.due_at for e in booked if e.kind == "checkin"}
+    for due in upcoming_checkins(unit.svc, m, unit.now, limit):
+        if due not in planned:
+            upcoming.append(Planned(due, describe_local(due, m.timezone), "checkin", "planned"))
+    upcoming.sort(key=lambda p: p.when)
+    return Schedule(mentee_summary(unit.session, m), tuple(upcoming[:limit]),
+                    m.flow or unit.svc.config.checkins.flow, tuple(plan_warnings(unit.svc, m, unit.now)))
+
+
+def start_checkin(svc: Services, actor: Actor, ref: MenteeRef, *, now_anyway: bool = False,
+                  flow: str = "") -> CheckinStarted:
+    """A check-in now; never to a mentee who is paused or who texted STOP.
+
+    The one rule ([checkins] manual_send_waits_for_quiet_hours, default true): it waits for the
+    mentee's quiet hours unless `now_anyway`; safe-to-text windows and a code-word hold are
+    never overridden (the outbox holds the text)."""
     def work(unit: Unit) -> CheckinStarted:
         m = unit.mentee(ref, manage=True)
         if m.status == "opted_out":
             raise InvalidInput(f"{m.display_name} opted out (texted STOP); no check-in sent")
         if m.status != "active":
             raise InvalidInput(f"{m.display_name} is {m.status}; no check-in sent")
-        started = checkins.start(unit.session, unit.svc, m, unit.now, trigger="manual") is not None
+        wait = (unit.svc.config.checkins.manual_send_waits_for_quiet_hours and not now_anyway) \
+            or has_safe_contact_limits(m, unit.now)
+        quiet, tz = quiet_hours_for(unit.svc.config, m), tz_for(m)
+        waits = quiet.next_open(unit.now, tz) if wait and quiet and quiet.is_quiet(unit.now, tz) else None
+        started = checkins.start(unit.session, unit.svc, m, unit.now, trigger="manual",
+                                 flow_name=_known_flow(unit, flow), wait_for_quiet_hours=wait) is not None
         unit.audit("mentee.checkin", mentee_id=m.id, detail="" if started else "one already open")
-        return CheckinStarted(mentee_summary(unit.session, m), started)
+        return CheckinStarted(mentee_summary(unit.session, m), started, waits if started else None)
 
     return run(svc, actor, work)
 

@@ -10,7 +10,7 @@ from bot.app.errors import InvalidInput
 from bot.app.unit import MenteeRef, Unit, run, written
 from bot.gsm7 import sms_parts
 from bot.service.outbox import queue_to_mentee, route_to_mentee
-from bot.service.quiet import quiet_hours_for, tz_for
+from bot.service.quiet import has_safe_contact_limits, quiet_hours_for, tz_for
 from bot.service.runtime import Services
 
 REPLY_LIMIT = 640  # four SMS: past that, a phone call serves the mentee better
@@ -40,11 +40,13 @@ def reply_to_mentee(svc: Services, actor: Actor, ref: MenteeRef, text: str, *,
         if route is None:
             raise InvalidInput(f"{m.display_name} has no channel we can reach them on; "
                                "please phone them")
+        # Safe-to-text windows and a code-word hold are never overridden, not even "now".
+        now_anyway = send_now_anyway and not has_safe_contact_limits(m, unit.now)
         row = queue_to_mentee(unit.session, unit.svc, m, text, unit.now, purpose="staff_reply",
-                              respect_quiet_hours=not send_now_anyway,
+                              respect_quiet_hours=not now_anyway,
                               sent_by_staff_id=unit.actor.staff_id)
         assert row is not None  # the route was there a moment ago, in this transaction
-        quiet = None if send_now_anyway else quiet_hours_for(unit.svc.config, m)
+        quiet = None if now_anyway else quiet_hours_for(unit.svc.config, m)
         tz = tz_for(m)
         waits = quiet.next_open(unit.now, tz) if quiet and quiet.is_quiet(unit.now, tz) else None
         segments = len(sms_parts(text)) if row.channel == "sms" else 1

@@ -139,12 +139,12 @@ class _Turn:
         self.state = state
 
 
-_MACHINES: dict[tuple[str, int], Machine] = {}
+_MACHINES: dict[tuple[str, int, str], Machine] = {}
 
 
 def machine_for(flow: Flow) -> Machine:
     """The state machine for a flow, built once; branches become conditional transitions."""
-    key = (flow.name, flow.version)
+    key = (flow.name, flow.version, flow.digest)  # a changed file is a new machine
     if key not in _MACHINES:
         _MACHINES[key] = _build_machine(flow)
     return _MACHINES[key]
@@ -304,7 +304,7 @@ def _answer(flow: Flow, conv: ConversationState, text: str) -> StepResult:
     question = flow.question(conv.state)
     parsed = parse_answer(question, text)
     if parsed is None and conv.reasks == 0:
-        hint = REASK_HINTS[question.answer]
+        hint = flow.reask.get(question.answer) or REASK_HINTS[question.answer]
         return StepResult(replace(conv, reasks=1), (Send(hint, buttons_for(question)),))
     effects: list[Effect] = []
     value = parsed.value if parsed else None

@@ -53,6 +53,8 @@ class CheckinPlan:
             return ()
         if self._in_release_week(day):
             return (self.release_daily_at,)
+        if self.weekly.first_of_month and day.day > 7:
+            return ()
         return self.weekly.times_on(day.weekday())
 
     def last_planned_date(self) -> date | None:

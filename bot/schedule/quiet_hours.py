@@ -39,6 +39,9 @@ class QuietHours:
     def __str__(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
+    def describe(self) -> str:
+        return f"quiet hours ({self})"
+
     def covers(self, wall: time) -> bool:
         """Whether local wall time `wall` is inside the window."""
         if self.start < self.end:

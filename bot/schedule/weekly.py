@@ -6,6 +6,7 @@ Text form, as staff type it (case-insensitive):
     "mon-fri 09:15"            a range (ranges may wrap: "fri-mon")
     "tue 10:00, fri 17:00"     different times on different days
     "mon,thu 10:00 18:00"      two times on the same days
+    "first mon 10:00"          monthly: the first Monday of each month ("monthly mon 10:00" too)
 Full day names ("monday") and common short forms ("tues", "thurs") are accepted.
 """
 
@@ -45,6 +46,7 @@ class WeeklyPlan:
     """Weekly (weekday, local time) slots; weekday 0 is Monday, as in `date.weekday()`."""
 
     slots: frozenset[tuple[int, time]]
+    first_of_month: bool = False  # only on the first of each weekday in a month (days 1-7)
 
     def __post_init__(self) -> None:
         for weekday, at in self.slots:
@@ -72,7 +74,7 @@ class WeeklyPlan:
         for at, days in by_time.items():
             by_days.setdefault(tuple(sorted(days)), []).append(at)
         groups = sorted((days, sorted(times)) for days, times in by_days.items())
-        return ", ".join(
+        return ("first " if self.first_of_month else "") + ", ".join(
             f"{_days_text(list(days))} {' '.join(f'{at:%H:%M}' for at in times)}"
             for days, times in groups
         )
@@ -83,6 +85,11 @@ def parse_plan(text: str) -> WeeklyPlan:
     tokens = re.sub(r"\s*-\s*", "-", text.strip().lower()).replace(",", " ").split()
     if not tokens:
         raise PlanError("plan is empty: try something like 'mon,thu 10:00'")
+    first = tokens[0] in {"first", "monthly"}
+    if first:
+        tokens = tokens[1:]
+        if not tokens:
+            raise PlanError("a monthly plan needs a day and a time, like 'first mon 10:00'")
     slots: set[tuple[int, time]] = set()
     pending: list[int] = []  # days waiting for their time
     last_days: list[int] = []  # days of the previous time, for "mon 10:00 18:00"
@@ -98,7 +105,7 @@ def parse_plan(text: str) -> WeeklyPlan:
             pending.extend(_parse_days(token))
     if pending:
         raise PlanError(f"no time given for '{tokens[-1]}': add one like 10:00")
-    return WeeklyPlan(frozenset(slots))
+    return WeeklyPlan(frozenset(slots), first_of_month=first)
 
 
 def parse_clock_time(token: str) -> time:

@@ -202,6 +202,10 @@ def raise_finding(session: Session, svc: Services, mentee: Mentee, category: str
                   evidence: str, rule_id: str, now: datetime, *, message_id: int | None = None,
                   conversation_id: int | None = None) -> Alert:
     """Store a risk flag and create, fold into or upgrade the mentee's alert for that category."""
+    if category == "domestic_abuse":
+        from bot.service.safe_contact import after_domestic_abuse_flag
+
+        after_domestic_abuse_flag(svc, mentee)  # the next contact asks if texting is safe
     alerts = AlertRepo(session)
     flag = RiskFlag(mentee_id=mentee.id, message_id=message_id, conversation_id=conversation_id,
                     category=category, severity=severity, evidence=evidence[:300],

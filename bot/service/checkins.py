@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.flows import Flow
 from bot.engine import (
     Cancel,
     ConversationState,
@@ -32,7 +33,6 @@ from bot.engine import (
     step,
 )
 from bot.engine.core import parse_answer
-from bot.flows import get_flow
 from bot.schedule import (
     CheckinPlan,
     FollowUpPolicy,
@@ -43,8 +43,9 @@ from bot.schedule import (
     reminder_at,
 )
 from bot.service import alerting
+from bot.service.flows import flow_of, flow_to_start, keep_version
 from bot.service.outbox import queue_to_mentee, queue_to_staff, single_outbound_to_mentee
-from bot.service.quiet import quiet_hours_for, tz_for
+from bot.service.quiet import quiet_hours_for, tz_for, window_key
 from bot.service.runtime import Services
 from bot.storage.conversations import ConversationRepo
 from bot.storage.messages import MessageRepo
@@ -70,31 +71,40 @@ def _state_of(conversation: Conversation, mentee: Mentee) -> ConversationState:
 
 
 def start(session: Session, svc: Services, mentee: Mentee, now: datetime, *, trigger: str,
-          due_at: datetime | None = None) -> Conversation | None:
-    """Start a check-in unless one is already open (a new one never interrupts it)."""
+          due_at: datetime | None = None, flow_name: str | None = None,
+          wait_for_quiet_hours: bool = False) -> Conversation | None:
+    """Start a check-in unless one is already open (a new one never interrupts it).
+
+    The flow is the one the booking names, else the mentee's (see bot/flows/choose.py)."""
     conversations = ConversationRepo(session)
     if conversations.open_for(mentee.id) is not None:
         return None
-    flow = get_flow(svc.config.checkins.flow)
+    flow = flow_to_start(svc, mentee, now, flow_name)
+    keep_version(session, flow, now)
     result = step(flow, None, Start(mentee.first_name), now)  # type: ignore[arg-type]
     conversation = conversations.add(Conversation(
         mentee_id=mentee.id, flow_name=flow.name, flow_version=flow.version,
-        state=result.state.state, answers={}, reasks=0, reminded=False, trigger=trigger,
+        flow_hash=flow.digest or None, state=result.state.state, answers={}, reasks=0,
+        reminded=False, trigger=trigger,
         outcome="open", started_at=now, last_activity_at=now,
     ))
     scheduled = trigger in CHECKIN_KINDS
     late = timedelta(hours=svc.config.checkins.late_window_hours)
-    _apply(session, svc, mentee, conversation, result, now, respect_quiet_hours=scheduled,
+    _apply(session, svc, mentee, conversation, result, now,
+           respect_quiet_hours=scheduled or wait_for_quiet_hours,
            not_after=(due_at or now) + late if scheduled else None)
     # The reminder is booked outside quiet hours, so it never waits in the outbox while the
     # mentee answers. Expiry counts from when the check-in was due: a daily check-in's expiry then
     # falls due with the next one, which the ticker lets run first (see ticker._checkin_due).
-    policy = follow_up_policy(svc)
+    policy = follow_up_policy(svc, flow)
     tz, quiet = tz_for(mentee), quiet_hours_for(svc.config, mentee)
     anchor = due_at if scheduled and due_at is not None and due_at <= now else now
+    goes = now
+    if wait_for_quiet_hours and quiet is not None and quiet.is_quiet(now, tz):
+        goes = anchor = quiet.next_open(now, tz)  # a hand-sent check-in held till morning
     timers = DueEventRepo(session)
     timers.schedule(kind="reminder", dedupe_key=f"reminder:{conversation.id}",
-                    due_at=reminder_at(now, policy, tz, quiet), now=now,
+                    due_at=reminder_at(goes, policy, tz, quiet), now=now,
                     mentee_id=mentee.id, conversation_id=conversation.id)
     timers.schedule(kind="expiry", dedupe_key=f"expiry:{conversation.id}",
                     due_at=max(expiry_at(anchor, policy, tz, quiet), now), now=now,
@@ -102,11 +112,14 @@ def start(session: Session, svc: Services, mentee: Mentee, now: datetime, *, tri
     return conversation
 
 
-def follow_up_policy(svc: Services) -> FollowUpPolicy:
-    """Reminder and expiry delays from config; an expiry is never sooner than the reminder."""
+def follow_up_policy(svc: Services, flow: Flow | None = None) -> FollowUpPolicy:
+    """Reminder and expiry delays: the flow's own, else config's; an expiry is never sooner
+    than the reminder. (Both are checked against their floors when read: config.py, files.py.)"""
     cfg = svc.config.checkins
-    expire = max(timedelta(hours=cfg.expire_after_hours), timedelta(minutes=2))
-    remind = min(max(timedelta(hours=cfg.reminder_after_hours), timedelta(minutes=1)),
+    expire_hours = flow.expire_after_hours if flow and flow.expire_after_hours else cfg.expire_after_hours
+    remind_hours = flow.remind_after_hours if flow and flow.remind_after_hours else cfg.reminder_after_hours
+    expire = max(timedelta(hours=expire_hours), timedelta(minutes=2))
+    remind = min(max(timedelta(hours=remind_hours), timedelta(minutes=1)),
                  expire - timedelta(minutes=1))
     return FollowUpPolicy(remind_after=remind, expire_after=expire)
 
@@ -118,6 +131,7 @@ class DueStart:
     mentee: Mentee
     trigger: str
     due_at: datetime
+    flow: str | None = None  # a flow the booking names (e.g. the welfare follow-up)
 
 
 def start_many(session: Session, svc: Services, starts: Sequence[DueStart],
@@ -130,14 +144,13 @@ def start_many(session: Session, svc: Services, starts: Sequence[DueStart],
     it left alone for start(): a first question too long for one SMS (queue_to_mentee splits it)
     or a flow whose opening does more than ask.
     """
-    flow = get_flow(svc.config.checkins.flow)
-    policy = follow_up_policy(svc)
     late = timedelta(hours=svc.config.checkins.late_window_hours)
     available = svc.routes()
-    quiet_of: dict[tuple[str | None, str | None], QuietHours | None] = {}
-    reminder_of: dict[tuple[str, QuietHours | None], datetime] = {}  # counts from now: shared
-    expiry_of: dict[tuple[datetime, str, QuietHours | None], datetime] = {}
-    opening: dict[str, StepResult] = {}
+    quiet_of: dict[tuple[Any, ...], QuietHours | None] = {}
+    reminder_of: dict[tuple[FollowUpPolicy, str, QuietHours | None], datetime] = {}  # from now: shared
+    expiry_of: dict[tuple[FollowUpPolicy, datetime, str, QuietHours | None], datetime] = {}
+    opening: dict[tuple[str, str, str, str], StepResult] = {}
+    kept: set[tuple[str, str]] = set()
     conversations: list[dict[str, Any]] = []
     firsts: list[list[dict[str, Any]]] = []
     timers: list[tuple[datetime, datetime]] = []
@@ -146,9 +159,13 @@ def start_many(session: Session, svc: Services, starts: Sequence[DueStart],
     for start in starts:
         assert start.trigger in CHECKIN_KINDS, start.trigger
         mentee = start.mentee
-        if mentee.first_name not in opening:  # the engine is pure: one step per distinct name
-            opening[mentee.first_name] = step(flow, None, Start(mentee.first_name), now)  # type: ignore[arg-type]
-        result = opening[mentee.first_name]
+        flow = flow_to_start(svc, mentee, now, start.flow)
+        policy = follow_up_policy(svc, flow)
+        # The first prompt tells a discreet variant (same digest) apart.
+        opened = (flow.name, flow.digest, flow.questions[0].prompt, mentee.first_name)
+        if opened not in opening:  # the engine is pure: one step per flow and distinct name
+            opening[opened] = step(flow, None, Start(mentee.first_name), now)  # type: ignore[arg-type]
+        result = opening[opened]
         if not all(isinstance(e, Send) for e in result.effects):
             left.append(start)
             continue
@@ -165,19 +182,23 @@ def start_many(session: Session, svc: Services, starts: Sequence[DueStart],
         if any(row["segments"] > 1 for row in outbox):
             left.append(start)
             continue
-        key = (mentee.quiet_start, mentee.quiet_end)
+        key = window_key(mentee)
         if key not in quiet_of:
             quiet_of[key] = quiet_hours_for(svc.config, mentee)
         tz, quiet = tz_for(mentee), quiet_of[key]
-        if (tz, quiet) not in reminder_of:
-            reminder_of[(tz, quiet)] = reminder_at(now, policy, tz, quiet)
+        if (policy, tz, quiet) not in reminder_of:
+            reminder_of[(policy, tz, quiet)] = reminder_at(now, policy, tz, quiet)
         anchor = start.due_at if start.due_at <= now else now
-        if (anchor, tz, quiet) not in expiry_of:
-            expiry_of[(anchor, tz, quiet)] = max(expiry_at(anchor, policy, tz, quiet), now)
-        timers.append((reminder_of[(tz, quiet)], expiry_of[(anchor, tz, quiet)]))
+        if (policy, anchor, tz, quiet) not in expiry_of:
+            expiry_of[(policy, anchor, tz, quiet)] = max(expiry_at(anchor, policy, tz, quiet), now)
+        timers.append((reminder_of[(policy, tz, quiet)], expiry_of[(policy, anchor, tz, quiet)]))
+        if (flow.name, flow.digest) not in kept:
+            keep_version(session, flow, now)
+            kept.add((flow.name, flow.digest))
         state = result.state
         conversations.append({
             "mentee_id": mentee.id, "flow_name": flow.name, "flow_version": flow.version,
+            "flow_hash": flow.digest or None,
             "state": state.state, "answers": dict(state.answers), "reasks": state.reasks,
             "reminded": state.reminded, "trigger": start.trigger, "outcome": "open",
             "started_at": now, "first_reply_at": None, "last_activity_at": now,
@@ -210,7 +231,7 @@ def start_on_demand(session: Session, svc: Services, mentee: Mentee, now: dateti
     if conversation is None:
         start(session, svc, mentee, now, trigger="on_demand")
         return
-    flow = get_flow(conversation.flow_name)
+    flow = flow_of(session, svc, conversation)
     state = _state_of(conversation, mentee)
     if state.paused:  # paused by a crisis disclosure: carry on from the same question
         _apply(session, svc, mentee, conversation, step(flow, state, Resume(), now), now,
@@ -226,7 +247,7 @@ def pause(session: Session, svc: Services, mentee: Mentee, conversation: Convers
     """A crisis disclosed mid check-in: the questionnaire stops (the safety reply has told the
     mentee a person will be in touch). It closes at expiry with the answers so far, or carries
     on if the mentee texts CHECKIN. The message joins the check-in's record, not as an answer."""
-    flow = get_flow(conversation.flow_name)
+    flow = flow_of(session, svc, conversation)
     if inbound is not None:
         inbound.conversation_id = conversation.id
         if conversation.first_reply_at is None:
@@ -247,7 +268,7 @@ def advance(session: Session, svc: Services, mentee: Mentee, conversation: Conve
             event: Input, now: datetime, *, inbound: Message | None = None,
             quiet_reask: bool = False) -> None:
     """Feed one input to the engine and store everything it decides."""
-    flow = get_flow(conversation.flow_name)
+    flow = flow_of(session, svc, conversation)
     before = _state_of(conversation, mentee)
     result = step(flow, before, event, now)
     if quiet_reask and result.state.state == before.state and not any(
@@ -261,7 +282,7 @@ def advance(session: Session, svc: Services, mentee: Mentee, conversation: Conve
             conversation.first_reply_at = now
     _apply(session, svc, mentee, conversation, result, now,
            respect_quiet_hours=isinstance(event, Remind),
-           not_after=now + timedelta(hours=svc.config.checkins.expire_after_hours)
+           not_after=now + follow_up_policy(svc, flow).expire_after
            if isinstance(event, Remind) else None)
 
 
@@ -312,6 +333,11 @@ def _finish(session: Session, svc: Services, mentee: Mentee, conversation: Conve
     conversation.outcome = outcome
     conversation.finished_at = now
     DueEventRepo(session).cancel(conversation_id=conversation.id, kinds=TIMER_KINDS)
+    if conversation.flow_name == svc.config.safe_contact.safe_check_flow:
+        from bot.service.safe_contact import after_safe_check
+
+        after_safe_check(session, svc, mentee, conversation, outcome, now)
+        return  # a question about the number, not a check-in: no streaks
     if outcome in ("completed", "interrupted"):  # interrupted: they were in touch, not missing
         mentee.missed_streak = 0
     elif outcome == "missed":
@@ -327,7 +353,7 @@ def remind(session: Session, svc: Services, conversation_id: int, now: datetime)
     if mentee is None or mentee.status != "active":
         return
     last_heard = mentee.last_inbound_at
-    if last_heard is not None and now - last_heard < follow_up_policy(svc).remind_after:
+    if last_heard is not None and now - last_heard < follow_up_policy(svc, flow_of(session, svc, conversation)).remind_after:
         return  # they wrote to us recently (e.g. while the reminder waited out the night): no nag
     advance(session, svc, mentee, conversation, Remind(), now)
 
@@ -344,7 +370,7 @@ def expire(session: Session, svc: Services, conversation_id: int, now: datetime)
 def cancel_open(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
     conversation = ConversationRepo(session).open_for(mentee.id)
     if conversation is not None:
-        result = step(get_flow(conversation.flow_name), _state_of(conversation, mentee), Cancel(), now)
+        result = step(flow_of(session, svc, conversation), _state_of(conversation, mentee), Cancel(), now)
         _apply(session, svc, mentee, conversation, result, now, respect_quiet_hours=True)
 
 
@@ -447,3 +473,19 @@ def schedule_oneoff(session: Session, svc: Services, mentee: Mentee, due: dateti
     return DueEventRepo(session).schedule(
         kind="oneoff", dedupe_key=f"oneoff:{mentee.id}:{due.isoformat()}", due_at=due, now=now,
         mentee_id=mentee.id, plan_version=mentee.plan_version, note=note or None)
+
+
+def book_welfare_follow_up(session: Session, svc: Services, alert: Any, now: datetime) -> bool:
+    """A closed alert books one welfare check-in ([flows] welfare) a while later; True if booked.
+
+    Once per alert. It goes like any booked check-in: waits for quiet hours and safe-to-text
+    windows, and is skipped if another check-in is in progress then.
+    """
+    name, hours = svc.config.flows.welfare, svc.config.flows.welfare_after_hours
+    mentee = session.get(Mentee, alert.mentee_id)
+    if not name or hours <= 0 or mentee is None or mentee.status != "active":
+        return False
+    return DueEventRepo(session).schedule(
+        kind="oneoff", dedupe_key=f"welfare:{alert.id}", due_at=now + timedelta(hours=hours), now=now,
+        mentee_id=mentee.id, plan_version=mentee.plan_version, note=f"welfare follow-up after {alert.code}",
+        flow=name)

@@ -153,10 +153,20 @@ def queue_to_mentee(session: Session, svc: Services, mentee: Mentee, text: str, 
         log.warning("mentee %s has no reachable channel; message not queued", mentee.id)
         return None
     channel, address = route
+    text = _as_sent_to(svc, mentee, text)
     return _queue(session, channel=channel, address=address, text=text, now=now, purpose=purpose,
                   mentee_id=mentee.id, conversation_id=conversation_id, buttons=buttons,
                   respect_quiet_hours=respect_quiet_hours, not_after=not_after,
                   sent_by_staff_id=sent_by_staff_id)
+
+
+def _as_sent_to(svc: Services, mentee: Mentee, text: str) -> str:
+    """Discreet mode's last guard: nothing that gives the service away reaches this number."""
+    if not getattr(mentee, "discreet", False):
+        return text
+    from bot.wording.discreet import discreet_text
+
+    return discreet_text(text, svc.config.service.org_name)
 
 
 def single_outbound_to_mentee(mentee: Mentee, available: set[str], text: str, now: datetime, *,

@@ -339,6 +339,9 @@ def serve(config: Config, clock: Clock | None = None, *, role: str = "all") -> i
     # Compile the risk rules before the first turn needs them, without holding the port shut.
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     svc = build_services(config, clock)
+    from bot.service.flows import library
+
+    library(svc)  # every flow file is checked now: a bad one stops start-up with FILE:LINE
     svc.channels = build_channels(config, svc.clock)
     if not svc.channels:
         log.warning("no channel is enabled: nothing can be sent (see config.example.toml)")

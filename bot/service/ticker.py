@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from bot.schedule.due_checkin import IN_PROGRESS, Verdict, cancel_reason, dispat
 from bot.schedule.quiet_hours import QuietHours
 from bot.service import alerting, checkins
 from bot.service.checkins import CHECKIN_KINDS, DueStart
-from bot.service.quiet import quiet_hours_for, tz_for
+from bot.service.quiet import quiet_hours_for, tz_for, window_key
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
 from bot.storage.conversations import ConversationRepo
@@ -97,7 +98,7 @@ def _hand_over_batch(session: Session, svc: Services, rows: Sequence[ClaimedDue]
     careful = {mentee_id for mentee_id, conv in open_now.items() if conv.expiry_due}
     in_progress = set(open_now)
     window = timedelta(hours=svc.config.checkins.late_window_hours)
-    quiet_of: dict[tuple[str | None, str | None], QuietHours | None] = {}
+    quiet_of: dict[tuple[Any, ...], QuietHours | None] = {}
     verdicts: dict[tuple[datetime, str, QuietHours | None, bool], Verdict] = {}
     settled: list[Settled] = []
     starts: list[tuple[ClaimedDue, DueStart]] = []
@@ -112,7 +113,7 @@ def _hand_over_batch(session: Session, svc: Services, rows: Sequence[ClaimedDue]
         if reason is not None or mentee is None:
             settled.append(Settled(row.id, "cancelled", note=reason))
             continue
-        key = (mentee.quiet_start, mentee.quiet_end)
+        key = window_key(mentee)
         if key not in quiet_of:
             quiet_of[key] = quiet_hours_for(svc.config, mentee)
         # Pure, so one answer serves every row due at the same instant in the same window.
@@ -122,7 +123,7 @@ def _hand_over_batch(session: Session, svc: Services, rows: Sequence[ClaimedDue]
         verdict = verdicts[case]
         if verdict.status == "start":
             in_progress.add(mentee.id)
-            starts.append((row, DueStart(mentee, row.kind, row.due_at)))
+            starts.append((row, DueStart(mentee, row.kind, row.due_at, row.flow)))
         else:
             settled.append(Settled(row.id, verdict.status, due_at=verdict.due_at, note=verdict.note))
     not_begun = {id(s) for s in checkins.start_many(session, svc, [s for _, s in starts], now)}
@@ -177,7 +178,8 @@ def _checkin_due(session: Session, svc: Services, row: DueEvent, now: datetime) 
     verdict = dispatch_verdict(row.due_at, now, window, tz_for(mentee), quiet_hours_for(svc.config, mentee),
                                in_progress=open_now is not None)
     if verdict.status == "start":
-        if checkins.start(session, svc, mentee, now, trigger=row.kind, due_at=row.due_at) is None:
+        if checkins.start(session, svc, mentee, now, trigger=row.kind, due_at=row.due_at,
+                          flow_name=row.flow) is None:
             row.status = "skipped"
             row.note = IN_PROGRESS
         return

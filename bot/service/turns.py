@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from bot.engine import Reply, Skip
 from bot.engine.core import button_press
 from bot.engine.keywords import is_keyword_alone, keyword_of
-from bot.service import alerting, checkins
+from bot.service import alerting, checkins, safe_contact
+from bot.service.flows import flow_of
 from bot.service.outbox import one_turn, queue_to_mentee, queue_to_staff
-from bot.flows import get_flow
 from bot.service.runtime import Services
+from bot.wording.catalogue import catalogue
 from bot.storage.conversations import ConversationRepo
 from bot.storage.db import is_lock_error, scrub_wal
 from bot.storage.messages import MessageRepo
@@ -221,6 +222,9 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
     mentee.last_inbound_at = now
     _mark_reachable(mentee, row.channel)
     text = row.body or ""
+    if safe_contact.is_code_word(mentee, text):  # before anything that could answer them
+        safe_contact.code_word_said(session, svc, mentee, row, now)
+        return
     keyword = keyword_of(text, opted_out=mentee.status == "opted_out")
     assessment = _assessment(text, keyword is not None)
     alerting.note_later_message(session, mentee, row, assessment, now)
@@ -251,7 +255,7 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
         if pauses_checkin(assessment):
             checkins.pause(session, svc, mentee, conversation, now, inbound=row)
             return
-        if assessment.findings and _asks_free_text(conversation):
+        if assessment.findings and _asks_free_text(session, svc, conversation):
             # A risky message is not an answer ("chosen council: <a crisis text>"): it is kept as
             # a message, has raised its alert, and the question is skipped.
             checkins.advance(session, svc, mentee, conversation, Skip(), now, inbound=row)
@@ -260,10 +264,9 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
                          inbound=row, quiet_reask=urgent)
         return
     if button_press(text) is not None:
-        reply = ("That check-in is paused. Text CHECKIN to carry on, or just send a message."
-                 if conversation is not None else
-                 "That check-in has finished. Text CHECKIN to start a new one, or just send a message.")
-        queue_to_mentee(session, svc, mentee, reply, now, purpose="system", respect_quiet_hours=False)
+        key = "paused_button" if conversation is not None else "finished_button"
+        queue_to_mentee(session, svc, mentee, catalogue(mentee.language or "en").text(key),
+                        now, purpose="system", respect_quiet_hours=False)
         return
     if not urgent and not assessment.findings:
         # Unsolicited: stored, checked for risk, acknowledged, and passed to the mentor; but a
@@ -281,15 +284,15 @@ def pauses_checkin(assessment: Assessment) -> bool:
     return assessment.emergency or any(f.category in ("crisis", "review") for f in assessment.findings)
 
 
-def _asks_free_text(conversation: Conversation) -> bool:
-    flow = get_flow(conversation.flow_name)
+def _asks_free_text(session: Session, svc: Services, conversation: Conversation) -> bool:
+    flow = flow_of(session, svc, conversation)
     return flow.question(conversation.state).answer == "free_text"
 
 
 def _media_only(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
     """A voice note, photo or picture message: we cannot read it, so say so and tell the mentor."""
     messages = MessageRepo(session)
-    reply = "Sorry, we can only read typed messages. Please type your reply. Your mentor will see you sent something."
+    reply = catalogue(getattr(mentee, "language", None) or "en").text("media_only")
     if not messages.said_recently(mentee.id, reply, now - ACK_EVERY):
         queue_to_mentee(session, svc, mentee, reply, now, purpose="system", respect_quiet_hours=False)
     mentor = alerting.mentor_or_cover(session, mentee)
@@ -320,7 +323,10 @@ def _mark_reachable(mentee: Mentee, channel: str) -> None:
 
 
 def help_text(session: Session, svc: Services, mentee: Mentee) -> str:
-    """Who runs the service and how to reach the mentor, in one SMS."""
+    """Who runs the service and how to reach the mentor, in one SMS, in the mentee's language."""
+    texts = catalogue(getattr(mentee, "language", None) or "en")
+    if getattr(mentee, "discreet", False):
+        return texts.text("help_discreet")
     mentor = StaffRepo(session).get(mentee.mentor_id)
     contact = ""
     if mentor is not None and mentor.phone:
@@ -328,5 +334,4 @@ def help_text(session: Session, svc: Services, mentee: Mentee) -> str:
     elif svc.config.service.help_phone:
         contact = f" or call {svc.config.service.help_phone}"
     first = mentor.name.split()[0] if mentor is not None else "your mentor"
-    return (f"This is {svc.config.service.org_name}. Your mentor is {first}{contact}. "
-            "Text CHECKIN to talk, STOP to stop. In danger? Call 999.")
+    return texts.text("help", org=svc.config.service.org_name, mentor=first, contact=contact)

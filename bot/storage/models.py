@@ -359,3 +359,54 @@ class AuditEntry(Base):
     staff_id: Mapped[int | None] = mapped_column(Integer)  # a staff record acted on
     target: Mapped[str] = mapped_column(String(60), default="")  # alert code, import id, week
     detail: Mapped[str] = mapped_column(String(300), default="")
+
+
+# ---- flows, safe contact and mentor matching (branch: flows, issue 13) ----------------------------
+# Columns added to existing tables are declared here too, so this block is the whole change.
+Mentee.flow = mapped_column(String(40), nullable=True)  # None: [checkins] flow
+Mentee.language = mapped_column(String(8), default="en", server_default="en", nullable=False)
+# Safe contact: "mon-fri 10:00-14:00" windows non-urgent texts wait for (None: any time).
+Mentee.safe_windows = mapped_column(String(120), nullable=True)
+Mentee.discreet = mapped_column(Boolean, default=False, server_default=text("false"), nullable=False)
+Mentee.code_word = mapped_column(String(40), nullable=True)  # kept lower-case, trimmed
+Mentee.hold_until = mapped_column(UTCDateTime(), nullable=True)  # code word: nothing sent until
+Mentee.safe_check = mapped_column(String(12), nullable=True)  # None | ask | asked
+# Matching facts.
+Mentee.gender = mapped_column(String(20), nullable=True)
+Mentee.mentor_gender = mapped_column(String(20), nullable=True)  # preference, e.g. "woman"
+Mentee.area = mapped_column(String(80), nullable=True)
+Mentee.languages = mapped_column(String(80), nullable=True)  # "en,cy"
+Mentee.needs = mapped_column(String(200), nullable=True)  # "prison,addiction,housing"
+Staff.gender = mapped_column(String(20), nullable=True)
+Staff.area = mapped_column(String(80), nullable=True)
+Staff.languages = mapped_column(String(80), nullable=True)
+Staff.lived_experience = mapped_column(String(200), nullable=True)
+Staff.skills = mapped_column(String(200), nullable=True)
+Staff.caseload_limit = mapped_column(Integer, nullable=True)  # None: no limit
+Conversation.flow_hash = mapped_column(String(16), nullable=True)  # the flow file version
+DueEvent.flow = mapped_column(String(40), nullable=True)  # a flow other than the mentee's own
+
+
+class FlowVersion(Base):
+    """The exact text of every flow version a conversation started on, so it can finish on it."""
+
+    __tablename__ = "flow_versions"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(16), primary_key=True)
+    source: Mapped[str] = mapped_column(String(300))  # the file it was read from
+    text: Mapped[str] = mapped_column(Text)
+    first_used_at: Mapped[datetime]
+
+
+class MentorAssignment(Base):
+    """Who gave a mentee to a mentor, and why (matching suggestions or a person's choice)."""
+
+    __tablename__ = "mentor_assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("mentees.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    chosen_by: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(String(300))
+    at: Mapped[datetime]

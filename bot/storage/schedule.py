@@ -26,6 +26,7 @@ class ClaimedDue:
     conversation_id: int | None
     alert_id: int | None
     plan_version: int
+    flow: str | None = None  # a flow the booking names
 
 
 @dataclass(frozen=True)
@@ -47,14 +48,15 @@ class DueEventRepo:
 
     def schedule(self, *, kind: str, dedupe_key: str, due_at: datetime, now: datetime,
                  mentee_id: int | None = None, conversation_id: int | None = None,
-                 alert_id: int | None = None, plan_version: int = 0, note: str | None = None) -> bool:
+                 alert_id: int | None = None, plan_version: int = 0, note: str | None = None,
+                 flow: str | None = None) -> bool:
         """Create a due event unless one with the same key exists; True if created."""
         dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
         stmt = (
             dialect.insert(DueEvent)
             .values(kind=kind, dedupe_key=dedupe_key, due_at=due_at, mentee_id=mentee_id,
                     conversation_id=conversation_id, alert_id=alert_id, plan_version=plan_version,
-                    note=note, status="pending", created_at=now)
+                    note=note, flow=flow, status="pending", created_at=now)
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
         )
         return bool(self.session.execute(stmt).rowcount)
@@ -86,7 +88,8 @@ class DueEventRepo:
         """
         t = _TABLE.c
         stmt = (
-            select(t.id, t.kind, t.due_at, t.mentee_id, t.conversation_id, t.alert_id, t.plan_version)
+            select(t.id, t.kind, t.due_at, t.mentee_id, t.conversation_id, t.alert_id, t.plan_version,
+                   t.flow)
             .where(t.status == "pending", t.due_at <= now)
             .order_by(t.due_at, t.id)
             .limit(limit)

@@ -1,0 +1,1 @@
+"""Wording: what a mentee reads, and the rules it must keep (discreet mode, one SMS)."""

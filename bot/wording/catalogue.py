@@ -1,0 +1,110 @@
+"""The wording catalogue: texts a mentee receives outside the flow files, by key and language.
+
+One TOML file per language in bot/wording/catalogues/ (en.toml is the reference: every other
+language must have the same keys, or falls back to English for a missing one). Each text is
+checked when read: only its declared placeholders, GSM-7 (or a stated UCS-2 budget), and the
+number of SMS segments it may cost once its placeholders are filled with long values.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from bot.gsm7 import non_gsm7_characters, segment_count
+
+CATALOGUES = Path(__file__).parent / "catalogues"
+# Placeholders and the longest value each is checked with.
+PLACEHOLDERS = {
+    "first_name": "X" * 20,
+    "org": "X" * 40,
+    "mentor": "X" * 20,
+    "contact": " on +447700900000",
+}
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class CatalogueError(ValueError):
+    """A catalogue text that must not be sent: FILE:LINE: key: problem."""
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    language: str
+    texts: dict[str, str]
+    fallback: Catalogue | None = None
+
+    def text(self, key: str, **values: str) -> str:
+        """The text for `key` with its placeholders filled."""
+        template = self.texts.get(key)
+        if template is None:
+            if self.fallback is None:
+                raise KeyError(f"no text {key!r} in the {self.language} catalogue")
+            return self.fallback.text(key, **values)
+        return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def problems(text: str, source: str = "<catalogue>", reference: dict[str, str] | None = None) -> list[str]:
+    """Every problem with a catalogue file's text, each `FILE:LINE: key: problem`."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return [f"{source}:0: not valid TOML: {exc}"]
+    lines = {m.group(1): n for n, line in enumerate(text.splitlines(), 1)
+             if (m := re.match(r'^\s*"?([a-z_.]+)"?\s*=', line))}
+    found: list[str] = []
+    texts = data.get("texts", {})
+    budgets = data.get("segments", {})
+    for key, value in texts.items():
+        line = lines.get(key, 1)
+        if not isinstance(value, str):
+            found.append(f"{source}:{line}: {key}: must be text in quotes")
+            continue
+        unknown = set(_PLACEHOLDER.findall(value)) - set(PLACEHOLDERS)
+        if unknown:
+            found.append(f"{source}:{line}: {key}: unknown placeholder {{{sorted(unknown)[0]}}}")
+            continue
+        if reference is not None and key in reference:
+            if set(_PLACEHOLDER.findall(value)) - set(_PLACEHOLDER.findall(reference[key])):
+                found.append(f"{source}:{line}: {key}: uses a placeholder the English text does not")
+        bad = non_gsm7_characters(value)
+        if bad and not data.get("ucs2", False):
+            found.append(f"{source}:{line}: {key}: characters outside GSM-7: {''.join(bad)!r} "
+                         "(they make every text cost two or three times as much)")
+        filled = _PLACEHOLDER.sub(lambda m: PLACEHOLDERS[m.group(1)], value)
+        allowed = int(budgets.get(key, 1))
+        cost = segment_count(filled)
+        if cost > allowed:
+            found.append(f"{source}:{line}: {key}: would cost {cost} SMS segments with long names, "
+                         f"{allowed} allowed")
+    if reference is not None:
+        for key in sorted(set(texts) - set(reference)):
+            found.append(f"{source}:{lines.get(key, 1)}: {key}: not a key in the English catalogue")
+    return found
+
+
+def load(path: Path, fallback: Catalogue | None = None) -> Catalogue:
+    text = path.read_text(encoding="utf-8")
+    found = problems(text, str(path), fallback.texts if fallback else None)
+    if found:
+        more = f" (and {len(found) - 1} more problems)" if len(found) > 1 else ""
+        raise CatalogueError(found[0] + more)
+    data = tomllib.loads(text)
+    return Catalogue(str(data.get("language", path.stem)), dict(data.get("texts", {})), fallback)
+
+
+@lru_cache(maxsize=8)
+def catalogue(language: str = "en") -> Catalogue:
+    """The catalogue for `language` (English for anything unknown), checked once."""
+    english = load(CATALOGUES / "en.toml")
+    path = CATALOGUES / f"{language}.toml"
+    if language == "en" or not path.exists():
+        return english
+    return load(path, english)
+
+
+def known_languages() -> list[str]:
+    return sorted(p.stem for p in CATALOGUES.glob("*.toml"))

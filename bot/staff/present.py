@@ -62,8 +62,18 @@ def timeline_items(record: MenteeRecord, unread: int) -> list[Item]:
             items.append(Item(h.at, "alert", h.detail or h.kind,
                               f"alert {d.alert.code} {h.kind}" + (f" by {h.who}" if h.who else ""),
                               link=d.alert.code))
-    items.sort(key=lambda i: (i.at, {"in": 0, "alert": 1, "answer": 2, "out": 3}[i.kind]))
-    return items
+    # Messages keep the order they were stored in; an answer or an alert step goes after the
+    # last message stored by its time (the message that raised it, before the replies to it).
+    order: dict[int, float] = {}
+    for index, item in enumerate(items):
+        if item.kind in ("in", "out"):
+            order[index] = float(index)
+        else:
+            before = [i for i, other in enumerate(items[:len(record.messages)]) if other.at <= item.at
+                      and other.kind == "in"]
+            order[index] = (before[-1] if before else -1) + 0.5
+    ranked = sorted(range(len(items)), key=lambda i: (items[i].at, order[i]))
+    return [items[i] for i in ranked]
 
 
 @dataclass(frozen=True)

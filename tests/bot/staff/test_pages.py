@@ -128,7 +128,7 @@ def test_acknowledging_on_the_alert_page_tells_the_others_paged_who_has_it(web: 
     code = web.crisis()
     dan = web.client(web.world.dan)
     page = dan.get(f"/staff/alerts/{code}").text
-    assert "Got a rope" in page and "I'll take it" in page
+    assert "Got a rope and im doing it tonight, ive had enough" in page and "I'll take it" in page
     done = web.post(dan, f"/staff/alerts/{code}/acknowledge", csrf_from=f"/staff/alerts/{code}")
     assert done.status_code == 303
     page = dan.get(done.headers["location"]).text

@@ -103,7 +103,9 @@ def _label(alert: AlertView) -> str:
 def _sms(prefix: str, alert: AlertView) -> str:
     what = shape_excerpt(category_words(alert.category), 40)
     head = f"{prefix}{alert.severity.upper()} {_label(alert)}: {what}."
-    tail = f"Reply ACK {alert.code}" + (f" or see {alert.link}" if alert.link else "")
+    tail = f"Reply ACK {alert.code}"
+    if alert.link and gsm7_length(f"{head} {tail} or see {alert.link}") <= SINGLE_SEGMENT:
+        tail += f" or see {alert.link}"  # a link too long for one text is left to the email
     quoted = alert.category not in ("no_contact",)
     # Two spaces, plus quote marks or a closing full stop around the excerpt.
     room = SINGLE_SEGMENT - gsm7_length(head) - gsm7_length(tail) - 2 - (2 if quoted else 1)

@@ -29,6 +29,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.app import signin
+from bot.app.actor import Actor
 from bot.app.errors import InvalidInput, NotAllowed, NotFound
 from bot.app.signin import SignedIn
 from bot.service.runtime import Services
@@ -149,7 +150,8 @@ class Page:
         return self.request.path_params
 
     @property
-    def actor(self) -> Any:
+    def actor(self) -> Actor:
+        """Who is signed in, for bot.app (only on staff_page pages)."""
         assert self.me is not None
         return self.me.actor
 

@@ -44,7 +44,7 @@
   }
   function update(box, out) {
     var raw = box.value.trim();
-    if (box.dataset.channel !== "sms") {
+    if (box.dataset.channel === "telegram") {
       out.textContent = raw.length + " characters (Telegram: no texts to count).";
       return;
     }

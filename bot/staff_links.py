@@ -26,4 +26,5 @@ def alert_link(public_base_url: str, secret: str, code: str) -> str:
 
 
 def link_is_genuine(secret: str, code: str, signature: str) -> bool:
-    return bool(secret) and hmac.compare_digest(link_signature(secret, code), signature)
+    return bool(secret) and hmac.compare_digest(link_signature(secret, code).encode(),
+                                                signature.encode("utf-8", "replace"))

@@ -109,6 +109,11 @@ NAV: list[tuple[str, str, Callable[[SignedIn], bool]]] = [
 ]
 
 
+def same(given: str, expected: str) -> bool:
+    """Constant-time comparison of what a browser sent (any characters) with what we expect."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+
 def csrf_token(basis: str) -> str:
     """The form token tied to a session (or, before sign-in, to the pre-session cookie)."""
     return hmac.new(basis.encode(), b"checkins-staff-csrf", hashlib.sha256).hexdigest()[:32]
@@ -207,7 +212,7 @@ def _read_flash(request: Request, basis: str) -> str:
     raw = request.cookies.get(FLASH_COOKIE, "")
     text, _, sig = raw.rpartition(".")
     text = unquote(text)
-    return text if text and hmac.compare_digest(sig, _flash_sig(basis, text)) else ""
+    return text if text and same(sig, _flash_sig(basis, text)) else ""
 
 
 PageFunction = Callable[[Page], Response]
@@ -220,7 +225,7 @@ def staff_page(fn: PageFunction) -> Callable[[Request], Any]:
         token = request.cookies.get(SESSION_COOKIE, "")
         me = await run_in_threadpool(signin.resume, svc, token) if token else None
         if me is None:
-            if request.method == "GET":
+            if request.method in ("GET", "HEAD"):
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 response: Response = RedirectResponse(
                     base_path(request) + "/sign-in?next=" + quote(target, safe=""), status_code=303)
@@ -233,7 +238,7 @@ def staff_page(fn: PageFunction) -> Callable[[Request], Any]:
         form: dict[str, str] = {}
         if request.method == "POST":
             form = await read_form(request)
-            if not hmac.compare_digest(form.get(CSRF_FIELD, ""), csrf):
+            if not same(form.get(CSRF_FIELD, ""), csrf):
                 return plain_page(request, svc, 403, "Not done",
                                   "This form had expired or did not come from this app, so "
                                   "nothing was done. Go back, reload the page and try again.", me)
@@ -267,7 +272,7 @@ def anonymous_page(fn: PageFunction) -> Callable[[Request], Any]:
         form: dict[str, str] = {}
         if request.method == "POST":
             form = await read_form(request)
-            if fresh or not hmac.compare_digest(form.get(CSRF_FIELD, ""), csrf):
+            if fresh or not same(form.get(CSRF_FIELD, ""), csrf):
                 response = plain_page(request, svc, 403, "Not done",
                                       "This form had expired or did not come from this app. "
                                       "Go back, reload the page and try again.")

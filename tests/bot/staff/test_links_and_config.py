@@ -32,6 +32,7 @@ def test_a_link_is_signed_per_alert_and_checked_in_constant_time() -> None:
     assert not link_is_genuine(SECRET, "K7Q3", link_signature(SECRET, "K7Q2"))
     assert not link_is_genuine("another-secret-0123456789", "K7Q2", link_signature(SECRET, "K7Q2"))
     assert not link_is_genuine("", "K7Q2", "")
+    assert not link_is_genuine(SECRET, "K7Q2", "é" * 10)  # any characters: refused, never an error
     assert alert_link("https://checkins.example.org", "", "K7Q2") == ""
 
 

@@ -13,7 +13,9 @@ from bot.staff.pages import (
     anonymous_page,
     base_path,
     client_of,
+    plain_page,
     safe_next,
+    same,
     set_cookie,
     staff_page,
 )
@@ -70,6 +72,19 @@ def sign_out_everywhere(page: Page) -> Response:
     """Every browser this person is signed in on (a lost or shared phone)."""
     signin.sign_out_everywhere(page.svc, page.actor)
     return _signed_out(page)
+
+
+def demo_sign_in(staff_id: int, key: str) -> Route:
+    """`checkins demo --web` only: its link signs in as the demo mentor without a code."""
+    def sign_in_as_demo_mentor(page: Page) -> Response:
+        if not same(page.request.query_params.get("key", ""), key):
+            return plain_page(page.request, page.svc, 404, "Not found", "This demo link is not this demo's.")
+        token = signin.start_session(page.svc, staff_id, client="demo")
+        response = RedirectResponse(page.url("/"), status_code=303)
+        set_cookie(response, page.svc, page.request, SESSION_COOKIE, token)
+        return response
+
+    return Route("/demo-sign-in", anonymous_page(sign_in_as_demo_mentor), methods=["GET"])
 
 
 routes = [

@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="try it in the terminal: no credentials, a simulated phone")
     p.add_argument("--script", help="read the mentee's replies and demo commands from this file")
+    p.add_argument("--web", nargs="?", type=int, const=8099, default=None, metavar="PORT",
+                   help="also serve the staff web app on 127.0.0.1 (default port 8099), signed in as the mentor")
     p.set_defaults(func=c.cmd_demo)
 
     p = sub.add_parser("assess", help="check messages for risk: one per line (or JSON lines) on stdin")

@@ -53,13 +53,25 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
+    web = getattr(args, "web", None)
+    if web is not None and not 0 <= web <= 65535:
+        raise CliError(f"--web port {web} is not a port number (1-65535)")
+    handle = sys.stdin
     if args.script:
         try:
-            with open(args.script, encoding="utf-8") as handle:
-                return run_demo(handle, sys.stdout, interactive=False)
+            handle = open(args.script, encoding="utf-8")  # noqa: SIM115 - closed below
         except FileNotFoundError:
             raise CliError(f"script file not found: {args.script}") from None
-    return run_demo(sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+    try:
+        return run_demo(handle, sys.stdout, interactive=not args.script and sys.stdin.isatty(),
+                        web_port=web)
+    except OSError as exc:
+        if web is None:
+            raise
+        raise CliError(f"--web: cannot listen on 127.0.0.1:{web} ({exc.strerror}); try another port") from None
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
 
 
 def cmd_assess(args: argparse.Namespace) -> int:

@@ -140,6 +140,21 @@ class DigestConfig:
 
 
 @dataclass(frozen=True)
+class StaffConfig:
+    """The staff web app under /staff (sign-in by a one-time code, sessions, alert links)."""
+
+    enabled: bool = True
+    session_idle_minutes: float = 60.0  # signed out after this long without a page
+    session_max_hours: float = 12.0  # and after this long in any case
+    code_minutes: float = 10.0  # a sign-in code works this long
+    code_attempts: int = 5  # wrong tries before a code stops working
+    codes_per_address_per_hour: int = 5  # codes asked for one phone or email
+    signins_per_client_per_hour: int = 30  # code requests and wrong codes from one client address
+    # Signs the links in alert texts (/staff/a/CODE?s=...); "" = alert texts carry no link.
+    link_secret: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
 class Config:
     service: ServiceConfig = field(default_factory=ServiceConfig)
     checkins: CheckinConfig = field(default_factory=CheckinConfig)
@@ -151,6 +166,7 @@ class Config:
     escalation: EscalationConfig = field(default_factory=EscalationConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     replies: ReplySettings = field(default_factory=ReplySettings)
+    staff: StaffConfig = field(default_factory=StaffConfig)
 
     def with_database(self, url: str) -> Config:
         return dataclasses.replace(self, service=dataclasses.replace(self.service, database_url=url))
@@ -223,6 +239,12 @@ def _validate(cfg: Config) -> None:
             f"config [service] public_base_url: must start with https://, got {cfg.service.public_base_url!r}"
         )
     _validate_follow_up(cfg)
+    if cfg.staff.link_secret and len(cfg.staff.link_secret) < 16:
+        raise ConfigError("config [staff] link_secret: use at least 16 random characters "
+                          "(CHECKINS_STAFF_LINK_SECRET)")
+    if cfg.staff.code_attempts < 1 or cfg.staff.session_idle_minutes <= 0 or cfg.staff.code_minutes <= 0:
+        raise ConfigError("config [staff]: code_attempts, session_idle_minutes and code_minutes "
+                          "must be more than 0")
     if cfg.checkins.default_plan:
         from bot.schedule import PlanError, parse_plan
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 import tempfile
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.app import alerts, digests, loops, mentees, staff
 from bot.app.actor import Actor
@@ -37,6 +40,7 @@ HELP = """Type what the mentee would text back. Demo commands:
   /alerts               every alert and each step of its life
   /schedule             the mentee's next check-ins
   /digest               the supervisor's weekly digest for last week
+  (an empty line)       deliver what was sent from the staff web page (with --web)
   /quit                 leave the demo"""
 
 
@@ -76,6 +80,44 @@ class Demo:
         self.operator = Actor.operator("demo")
         self.inbound_count = 0
         self.mentee_id = self._seed()
+        self.web: Any = None  # the staff app's uvicorn server, with --web
+        self._web_thread: threading.Thread | None = None
+
+    # ---- the staff web app (--web) --------------------------------------------------------------
+    def start_web(self, port: int) -> str:
+        """Serve the staff app on 127.0.0.1:`port` (0: any free port) in a background thread;
+        returns the link that signs in as Dan, the mentor, without a code."""
+        import socket
+
+        import uvicorn
+        from starlette.applications import Starlette
+        from starlette.routing import Mount
+
+        from bot.staff import create_staff_app
+
+        key = secrets.token_urlsafe(16)
+        dan = staff.actor_for(self.svc, MENTOR_PHONE).staff_id
+        app = Starlette(routes=[Mount("/staff", app=create_staff_app(
+            self.svc, demo_staff_id=dan, demo_key=key))])
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        bound = sock.getsockname()[1]
+        self.web = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                                 lifespan="off"))
+        self._web_thread = threading.Thread(target=self.web.run, kwargs={"sockets": [sock]},
+                                            daemon=True, name="demo-staff-web")
+        self._web_thread.start()
+        deadline = time.monotonic() + 30
+        while not self.web.started and self._web_thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return f"http://127.0.0.1:{bound}/staff/demo-sign-in?key={key}"
+
+    def stop_web(self) -> None:
+        if self.web is not None:
+            self.web.should_exit = True
+        if self._web_thread is not None:
+            self._web_thread.join(timeout=10)
 
     def _seed(self) -> int:
         for person in (
@@ -157,7 +199,10 @@ class Demo:
     def handle(self, line: str) -> bool:
         """One line of input; False when the demo should end."""
         line = line.rstrip("\n")
-        if not line.strip() or line.lstrip().startswith("#"):
+        if not line.strip():
+            self.settle()  # what staff sent from the web page goes out now
+            return True
+        if line.lstrip().startswith("#"):
             return True
         command, _, rest = line.strip().partition(" ")
         if command in ("/quit", "/exit"):
@@ -200,9 +245,13 @@ def parse_span(text: str) -> timedelta | None:
     return {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
 
 
-def run_demo(stdin: TextIO, stdout: TextIO, interactive: bool) -> int:
+def run_demo(stdin: TextIO, stdout: TextIO, interactive: bool, web_port: int | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="checkins-demo-") as tmp:
         demo = Demo(stdout, Path(tmp))
+        if web_port is not None:
+            link = demo.start_web(web_port)
+            stdout.write(f"Staff web app, signed in as Dan (no code needed here): {link}\n"
+                         "Replies sent there reach Sam when you next press Enter.\n")
         stdout.write(
             "checkins demo: Sam is a mentee, Dan is Sam's mentor, Priya supervises Dan.\n"
             "Everything below is the real service on a temporary database; phones are simulated.\n"
@@ -219,6 +268,7 @@ def run_demo(stdin: TextIO, stdout: TextIO, interactive: bool) -> int:
                 break
             if not demo.handle(line):
                 break
+        demo.stop_web()
         demo.svc.engine.dispose()
         stdout.write("demo finished; the temporary database has been deleted.\n")
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import parse_qsl
@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Lifespan
 
 from bot.channels.base import InboundMessage, MalformedRequest, StatusUpdate
@@ -94,9 +94,11 @@ Readiness = Callable[[], Awaitable[tuple[bool, dict[str, str]]]]
 def create_app(
     settings: WebSettings, sink: InboundSink, *, lifespan: Lifespan[Starlette] | None = None,
     readiness: Readiness | None = None,
+    mounts: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The ASGI app; `lifespan` lets the service start its loops alongside it, and `readiness`
-    answers /readyz (each check's name and "ok" or what is wrong)."""
+    """The ASGI app; `lifespan` lets the service start its loops alongside it, `readiness`
+    answers /readyz (each check's name and "ok" or what is wrong), and `mounts` adds other apps
+    beside the webhooks (the staff app under /staff)."""
 
     async def twilio_authenticated(
         request: Request, handle: Callable[[ImmutableMultiDict[str, str]], Awaitable[None]]
@@ -179,5 +181,6 @@ def create_app(
         Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        *mounts,
     ]
     return Starlette(routes=routes, lifespan=lifespan, max_body_size=settings.max_body_bytes)

@@ -104,6 +104,8 @@ def _sms(prefix: str, alert: AlertView) -> str:
     what = shape_excerpt(category_words(alert.category), 40)
     head = f"{prefix}{alert.severity.upper()} {_label(alert)}: {what}."
     tail = f"Reply ACK {alert.code}"
+    if alert.link and gsm7_length(f"{head} {tail} or see {alert.link}") <= SINGLE_SEGMENT:
+        tail += f" or see {alert.link}"  # a link too long for one text is left to the email
     quoted = alert.category not in ("no_contact",)
     # Two spaces, plus quote marks or a closing full stop around the excerpt.
     room = SINGLE_SEGMENT - gsm7_length(head) - gsm7_length(tail) - 2 - (2 if quoted else 1)
@@ -129,6 +131,12 @@ def still_not_acked_text(alert: AlertView, now: datetime) -> str:
     The wait counts from the start of the current ladder (creation, or the upgrade to urgent).
     """
     return _sms(f"STILL NOT ACKED {format_age(now - alert.ladder_start)}: ", alert)
+
+
+def taken_text(code: str, mentee_label: str, taker: str) -> str:
+    """To the others paged once someone acknowledges: who has it (one GSM-7 segment)."""
+    text = f"{code} {shape_excerpt(mentee_label, 24)}: {shape_excerpt(taker, 40)} has taken this alert. Nothing more is needed from you unless they ask."
+    return to_gsm7(text)
 
 
 def duty_to_refer_text(alert: AlertView) -> str:
@@ -254,6 +262,8 @@ def staff_alert_email(
     advice = _ADVICE.get(alert.category)
     if advice:
         lines += ["", advice]
+    if alert.link:
+        lines += ["", f"Read it and take it here (you will be asked to sign in): {alert.link}"]
     lines += [
         "",
         f"To acknowledge: reply ACK {alert.code} by SMS or Telegram, or run "

@@ -49,6 +49,7 @@ class AlertView:
     evidence_ids: frozenset[EvidenceId] = field(default_factory=frozenset)
     reasons: tuple[str, ...] = ()  # matched phrases and modifiers, for the email body
     mentor_name: str = ""  # tells a duty contact whom to chase
+    link: str = ""  # a signed link to the alert's page in the staff app ("" = none)
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:

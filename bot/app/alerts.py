@@ -13,6 +13,7 @@ from bot.app.views import (
     AlertSummary,
     Flag,
     HistoryItem,
+    Said,
     alert_summary,
     event_item,
     note_item,
@@ -65,12 +66,17 @@ def alert_detail(unit: Unit, alert: Alert) -> AlertDetail:
         note_item(next(notes)) if e.kind == "note"
         else event_item(unit.session, e, sent[e.message_id].status if e.message_id in sent else "")
         for e in events)
-    flags = tuple(Flag(f.created_at, f.category, f.severity, f.evidence, f.rule_id)
-                  for f in repo.flags(alert.id))
+    flag_rows = repo.flags(alert.id)
+    flags = tuple(Flag(f.created_at, f.category, f.severity, f.evidence, f.rule_id) for f in flag_rows)
+    said_ids = {f.message_id for f in flag_rows if f.message_id} | {
+        e.message_id for e in events if e.kind == "mentee wrote" and e.message_id}
+    said_rows = MessageRepo(unit.session).get_many(sorted(said_ids))
+    said = tuple(Said(m.created_at, m.channel, m.body) for m in sorted(said_rows.values(), key=lambda m: m.id)
+                 if m.direction == "in" and m.mentee_id == alert.mentee_id)
     return AlertDetail(
         alert=alert_summary(unit.session, alert), evidence=alert.evidence, outcome=alert.outcome,
         closed_by=alert.closed_by, housing_consent=alert.housing_consent,
-        housing_council=alert.housing_council, flags=flags, history=history)
+        housing_council=alert.housing_council, flags=flags, history=history, said=said)
 
 
 def _handled_alert(unit: Unit, code: str) -> Alert:

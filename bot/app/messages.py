@@ -56,3 +56,28 @@ def reply_to_mentee(svc: Services, actor: Actor, ref: MenteeRef, text: str, *,
         return ReplyQueued(row.id, row.channel, segments, waits)
 
     return run(svc, actor, work)
+
+
+@dataclass(frozen=True)
+class ReplyWindow:
+    """What a reply written now would do, for the form beside it."""
+
+    channel: str | None  # where it would go; None: no channel reaches them
+    opted_out: bool
+    quiet_hours: str | None  # the quiet hours that apply to them, e.g. 21:00-08:00
+    quiet_now: bool
+    opens_at: datetime | None  # when their quiet hours end, if they are in them now
+
+
+def reply_window(svc: Services, actor: Actor, ref: MenteeRef) -> ReplyWindow:
+    def work(unit: Unit) -> ReplyWindow:
+        m = unit.mentee(ref)
+        route = route_to_mentee(m, unit.svc.routes())
+        quiet = quiet_hours_for(unit.svc.config, m)
+        tz = tz_for(m)
+        now_quiet = bool(quiet and quiet.is_quiet(unit.now, tz))
+        return ReplyWindow(channel=route[0] if route else None, opted_out=m.status == "opted_out",
+                           quiet_hours=str(quiet) if quiet else None, quiet_now=now_quiet,
+                           opens_at=quiet.next_open(unit.now, tz) if quiet and now_quiet else None)
+
+    return run(svc, actor, work)

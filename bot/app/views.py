@@ -82,6 +82,15 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class Said:
+    """A message from the mentee that raised or joined an alert, in full."""
+
+    at: datetime
+    channel: str
+    body: str
+
+
+@dataclass(frozen=True)
 class AlertDetail:
     alert: AlertSummary
     evidence: str
@@ -91,6 +100,7 @@ class AlertDetail:
     housing_council: str | None
     flags: tuple[Flag, ...]
     history: tuple[HistoryItem, ...]
+    said: tuple[Said, ...] = ()  # the mentee's messages behind it and since, oldest first
 
 
 @dataclass(frozen=True)

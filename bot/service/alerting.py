@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.service.outbox import _queue, queue_to_mentee, queue_to_staff, route_to_staff
 from bot.service.runtime import Services
+from bot.staff_links import alert_link
 from bot.storage.alerts import AlertRepo
 from bot.storage.messages import MessageRepo
 from bot.storage.models import Alert, Mentee, Message, RiskFlag, Staff
@@ -34,6 +35,7 @@ from escalation.alert_text import (
     staff_alert_sms,
     stranger_alert_email,
     stranger_alert_sms,
+    taken_text,
 )
 from escalation.alert_view import AlertView, FindingView
 from escalation.detect import Assessment
@@ -67,7 +69,7 @@ def ladder_settings(svc: Services) -> LadderSettings:
     )
 
 
-def view_of(alert: Alert, session: Session) -> AlertView:
+def view_of(alert: Alert, session: Session, svc: Services | None = None) -> AlertView:
     mentee = alert.mentee
     mentor = StaffRepo(session).get(mentee.mentor_id)
     flags = AlertRepo(session).flags(alert.id) if alert.id else []
@@ -80,6 +82,8 @@ def view_of(alert: Alert, session: Session) -> AlertView:
         last_finding_at=alert.last_finding_at,
         evidence_ids=frozenset(f.message_id for f in flags if f.message_id is not None),
         mentor_name=mentor.name if mentor else "",
+        link=alert_link(svc.config.service.public_base_url, svc.config.staff.link_secret, alert.code)
+        if svc is not None and svc.config.staff.enabled else "",
     )
 
 
@@ -258,7 +262,7 @@ def _new_alert(session: Session, mentee: Mentee, category: str, severity: str, e
 # ---- the ladder ---------------------------------------------------------------------------------
 def run_ladder(session: Session, svc: Services, alert: Alert, now: datetime) -> None:
     """Send whatever rung is due now and book the next one as a due-event row."""
-    view = view_of(alert, session)
+    view = view_of(alert, session, svc)
     decision = climb_ladder(view, people_for(session, alert.mentee), now, ladder_settings(svc))
     if decision.unroutable:
         # Nobody to reach: that failure itself must reach a human by a second route.
@@ -312,7 +316,7 @@ def notify_staff(session: Session, svc: Services, alert: Alert, person: Staff, n
                                   detail="no working channel left for this person")
         return None
     channel, address = route
-    view = view or view_of(alert, session)
+    view = view or view_of(alert, session, svc)
     if reminder is None:
         reminder = bool(note and note.reminder)
     reminder_at = now if reminder else None
@@ -377,31 +381,34 @@ def acknowledge(session: Session, svc: Services, code: str, staff: Staff | None,
     alerts.record(alert, "acknowledged", now, staff_id=staff.id if staff else None, channel=via,
                   detail=f"by {staff.name if staff else who or 'coordinator'}")
     DueEventRepo(session).cancel(alert_id=alert.id, kinds=("ladder",))
-    _tell_others_who_has_it(session, svc, alert, staff, staff.name if staff else who or "a coordinator",
-                            now)
+    tell_others_taken(session, svc, alert, staff, now, who=who)
     return ack_confirmed_text(alert.code, label)
 
 
-def _tell_others_who_has_it(session: Session, svc: Services, alert: Alert, taker: Staff | None,
-                            name: str, now: datetime) -> None:
-    """Everyone else who was paged about the alert is told, once, who has taken it (so three
-    people do not all ring the mentee). Paused staff get nothing."""
+def tell_others_taken(session: Session, svc: Services, alert: Alert, taker: Staff | None,
+                      now: datetime, *, who: str | None = None) -> list[Staff]:
+    """Everyone else this alert was sent to hears who has it, so nobody rings the mentee twice
+    and nobody keeps worrying. Returns whom it told."""
     alerts = AlertRepo(session)
-    paged: list[int] = []
+    paged = []
     for event in alerts.events(alert.id):
-        if (event.kind in ("queued", "fallback") and event.staff_id is not None
-                and event.staff_id != (taker.id if taker else None) and event.staff_id not in paged):
+        if event.kind in ("queued", "fallback") and event.staff_id is not None \
+                and event.staff_id not in paged and (taker is None or event.staff_id != taker.id):
             paged.append(event.staff_id)
-    staff = StaffRepo(session)
-    text = taken_by_text(alert.code, alert.mentee.display_name, name)
+    name = taker.name if taker else (who if who and not who.startswith("shell:") else "the coordinator")
+    text = taken_text(alert.code, alert.mentee.display_name, name)
+    told = []
     for staff_id in paged:
-        person = staff.get(staff_id)
-        if person is None:
+        person = StaffRepo(session).get(staff_id)
+        if person is None or not person.active:
             continue
-        message = queue_to_staff(session, svc, person, text, now, mentee_id=alert.mentee_id)
-        if message is not None:
-            alerts.record(alert, "told taken", now, staff_id=person.id, channel=message.channel,
-                          message_id=message.id, detail=f"told {name} has it")
+        # No alert_id: a failed copy must fall back as a plain message, not page them again.
+        if queue_to_staff(session, svc, person, text, now, mentee_id=alert.mentee_id) is not None:
+            alerts.record(alert, "told taken", now, staff_id=person.id, detail=f"{person.name} told {name} has it")
+            told.append(person)
+    if told:
+        svc.poke_outbox()
+    return told
 
 
 def close(session: Session, code: str, outcome: str, who: str, now: datetime,

@@ -45,6 +45,8 @@ log = logging.getLogger("checkins.outbox")
 MAX_ATTEMPTS = 8
 PART_GAP_SECONDS = 3
 BACKOFF_SECONDS = (5, 15, 60, 300, 600, 1200, 1800)
+SIGNIN_PURPOSE = "signin"  # a staff sign-in code: its body is blanked once it is sent
+SIGNIN_BODY_KEPT = "(a sign-in code, not kept)"
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ def outbound_values(*, channel: str, address: str, text: str, now: datetime, pur
 
 def queue_to_staff(session: Session, svc: Services, staff: Staff, text: str, now: datetime, *,
                    alert_id: int | None = None, mentee_id: int | None = None,
-                   exclude: set[str] = frozenset()) -> Message | None:
+                   exclude: set[str] = frozenset(), purpose: str = "alert") -> Message | None:
     """Write an outbound message to a staff member; staff messages ignore quiet hours. A paused
     staff member (on leave, unavailable) gets nothing."""
     if not staff.active:
@@ -216,7 +218,7 @@ def queue_to_staff(session: Session, svc: Services, staff: Staff, text: str, now
     if route is None:
         return None
     channel, address = route
-    return _queue(session, channel=channel, address=address, text=text, now=now, purpose="alert",
+    return _queue(session, channel=channel, address=address, text=text, now=now, purpose=purpose,
                   staff_id=staff.id, alert_id=alert_id, mentee_id=mentee_id,
                   respect_quiet_hours=False)
 
@@ -423,6 +425,8 @@ def _record_sent(session: Session, row: Message, receipt: SendReceipt, now: date
     row.sent_at = now
     row.updated_at = now
     row.error_detail = None
+    if row.purpose == SIGNIN_PURPOSE:
+        row.body = SIGNIN_BODY_KEPT  # the code is of no use to anyone once it has gone
     if row.alert_id is not None:
         alert = AlertRepo(session).get(row.alert_id)
         if alert is not None:
@@ -475,7 +479,8 @@ def _fall_back(session: Session, svc: Services, row: Message, now: datetime) -> 
                                   reminder=row.body.startswith("STILL NOT ACKED"),
                                   event="fallback", detail=f"{row.channel} failed")
             return
-        queue_to_staff(session, svc, staff, row.body, now, mentee_id=row.mentee_id, exclude=exclude)
+        queue_to_staff(session, svc, staff, row.body, now, mentee_id=row.mentee_id, exclude=exclude,
+                       purpose=row.purpose if row.purpose == SIGNIN_PURPOSE else "alert")
     elif row.mentee_id is not None and row.purpose != "system":
         mentee = MenteeRepo(session).get(row.mentee_id)
         if mentee is not None:

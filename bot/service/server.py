@@ -297,7 +297,15 @@ def build_app(svc: Services, *, run_loops: bool = True) -> tuple[Starlette, Runn
         telegram_secret_token=cfg.telegram.secret_token
         if cfg.telegram.enabled and cfg.telegram.mode == "webhook" else None,
     )
-    return create_app(settings, DatabaseSink(svc), lifespan=lifespan, readiness=readiness), runner
+    mounts = []
+    if cfg.staff.enabled:
+        from starlette.routing import Mount
+
+        from bot.staff import create_staff_app
+
+        mounts.append(Mount("/staff", app=create_staff_app(svc)))
+    return create_app(settings, DatabaseSink(svc), lifespan=lifespan, readiness=readiness,
+                      mounts=mounts), runner
 
 
 # A loop that has not finished a pass for this long (or three ticks, if longer) is stuck or

@@ -410,3 +410,51 @@ class MentorAssignment(Base):
     chosen_by: Mapped[str] = mapped_column(String(120))
     reason: Mapped[str] = mapped_column(String(300))
     at: Mapped[datetime]
+
+
+# ---- staff web app (branch staff-web): sign-in codes, attempts, sessions ---------------------------
+class SigninCode(Base):
+    """A one-time sign-in code sent to a staff member; only its salted hash is kept."""
+
+    __tablename__ = "signin_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    salt: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None]  # signed in with it, or replaced by a newer code
+
+
+class SigninAttempt(Base):
+    """A code asked for or a wrong code given: what the sign-in throttles count.
+
+    `address_key` is a hash of the phone or email typed (known or not), never the address.
+    """
+
+    __tablename__ = "signin_attempts"
+    __table_args__ = (Index("ix_signin_attempts_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # code | wrong
+    address_key: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime]
+
+
+class StaffSession(Base):
+    """A signed-in browser: the cookie holds a random token, this row only its hash."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    ended_why: Mapped[str | None] = mapped_column(String(20))  # signed out | everywhere | idle | ...
+    client: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")

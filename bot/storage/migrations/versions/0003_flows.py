@@ -9,7 +9,7 @@ import bot.storage.models
 
 
 revision = '0003_flows'
-down_revision = '0002'
+down_revision = '0003_scale'
 branch_labels = None
 depends_on = None
 

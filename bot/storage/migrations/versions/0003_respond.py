@@ -14,7 +14,7 @@ import bot.storage.models
 
 
 revision = '0003_respond'
-down_revision = '0002'
+down_revision = '0003_staff_web'
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ import bot.storage.models
 
 
 revision = '0003_scale'
-down_revision = '0002'
+down_revision = '0003_send'
 branch_labels = None
 depends_on = None
 

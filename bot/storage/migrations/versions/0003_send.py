@@ -13,7 +13,7 @@ import bot.storage.models
 
 
 revision = '0003_send'
-down_revision = '0002'
+down_revision = '0003_respond'
 branch_labels = None
 depends_on = None
 

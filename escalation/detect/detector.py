@@ -27,6 +27,8 @@ _SEVERITY_RANK = {"urgent": 0, "concern": 1}
 _CATEGORY_RANK = {c: i for i, c in enumerate((*CATEGORIES, "review"))}
 _WORD = re.compile(r"[a-z][a-z']*")
 _TOKEN = re.compile(r"[a-z0-9'][a-z0-9']+")
+_WORDS = re.compile(r"[a-z0-9']+")
+MIN_MODEL_WORDS = 3  # the learned layer adds nothing to a message of fewer words (see _model_traces)
 _WORD_CACHE_SIZE = 50_000
 
 
@@ -263,13 +265,18 @@ class Detector:
         plain = model.probabilities(norm.text)
         probability = {c: plain[c] if c not in aside else model.probabilities(_blank(norm.text, aside[c]))[c]
                        for c in model.categories}
-        found_first = {c for c in model.categories if c in kept or probability[c] >= model.thresholds[c]}
+        too_short = len(_WORDS.findall(norm.text)) < MIN_MODEL_WORDS
+        found_first = {c for c in model.categories
+                       if c in kept or (probability[c] >= model.thresholds[c] and not too_short)}
         out: list[Trace] = []
         for category in model.categories:
             limit = model.thresholds[category]
             if found_first - {category}:
                 limit = max(limit, model.with_other.get(category, limit))
-            flagged = probability[category] >= limit
+            # One or two words ("me again", "you there?", "STOP") are too little for the model:
+            # its scores there rest on one or two features and were mostly false alarms on
+            # everyday replies. The rules still read them ("kms", "homeless", "took the lot").
+            flagged = probability[category] >= limit and not too_short
             is_urgent = False
             if category == "crisis" and URGENCY in model.outputs and (flagged or category in kept):
                 urgency = model.probabilities(_blank(norm.text, aside.get(category, ())))[URGENCY]

@@ -230,7 +230,7 @@ def test_every_carrier_stop_word_opts_out(make_stack: StackFactory, word: str) -
 def test_stop_inside_a_sentence_is_a_message_not_an_opt_out(make_stack: StackFactory) -> None:
     stack = make_stack()
     sam = stack.add_people()
-    stack.sms("please stop texting me at work")
+    stack.sms("cant stop laughing at that")
     stack.settle()
     assert stack.mentee(sam).status == "active"
     assert "between check-ins" in stack.texts_to(MENTOR_PHONE)[0]

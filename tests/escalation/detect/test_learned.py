@@ -66,8 +66,17 @@ def test_the_model_adds_a_category_no_rule_found_and_names_itself_and_its_score(
 
 def test_a_crisis_the_model_finds_is_urgent_only_where_its_urgency_output_says_so() -> None:
     assert DETECTOR.assess("took the lot").findings[0].severity == "urgent"
-    [finding] = DETECTOR.assess("zopiclone").findings
+    [finding] = DETECTOR.assess("had my zopiclone earlier").findings
     assert (finding.category, finding.severity) == ("crisis", "concern")
+
+
+def test_the_model_adds_nothing_to_a_message_of_one_or_two_words() -> None:
+    """Scores there rest on one or two features (everyday "me again" read as abuse); the rules
+    still read such messages."""
+    assert DETECTOR.assess("zopiclone").findings == ()
+    assert DETECTOR.assess("the zopiclone").findings == ()
+    assert [f.rule_id for f in DETECTOR.assess("took zopiclone again").findings] == ["model.crisis"]
+    assert DETECTOR.assess("kms").risks == ["crisis"]  # a rule
 
 
 def test_the_model_never_adds_a_category_whose_words_context_set_aside() -> None:

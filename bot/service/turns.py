@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from bot.engine import Reply, Skip
 from bot.engine.core import button_press
 from bot.engine.keywords import is_keyword_alone, keyword_of
+from bot.flows import get_flow
 from bot.service import alerting, checkins
 from bot.service.outbox import one_turn, queue_to_mentee, queue_to_staff
-from bot.flows import get_flow
 from bot.service.runtime import Services
 from bot.storage.conversations import ConversationRepo
 from bot.storage.messages import MessageRepo

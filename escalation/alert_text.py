@@ -148,12 +148,17 @@ def duty_to_refer_text(alert: AlertView) -> str:
     return to_gsm7(text)
 
 
-def staff_alert_sms(alert: AlertView, reminder_at: datetime | None = None) -> list[str]:
+def staff_alert_sms(alert: AlertView, reminder_at: datetime | None = None, *,
+                    told_before: bool = True) -> list[str]:
     """All SMS for one notification, each one segment: the alert plus, for housing, Duty to
     Refer. A re-page (STILL NOT ACKED, when `reminder_at` gives the time of a re-escalation
-    step) is one text: the Duty to Refer advice went with the first page."""
+    step) to someone `told_before` is one text: the Duty to Refer advice went with their first
+    page."""
     if reminder_at is not None:
-        return [still_not_acked_text(alert, reminder_at)]
+        first = still_not_acked_text(alert, reminder_at)
+        if told_before or alert.category != "housing":
+            return [first]
+        return [first, duty_to_refer_text(alert)]
     first = staff_alert_text(alert)
     return [first, duty_to_refer_text(alert)] if alert.category == "housing" else [first]
 

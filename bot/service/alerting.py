@@ -280,7 +280,9 @@ def run_ladder(session: Session, svc: Services, alert: Alert, now: datetime) -> 
         person = staff.get(int(note.staff_id))
         if person is not None:
             failed = {m.channel for m in earlier if m.staff_id == person.id and m.status == "failed"}
-            notify_staff(session, svc, alert, person, now, note, view=view, failed=failed)
+            told = any(m.staff_id == person.id and m.status != "failed" for m in earlier)
+            notify_staff(session, svc, alert, person, now, note, view=view, failed=failed,
+                         told_before=told)
     if decision.next_due is not None:
         DueEventRepo(session).schedule(
             kind="ladder", dedupe_key=f"ladder:{alert.id}:{decision.step}:{alert.ladder_started_at.isoformat()}",
@@ -296,13 +298,15 @@ def failed_channels(session: Session, alert_id: int, staff_id: int) -> set[str]:
 def notify_staff(session: Session, svc: Services, alert: Alert, person: Staff, now: datetime,
                  note: Notification | None = None, exclude: set[str] = frozenset(), *,
                  reminder: bool | None = None, event: str = "queued", detail: str = "",
-                 view: AlertView | None = None, failed: set[str] | None = None) -> Message | None:
+                 view: AlertView | None = None, failed: set[str] | None = None,
+                 told_before: bool = True) -> Message | None:
     """Queue the alert to one staff member on their first working channel.
 
     `reminder` (default: from `note`) picks the STILL NOT ACKED wording; `event` and `detail`
     name the step in the alert's history ("queued", or "fallback" after a channel failed).
     `view` and `failed` (channels that failed for this person on this alert) are looked up
-    when not given.
+    when not given. `told_before` False: a re-page to someone new to the alert still carries
+    the housing Duty to Refer advice.
     """
     if not person.active:  # paused (on leave, unavailable): gets nothing
         return None
@@ -325,7 +329,7 @@ def notify_staff(session: Session, svc: Services, alert: Alert, person: Staff, n
         email = staff_alert_email(view, reminder_at=reminder_at)
         texts = [f"{email.subject}\n{email.body}"]  # the email channel takes line 1 as subject
     else:
-        texts = staff_alert_sms(view, reminder_at=reminder_at)
+        texts = staff_alert_sms(view, reminder_at=reminder_at, told_before=told_before)
         if channel == "telegram":
             texts = ["\n\n".join(texts)]
             buttons = (("Acknowledge", f"ack:{alert.code}"),)

@@ -181,3 +181,13 @@ def test_alert_codes_are_unambiguous_mixed_and_reproducible() -> None:
 def test_alert_code_avoids_codes_already_taken() -> None:
     first = new_alert_code(random.Random(7))
     assert new_alert_code(random.Random(7), taken={first}) != first
+
+
+def test_a_housing_re_page_is_one_text_unless_the_person_is_new_to_the_alert() -> None:
+    later = T0 + timedelta(minutes=15)
+    housing = _alert(category="housing")
+    [repage] = staff_alert_sms(housing, reminder_at=later)
+    assert repage.startswith("STILL NOT ACKED 15 min")
+    first, advice = staff_alert_sms(housing, reminder_at=later, told_before=False)
+    assert first == repage and advice == duty_to_refer_text(housing)
+    assert len(staff_alert_sms(_alert(), reminder_at=later, told_before=False)) == 1

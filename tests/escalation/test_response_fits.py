@@ -457,3 +457,14 @@ def test_a_crisis_said_with_no_to_a_safe_place_pauses_and_still_raises_the_housi
         assert _conversations(world)[0].paused_at is not None
         assert "safe_place" not in _answers(world)
         assert not any("council" in t for t in world.sms_to(MENTEE_PHONE))
+
+
+def test_someone_first_paged_on_a_re_page_still_gets_the_duty_to_refer_advice(tmp_path: Path) -> None:
+    with running_world(f"sqlite:///{tmp_path / 'c.db'}", ManualClock(START)) as world:
+        world.add_people(duty_channels="sms")
+        _checkin(world, "3", "3", "NO")
+        world.at(START + timedelta(minutes=15))
+        repage, advice = world.sms_to("+447700900103")  # the duty contact, new to the alert
+        assert repage.startswith("STILL NOT ACKED 15 min: URGENT Jo B.: housing")
+        assert "Duty to Refer" in advice
+        assert len(world.sms_to(MENTOR_PHONE)) == 3  # alert, advice, and one re-page text

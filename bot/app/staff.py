@@ -94,9 +94,8 @@ def edit(svc: Services, actor: Actor, ref: str, changes: StaffChanges) -> StaffS
             if c.email and "@" not in c.email:
                 raise InvalidDetails(f"email {c.email!r} is not an email address")
             st.email = c.email or None
-        if c.channels:
-            st.channels = parse_channel_list(c.channels)
         if c.channels:  # chosen now, so each must reach them (phone or email changes above count)
+            st.channels = parse_channel_list(c.channels)
             check_alert_channels(st.channels, phone=st.phone, email=st.email,
                                  telegram_chat_id=st.telegram_chat_id)
         if c.supervisor:

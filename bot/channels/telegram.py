@@ -36,9 +36,9 @@ from bot.channels.base import (
     PermanentSendError,
     RateLimitedError,
     SendError,
-    storable_text,
     SendReceipt,
     TransientSendError,
+    storable_text,
 )
 from bot.channels.ratelimit import Rate, Throttle
 from bot.clock import Clock, SystemClock

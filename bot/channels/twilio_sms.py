@@ -270,7 +270,7 @@ def parse_inbound_sms(form: Mapping[str, str]) -> InboundMessage:
     segments: int | None = None
     if form.get("NumSegments"):
         raw = form["NumSegments"].strip()
-        if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= _MAX_SEGMENTS:
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and 0 < int(raw) <= _MAX_SEGMENTS):
             raise MalformedRequest(f"NumSegments is not a number from 1 to {_MAX_SEGMENTS}")
         segments = int(raw)
     extra = {k: str(form[k]) for k in ("To", "OptOutType", "NumMedia") if form.get(k)}

@@ -22,7 +22,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (named so in each figure)")
     parser.add_argument("--json", default="", help="also write the figures to this file")
-    parser.add_argument("--only", action="append", choices=["service", "intake", "startup", "detection", "scale"],
+    parser.add_argument("--only", action="append", choices=["inbound", "crisis", "fanout", "intake", "startup", "detection", "scale"],
                         help="run only these parts (the raw commit rates always run)")
     args = parser.parse_args()
     return run(args.quick, args.json or None, args.only)

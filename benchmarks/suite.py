@@ -45,6 +45,7 @@ PUBLIC = "http://bench.invalid"  # the address Twilio "called": signatures are m
 MENTOR, SUPERVISOR = "+447700900101", "+447700900102"
 ORDINARY = "feeling ok this week, nothing much to report"
 CRISIS = "Got a rope and im doing it tonight, ive had enough"
+ORDINARY_RATE = 5.0  # ordinary texts a second alongside the crisis figures (a busy evening)
 _ALERT = re.compile(r"^URGENT C(\d+) T\.:")
 
 
@@ -320,14 +321,16 @@ class Sizes:
     @staticmethod
     def of(quick: bool) -> Sizes:
         if quick:
-            return Sizes(True, 2, {1: 30, 16: 160, 64: 320}, 1500, [10_000], 10, {10: 2, 50: 1},
+            return Sizes(True, 2, {1: 30, 16: 160, 64: 320}, 1500, [10_000], 10, {10: 1, 50: 1},
                          20_000, 2_000, 50_000, 200, 1.0)
         return Sizes(False, 3, {1: 200, 16: 2000, 64: 4000}, 10_000, [10_000, 100_000], 100,
                      {10: 10, 50: 4}, 100_000, 10_000, 1_000_000, 3000, 3.0)
 
 
 class Suite:
-    def __init__(self, sizes: Sizes, databases: list[str]) -> None:
+    def __init__(self, sizes: Sizes, databases: list[str],
+                 want: Callable[[str], bool] = lambda part: True) -> None:
+        self.want = want
         self.sizes = sizes
         self.databases = databases
         self.figures: list[Figure] = []
@@ -356,6 +359,8 @@ class Suite:
     # figures 1, 3, 4: one running service per database
     def service_figures(self, kind: str, url: str, fake: TimedTwilio) -> None:
         s = self.sizes
+        if kind == "sqlite" and s.quick and not self.want("inbound"):
+            return  # quick: only the inbound figures run on SQLite
         need = sum(n * s.runs for n in s.inbound.values()) + s.crisis_single \
             + sum(b * n for b, n in s.crisis_bursts.items()) + 200
         base = self.next_mentee
@@ -363,7 +368,7 @@ class Suite:
         service = start_service(service_config(url, fake))
         try:
             wait_ready(service)
-            for concurrency, count in s.inbound.items():
+            for concurrency, count in (s.inbound if self.want("inbound") else {}).items():
                 rates, latencies = [], []
                 for _ in range(s.runs):
                     rate, lat = self.inbound_run(service, fake, self.mentees(count), concurrency)
@@ -375,8 +380,9 @@ class Suite:
                 self.add(latency_figure(f"inbound webhook -> reply at provider, concurrency {concurrency}",
                                         kind, latencies))
             if kind == "postgresql" or not s.quick:
-                self.crisis(kind, service, fake)
-                for n in s.fanout:
+                if self.want("crisis"):
+                    self.crisis(kind, service, fake)
+                for n in s.fanout if self.want("fanout") else []:
                     self.fanout(kind, url, service, fake, n)
         finally:
             stop_service(service)
@@ -399,13 +405,12 @@ class Suite:
         background = self.mentees(200)
         stop = threading.Event()
 
-        def ordinary() -> None:  # a steady trickle of ordinary texts from other mentees
+        def ordinary() -> None:  # ordinary texts from other mentees alongside, ORDINARY_RATE a second
             i = 0
-            while not stop.is_set():
-                batch = [signed(fake.auth_token, background[(i + k) % len(background)], ORDINARY)
-                         for k in range(8)]
-                asyncio.run(post_all([service.url], batch, 4))
-                i += 8
+            while not stop.wait(1 / ORDINARY_RATE):
+                post = signed(fake.auth_token, background[i % len(background)], ORDINARY)
+                asyncio.run(post_all([service.url], [post], 1))
+                i += 1
 
         trickle = threading.Thread(target=ordinary, daemon=True)
         trickle.start()
@@ -643,11 +648,11 @@ def run(quick: bool, json_path: str | None, only: list[str] | None = None) -> in
     sizes = Sizes.of(quick)
     began = time.perf_counter()
     kinds = ["sqlite", "postgresql"]
-    suite = Suite(sizes, kinds)
+    want = (lambda name: only is None or name in only)
+    suite = Suite(sizes, kinds, want)
     cores = os.cpu_count() or 0
     print(f"checkins benchmarks{' (quick)' if quick else ''}: {cores} cores, load average "
           f"{os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]}", flush=True)
-    want = (lambda name: only is None or name in only)
     with TimedTwilio() as fake:
         for kind in kinds:
             with database(kind) as url:
@@ -655,7 +660,7 @@ def run(quick: bool, json_path: str | None, only: list[str] | None = None) -> in
 
                 build_services(Config().with_database(url)).engine.dispose()  # the schema
                 suite.raw_rates(kind, url)
-                if want("service"):
+                if want("inbound") or want("crisis") or want("fanout"):
                     suite.service_figures(kind, url, fake)
             if kind == "postgresql" and want("intake"):
                 with database(kind) as url:

@@ -49,6 +49,7 @@ from bot.storage.messages import MessageRepo
 from bot.storage.models import Answer, Conversation, Mentee, Message
 from bot.storage.people import StaffRepo
 from bot.storage.schedule import DueEventRepo
+from bot.wording.catalogue import catalogue
 
 log = logging.getLogger("checkins.checkins")
 
@@ -350,7 +351,7 @@ def opt_out(session: Session, svc: Services, mentee: Mentee, channel: str, now: 
     DueEventRepo(session).cancel(mentee_id=mentee.id, kinds=(*CHECKIN_KINDS, *TIMER_KINDS))
     if channel == "telegram":  # SMS: the carrier confirms STOP itself and blocks our sends
         session.add(Message(direction="out", channel="telegram", address=mentee.telegram_chat_id or "",
-                            body="OK, you won't get any more messages from us. Send START to come back.",
+                            body=catalogue(mentee.language or "en").text("opted_out"),
                             purpose="system", status="pending", respect_quiet_hours=False,
                             mentee_id=mentee.id, created_at=now, updated_at=now))
     mentor = StaffRepo(session).get(mentee.mentor_id)
@@ -369,8 +370,7 @@ def opt_in(session: Session, svc: Services, mentee: Mentee, now: datetime) -> No
     # A new plan version: STOP cancelled the planned rows, and their dedupe keys would
     # otherwise stop plan_mentee from creating them again (no check-ins for two weeks).
     replan(session, svc, mentee, now)
-    queue_to_mentee(session, svc, mentee,
-                    "Welcome back. Your check-ins will start again. Text HELP for help.", now,
+    queue_to_mentee(session, svc, mentee, catalogue(mentee.language or "en").text("opted_in"), now,
                     purpose="system", respect_quiet_hours=False)
     mentor = StaffRepo(session).get(mentee.mentor_id)
     if mentor is not None and was_out:

@@ -49,6 +49,9 @@ class FlowLibrary:
             raise FlowError(f"stored flow {name} {digest} reads back as {flow.name} {flow.digest}")
         return flow
 
+    def __repr__(self) -> str:  # short: it sits in Services.extras, which logs and tracebacks show
+        return f"FlowLibrary({', '.join(self.names)}; {len(self.versions)} versions)"
+
     @property
     def names(self) -> list[str]:
         return sorted(self.current)

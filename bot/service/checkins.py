@@ -52,11 +52,11 @@ from bot.storage.messages import MessageRepo
 from bot.storage.models import Answer, Conversation, Mentee, Message
 from bot.storage.people import StaffRepo
 from bot.storage.schedule import DueEventRepo
+from bot.wording.catalogue import catalogue
 
 log = logging.getLogger("checkins.checkins")
 
 PLAN_HORIZON = timedelta(days=14)
-OPTED_OUT_TEXT = "OK, you won't get any more messages from us. Send START to come back."
 CHECKIN_KINDS = ("checkin", "oneoff")
 TIMER_KINDS = ("reminder", "expiry")
 
@@ -392,7 +392,7 @@ def opt_out(session: Session, svc: Services, mentee: Mentee, channel: str, now: 
         if address is None:
             address = (mentee.telegram_chat_id if channel == "telegram" else mentee.phone) or ""
         session.add(Message(direction="out", channel=channel, address=address,
-                            body=OPTED_OUT_TEXT, purpose="system", status="pending",
+                            body=catalogue(mentee.language or "en").text("opted_out"), purpose="system", status="pending",
                             respect_quiet_hours=False, mentee_id=mentee.id, created_at=now,
                             updated_at=now))
     mentor = alerting.mentor_or_cover(session, mentee)
@@ -411,8 +411,7 @@ def opt_in(session: Session, svc: Services, mentee: Mentee, now: datetime) -> No
     # A new plan version: STOP cancelled the planned rows, and their dedupe keys would
     # otherwise stop plan_mentee from creating them again (no check-ins for two weeks).
     replan(session, svc, mentee, now)
-    queue_to_mentee(session, svc, mentee,
-                    "Welcome back. Your check-ins will start again. Text HELP for help.", now,
+    queue_to_mentee(session, svc, mentee, catalogue(mentee.language or "en").text("opted_in"), now,
                     purpose="system", respect_quiet_hours=False)
     mentor = alerting.mentor_or_cover(session, mentee)
     if mentor is not None and was_out:

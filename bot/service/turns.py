@@ -197,8 +197,9 @@ def _link_telegram(session: Session, svc: Services, row: Message, code: str, now
         mentee.telegram_link_code = None
         mentee.telegram_link_expires = None
         row.mentee_id = mentee.id
-        reply = (f"Hi {mentee.first_name}, you're connected. Your check-ins from "
-                 f"{svc.config.service.org_name} will come here. Send HELP any time.")
+        texts = catalogue(mentee.language or "en")
+        reply = texts.text("telegram_linked_discreet" if mentee.discreet else "telegram_linked",
+                           first_name=mentee.first_name, org=svc.config.service.org_name)
     else:
         staff = StaffRepo(session).by_link_code(code)
         if staff is not None:

@@ -7,7 +7,6 @@ from starlette.routing import Route
 
 from bot.app import alerts, attention, mentees, messages, timeline
 from bot.app.errors import InvalidInput, NotFound
-from bot.gsm7 import gsm7_length, to_gsm7
 from bot.people import as_id
 from bot.staff.pages import Page, staff_page
 from bot.staff.present import OUTCOMES, reply_count, timeline_items
@@ -59,9 +58,8 @@ def reply(page: Page) -> Response:
     except InvalidInput as exc:
         return mentee_page(page, reply_text=text, error=str(exc), status=400)
     how = {"sms": "by text", "telegram": "on Telegram"}.get(queued.channel, f"by {queued.channel}")
-    parts = f" as {queued.segments} texts" if queued.channel == "sms" and queued.segments > 1 else ""
-    shaped = to_gsm7(text.strip()) if queued.channel == "sms" else text.strip()
-    size = f" ({gsm7_length(shaped)} characters{parts})" if queued.channel == "sms" else ""
+    parts = f" as {queued.segments} texts" if queued.segments > 1 else ""
+    size = f" ({reply_count(text).characters} characters{parts})" if queued.channel == "sms" else ""
     when = (f" It will go at {page.when(queued.waits_until)}, when their quiet hours end."
             if queued.waits_until else "")
     return page.redirect(f"/mentees/{mentee_id}#reply", f"Your reply is on its way {how}{size}.{when}")

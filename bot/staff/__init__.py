@@ -22,8 +22,10 @@ STATIC = Path(__file__).parent / "static"
 def create_staff_app(svc: Services) -> ASGIApp:
     """The /staff app; `svc` is what every page calls bot.app with."""
     from bot.staff import auth, routes
+    from bot.staff import admin, audit, digest  # the coordinator's pages and the digest online
 
-    app = Starlette(routes=[*auth.routes, *routes.routes,
+    app = Starlette(routes=[*auth.routes, *routes.routes, *digest.routes, *admin.routes,
+                            *audit.routes,
                             Mount("/static", app=StaticFiles(directory=STATIC), name="static")])
     app.state.svc = svc
     return SecurityHeaders(app)

@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="try it in the terminal: no credentials, a simulated phone")
     p.add_argument("--script", help="read the mentee's replies and demo commands from this file")
+    p.add_argument("--web", nargs="?", type=int, const=8765, default=None, metavar="PORT",
+                   help="also serve the staff app on 127.0.0.1 (default port 8765), signed in as "
+                        "the demo mentor by a one-off link printed here")
     p.set_defaults(func=c.cmd_demo)
 
     p = sub.add_parser("assess", help="check messages for risk: one per line (or JSON lines) on stdin")

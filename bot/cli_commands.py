@@ -53,13 +53,21 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
-    if args.script:
-        try:
-            with open(args.script, encoding="utf-8") as handle:
-                return run_demo(handle, sys.stdout, interactive=False)
-        except FileNotFoundError:
-            raise CliError(f"script file not found: {args.script}") from None
-    return run_demo(sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+    web = getattr(args, "web", None)
+    if web is not None and not 0 <= web <= 65535:
+        raise CliError(f"--web {web}: a port is a number from 1 to 65535")
+    try:
+        if args.script:
+            try:
+                with open(args.script, encoding="utf-8") as handle:
+                    return run_demo(handle, sys.stdout, interactive=False, web_port=web)
+            except FileNotFoundError:
+                raise CliError(f"script file not found: {args.script}") from None
+        return run_demo(sys.stdin, sys.stdout, interactive=sys.stdin.isatty(), web_port=web)
+    except OSError as exc:
+        if web is None or exc.errno not in (98, 48):  # EADDRINUSE on Linux, macOS
+            raise
+        raise CliError(f"port {web} on 127.0.0.1 is in use: try --web {web + 1}") from None
 
 
 def cmd_assess(args: argparse.Namespace) -> int:

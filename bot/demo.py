@@ -9,8 +9,12 @@ ladder and missed check-ins without waiting.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
+import secrets
+import socket
 import tempfile
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -21,6 +25,7 @@ from bot.app.errors import AppError
 from bot.channels.base import ChannelName, InboundMessage, OutboundText, SendReceipt
 from bot.clock import ManualClock
 from bot.config import Config
+from bot.demo_web import DemoWeb
 from bot.schedule import describe_local
 from bot.service.runtime import Services, build_services
 
@@ -37,6 +42,7 @@ HELP = """Type what the mentee would text back. Demo commands:
   /alerts               every alert and each step of its life
   /schedule             the mentee's next check-ins
   /digest               the supervisor's weekly digest for last week
+  /web                  a new sign-in link to the staff app as Dan (with --web)
   /quit                 leave the demo"""
 
 
@@ -63,17 +69,23 @@ class DemoPhones:
 
 
 class Demo:
-    def __init__(self, out: TextIO, workdir: Path) -> None:
+    def __init__(self, out: TextIO, workdir: Path, web_port: int | None = None) -> None:
         self.out = out
         self.clock = ManualClock(datetime.now(UTC).replace(second=0, microsecond=0))
         cfg = Config().with_database(f"sqlite:///{workdir / 'demo.db'}")
+        if web_port is not None:  # alert texts then carry a link to the alert page
+            cfg = dataclasses.replace(
+                cfg, service=dataclasses.replace(cfg.service, public_base_url=f"http://127.0.0.1:{web_port}"),
+                staff=dataclasses.replace(cfg.staff, link_secret=secrets.token_urlsafe(24)))
         self.svc: Services = build_services(cfg, self.clock)
+        self._settling = threading.RLock()  # the terminal and the web app's helper both settle
         self.phones = DemoPhones(out, {
             MENTEE_PHONE: "Sam (mentee, SMS)", MENTOR_PHONE: "Dan (mentor)",
             SUPERVISOR_PHONE: "Priya (supervisor)", DUTY_PHONE: "Duty desk",
         })
         self.svc.channels = {"console": self.phones}
         self.operator = Actor.operator("demo")
+        self.web: DemoWeb | None = None
         self.inbound_count = 0
         self.mentee_id = self._seed()
 
@@ -93,11 +105,12 @@ class Demo:
     # ---- moving the world -----------------------------------------------------------------------
     def settle(self) -> None:
         """Handle everything stored and due, and 'deliver' everything queued."""
-        for _ in range(50):
-            worked = loops.handle_inbound(self.svc) + loops.tick(self.svc)
-            worked += asyncio.run(loops.send_pass(self.svc))
-            if not worked:
-                return
+        with self._settling:
+            for _ in range(50):
+                worked = loops.handle_inbound(self.svc) + loops.tick(self.svc)
+                worked += asyncio.run(loops.send_pass(self.svc))
+                if not worked:
+                    return
 
     def text_from(self, phone: str, text: str) -> None:
         self.inbound_count += 1
@@ -150,6 +163,15 @@ class Demo:
         for e in mentees.schedule(self.svc, self.operator, self.mentee_id, limit=6).upcoming:
             self.out.write(f"  {e.local}  {e.kind}\n")
 
+    def mentor_id(self) -> int:
+        return next(s.id for s in staff.list_staff(self.svc, self.operator) if s.name == "Dan Carter")
+
+    def show_web_link(self) -> None:
+        if self.web is None:
+            self.out.write("  (the staff app is not running: start the demo with --web)\n")
+            return
+        self.out.write(f"  Staff app, signed in as Dan (works once): {self.web.sign_in_link()}\n")
+
     def show_digest(self) -> None:
         pages = digests.digest(self.svc, self.operator)
         self.out.write("\n\n".join(page.text for page in pages) + "\n")
@@ -184,6 +206,8 @@ class Demo:
             self.show_schedule()
         elif command == "/digest":
             self.show_digest()
+        elif command == "/web":
+            self.show_web_link()
         elif command.startswith("/"):
             self.out.write(f"  (unknown command {command}; /help lists them)\n")
         else:
@@ -200,15 +224,29 @@ def parse_span(text: str) -> timedelta | None:
     return {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
 
 
-def run_demo(stdin: TextIO, stdout: TextIO, interactive: bool) -> int:
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_demo(stdin: TextIO, stdout: TextIO, interactive: bool, web_port: int | None = None) -> int:
+    """The demo; with `web_port` (0: any free one) the staff app runs too, on 127.0.0.1."""
+    port = (web_port or free_port()) if web_port is not None else None
     with tempfile.TemporaryDirectory(prefix="checkins-demo-") as tmp:
-        demo = Demo(stdout, Path(tmp))
+        demo = Demo(stdout, Path(tmp), web_port=port)
         stdout.write(
             "checkins demo: Sam is a mentee, Dan is Sam's mentor, Priya supervises Dan.\n"
             "Everything below is the real service on a temporary database; phones are simulated.\n"
             + (HELP + "\n" if interactive else "")
-            + "\nStarting Sam's check-in now.\n"
         )
+        if port is not None:
+            demo.web = DemoWeb(demo.svc, demo.mentor_id(), port)
+            demo.web.start(every_second=demo.settle)
+            stdout.write(f"\nThe staff app is at {demo.web.base_url}/staff/ (this computer only).\n")
+            demo.show_web_link()
+            stdout.write("  (type /web for another link, e.g. after /wait has signed you out)\n")
+        stdout.write("\nStarting Sam's check-in now.\n")
         demo.start_checkin()
         while True:
             if interactive:
@@ -219,6 +257,8 @@ def run_demo(stdin: TextIO, stdout: TextIO, interactive: bool) -> int:
                 break
             if not demo.handle(line):
                 break
+        if demo.web is not None:
+            demo.web.stop()
         demo.svc.engine.dispose()
         stdout.write("demo finished; the temporary database has been deleted.\n")
     return 0

@@ -60,22 +60,23 @@ def test_the_coordinator_opens_every_admin_page(web: StaffWeb, path: str) -> Non
 
 
 @pytest.mark.parametrize("who", OTHERS)
-@pytest.mark.parametrize("path", GETS)
-def test_admin_pages_do_not_exist_for_anyone_else(web: StaffWeb, who: str, path: str) -> None:
-    page = web.client(getattr(web.world, who)).get(_fill(web, path))
-    assert page.status_code == 404, (who, path, page.status_code)
-    assert "Dan Carter" not in page.text or who == "dan"
+def test_admin_pages_do_not_exist_for_anyone_else(web: StaffWeb, who: str) -> None:
+    client = web.client(getattr(web.world, who))
+    for path in GETS:
+        page = client.get(_fill(web, path))
+        assert page.status_code == 404, (who, path, page.status_code)
+        assert "Admin</a>" not in page.text  # and no admin link in their menu
 
 
 @pytest.mark.parametrize("who", OTHERS)
-@pytest.mark.parametrize("path,data", POSTS, ids=[p for p, _ in POSTS])
-def test_admin_actions_are_404_and_do_nothing_for_anyone_else(web: StaffWeb, who: str, path: str,
-                                                              data: dict[str, str]) -> None:
-    before = _snapshot(web)
+def test_admin_actions_are_404_and_do_nothing_for_anyone_else(web: StaffWeb, who: str) -> None:
+    """Every admin form, posted with a good CSRF token by each other role: 404, nothing done."""
     client = web.client(getattr(web.world, who))
-    answer = web.post(client, _fill(web, path), {k: _fill(web, v) for k, v in data.items()})
-    assert answer.status_code == 404, (who, path, answer.status_code)
-    assert _snapshot(web) == before
+    before = _snapshot(web)
+    for path, data in POSTS:
+        answer = web.post(client, _fill(web, path), {k: _fill(web, v) for k, v in data.items()})
+        assert answer.status_code == 404, (who, path, answer.status_code)
+        assert _snapshot(web) == before, (who, path)
 
 
 @pytest.mark.parametrize("path,data", POSTS, ids=[p for p, _ in POSTS])

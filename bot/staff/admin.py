@@ -157,6 +157,7 @@ def staff_telegram(page: Page) -> Response:
     return page.render("admin/telegram.html", title=f"Telegram link for {person.name}",
                        name=person.name, linked=person.telegram_linked, link=link, expires=None,
                        qr=qr_svg(link.url), back=f"/admin/staff/{person.id}",
+                       no_bot=not page.svc.config.telegram.bot_username,
                        action=f"/admin/staff/{person.id}/telegram")
 
 
@@ -284,6 +285,7 @@ def mentee_telegram(page: Page) -> Response:
     return page.render("admin/telegram.html", title=f"Telegram link for {person.name}",
                        name=person.name, linked=person.telegram_linked, link=link,
                        expires=link.expires_at, qr=qr_svg(link.url),
+                       no_bot=not page.svc.config.telegram.bot_username,
                        back=f"/admin/mentees/{person.id}", action=f"/admin/mentees/{person.id}/telegram")
 
 

@@ -164,3 +164,9 @@ def test_an_import_that_is_not_a_csv_gets_one_line(web: StaffWeb) -> None:
         answer = client.post("/staff/admin/import", data={
             "csrf": web.csrf(client, "/staff/admin/import"), "kind": "mentees"}, files=files)
         assert answer.status_code == 400 and line in _error(answer.text), (line, _error(answer.text))
+
+
+def test_the_telegram_page_says_when_the_bot_has_no_name(web: StaffWeb) -> None:
+    page = web.client(web.world.cora).get(f"/staff/admin/staff/{web.world.dan.staff_id}/telegram")
+    assert web.svc.config.telegram.bot_username == ""
+    assert "set <code>bot_username</code> under <code>[telegram]</code>" in page.text

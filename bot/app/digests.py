@@ -22,6 +22,8 @@ class DigestPage:
     html: str
     text: str
     csv: str
+    page_html: str = ""  # the same digest for the staff web page
+    role: str = ""  # the reader's role: a supervisor's digest is their team's
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def digest(svc: Services, actor: Actor, *, week: str = "", of: str = "",
         for person in _whose(unit, of):
             rendered = digests.render_in(unit.session, unit.svc, which, person)
             pages.append(DigestPage(which.label, person.id, person.name, rendered.html,
-                                    rendered.text, rendered.csv))
+                                    rendered.text, rendered.csv, rendered.page, person.role))
             unit.audit("digest.export" if export else "digest.view", staff_id=person.id,
                        target=which.label)
         return pages

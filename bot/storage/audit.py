@@ -31,3 +31,23 @@ class AuditRepo:
         if mentee_id is not None:
             stmt = stmt.where(AuditEntry.mentee_id == mentee_id)
         return self.session.scalars(stmt.order_by(AuditEntry.id.desc()).limit(limit)).all()
+
+    def search(self, *, since: datetime | None = None, before: datetime | None = None,
+               actor_staff_id: int | None = None, actions: Sequence[str] = (),
+               mentee_id: int | None = None, offset: int = 0,
+               limit: int = 50) -> Sequence[AuditEntry]:
+        """A page of the log for the staff app, newest first: entries at or after `since` and
+        before `before`, by one staff member, with one of `actions`, about one mentee."""
+        stmt = select(AuditEntry)
+        if since is not None:
+            stmt = stmt.where(AuditEntry.at >= since)
+        if before is not None:
+            stmt = stmt.where(AuditEntry.at < before)
+        if actor_staff_id is not None:
+            stmt = stmt.where(AuditEntry.actor_staff_id == actor_staff_id)
+        if actions:
+            stmt = stmt.where(AuditEntry.action.in_(list(actions)))
+        if mentee_id is not None:
+            stmt = stmt.where(AuditEntry.mentee_id == mentee_id)
+        stmt = stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).offset(offset).limit(limit)
+        return self.session.scalars(stmt).all()

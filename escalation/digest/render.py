@@ -5,14 +5,15 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from html import escape
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from escalation.digest import wording as w
 from escalation.digest.results import (
     AlertFigure,
     Digest,
     Engagement,
-    MenteeFigures,
     MentorFigures,
 )
 
@@ -30,6 +31,7 @@ class RenderedDigest:
     text: str
     csv: str
     csv_filename: str
+    page: str = ""  # the HTML for the staff web page (classes, no inline style)
 
 
 def render(digest: Digest) -> RenderedDigest:
@@ -42,6 +44,7 @@ def render(digest: Digest) -> RenderedDigest:
         text=render_text(digest),
         csv=render_csv(digest),
         csv_filename=f"checkin-digest-{digest.week.label}.csv",
+        page=render_page(digest),
     )
 
 
@@ -59,70 +62,93 @@ def _engagement_line(e: Engagement) -> str:
 
 
 # --- HTML -------------------------------------------------------------------------------------
+# One Jinja2 template (bot/templates/digest/digest.html) makes both the email and the staff web
+# page. The email gets inline styles (mail clients drop stylesheets); the page gets classes only
+# (its CSP allows no inline style) and its stylesheet, digest.css, does the same job.
 
-
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
-
-
-def _row(cells: list[str], style: str = _TD, tag: str = "td") -> str:
-    return "<tr>" + "".join(f'<{tag} style="{style}">{_e(c)}</{tag}>' for c in cells) + "</tr>"
-
-
-def _table(header: list[str], rows: list[str], width: str = "100%") -> str:
-    return (
-        f'<table cellpadding="0" cellspacing="0" width="{width}" style="{_TABLE}">'
-        + _row(header, _TH, "th")
-        + "".join(rows)
-        + "</table>"
-    )
-
-
-def _h(level: int, text: str) -> str:
-    size = {1: 22, 2: 18, 3: 16}[level]
-    return f'<h{level} style="{_FONT}font-size:{size}px;margin:20px 0 8px 0;">{_e(text)}</h{level}>'
-
-
-def _p(text: str, style: str = "") -> str:
-    return f'<p style="{_FONT}font-size:14px;margin:0 0 12px 0;{style}">{_e(text)}</p>'
+_STYLES = {
+    "body": _FONT + "margin:0;padding:12px;background-color:#ffffff;",
+    "wrap": "max-width:820px;",
+    "h1": _FONT + "font-size:22px;margin:20px 0 8px 0;",
+    "h2": _FONT + "font-size:18px;margin:20px 0 8px 0;",
+    "h3": _FONT + "font-size:16px;margin:20px 0 8px 0;",
+    "p": _FONT + "font-size:14px;margin:0 0 12px 0;",
+    "small": _FONT + "font-size:12px;margin:0 0 12px 0;color:#555555;",
+    "table": _TABLE,
+    "table_key": _TABLE + "font-size:12px;",
+    "th": _TH,
+    "th_small": "padding:3px 2px;border:1px solid #cccccc;background-color:#f0f0f0;font-size:12px;"
+                "font-weight:bold;text-align:center;",
+    "td": _TD,
+    "td_bold": _TD + "font-weight:bold;",
+    "td_name": "padding:3px 4px;border:1px solid #cccccc;text-align:left;font-size:13px;",
+    "td_plain": _TD + "border:none;",
+    "num": _NUM,
+    "ul": "margin:0;padding-left:18px;",
+}
+_ENV = Environment(loader=PackageLoader("bot", "templates/digest"),
+                   autoescape=select_autoescape(default=True, default_for_string=True),
+                   trim_blocks=True, lstrip_blocks=True)
 
 
 def render_html(digest: Digest) -> str:
     """A self-contained HTML email: tables and inline styles, no scripts, no external images."""
-    parts = [
-        '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">',
-        f"<title>{_e(_title(digest))}</title></head>",
-        f'<body style="{_FONT}margin:0;padding:16px;background-color:#ffffff;">',
-        '<div style="max-width:820px;">',
-        _h(1, _title(digest)),
-        _p(_intro(digest)),
-        _p("In total: " + _engagement_line(digest.totals) + "."),
-        _html_needs_a_look(digest),
-    ]
-    if not digest.mentors:
-        parts.append(_p("There are no mentors to report on."))
-    parts += [_html_mentor(digest, m) for m in digest.mentors]
-    parts.append(_p(_footer(digest), "color:#555555;font-size:12px;"))
-    parts.append("</div></body></html>")
-    return "\n".join(parts)
+    return _ENV.get_template("email.html").render(_context(digest, mail=True))
 
 
-def _html_needs_a_look(digest: Digest) -> str:
-    out = [_h(2, f"Needs a look ({len(digest.needs_a_look)})")]
-    if not digest.needs_a_look:
-        return out[0] + _p("Nobody needs a look this week.")
-    rows = []
-    for m in digest.needs_a_look:
-        reasons = "".join(f"<li>{_e(w.describe(r, digest))}</li>" for r in m.reasons)
-        rows.append(
-            f'<tr><td style="{_TD}font-weight:bold;">{_e(m.name)}</td>'
-            f'<td style="{_TD}">{_e(m.mentor_name)}</td>'
-            f'<td style="{_TD}"><ul style="margin:0;padding-left:18px;">{reasons}</ul></td></tr>'
-        )
-    return out[0] + _table(["Mentee", "Mentor", "Why"], rows)
+def render_page(digest: Digest) -> str:
+    """The same digest as a fragment of a web page: classes instead of inline styles."""
+    return _ENV.get_template("digest.html").render(_context(digest, mail=False))
 
 
-def _html_mentor(digest: Digest, mentor: MentorFigures) -> str:
+def _context(digest: Digest, *, mail: bool) -> dict[str, object]:
+    def at(kind: str, cls: str = "") -> Markup:
+        if mail:
+            return Markup(' style="{}"').format(_STYLES[kind])
+        return Markup(' class="{}"').format(cls) if cls else Markup("")
+
+    def mood_cell(text: str, colours: tuple[str, str], note: str, kind: str) -> Markup:
+        if mail:
+            # bgcolor as well as the style: some desktop Outlook versions ignore one or the other.
+            bg, fg = colours
+            return Markup('<td bgcolor="{bg}" title="{note}" style="padding:3px 2px;border:1px '
+                          'solid #cccccc;background-color:{bg};color:{fg};text-align:center;'
+                          'font-size:12px;min-width:26px;">{text}</td>').format(
+                              bg=bg, fg=fg, note=note, text=text)
+        return Markup('<td class="mood {kind}" title="{note}">{text}</td>').format(
+            kind=kind, note=note, text=text)
+
+    return {
+        "mail": mail, "at": at, "mood_cell": mood_cell, "digest": digest, "title": _title(digest),
+        "intro": _intro(digest), "totals": "In total: " + _engagement_line(digest.totals) + ".",
+        "describe": lambda reason: w.describe(reason, digest),
+        "mentors": [_mentor_view(digest, m) for m in digest.mentors],
+        "weeks": [(str(wk.monday.day), f"{wk.monday:%b}") for wk in digest.mood_weeks],
+        "key": [_Cell(str(n), w.MOOD_COLOURS[n], f"mood {n}", f"m{n}") for n in range(1, 6)]
+               + [_Cell("-", w.NO_ANSWER_COLOURS, "no answer", "m-none", "no answer"),
+                  _Cell("", w.NOT_JOINED_COLOURS, "not yet joined", "m-before", "not yet joined")],
+        "footer": _footer(digest),
+    }
+
+
+@dataclass(frozen=True)
+class _Cell:
+    text: str
+    colours: tuple[str, str]
+    note: str
+    kind: str  # the web page's class: m1..m5, m-none, m-before
+    after: str = ""  # the key's words after the cell
+
+
+@dataclass(frozen=True)
+class _MentorView:
+    name: str
+    figures: list[tuple[str, str]]
+    alerts: list[list[tuple[str, str]]]
+    mood: list[tuple[str, list[_Cell]]]
+
+
+def _mentor_view(digest: Digest, mentor: MentorFigures) -> _MentorView:
     e = mentor.engagement
     figures = [
         ("Mentees", str(len(mentor.mentees))),
@@ -137,81 +163,31 @@ def _html_mentor(digest: Digest, mentor: MentorFigures) -> str:
         ),
         ("Median time to reply", w.duration(e.median_reply) if e.median_reply is not None else "n/a"),
     ]
-    rows = [
-        f'<tr><th scope="row" style="{_TH}">{_e(k)}</th><td style="{_NUM}">{_e(v)}</td></tr>'
-        for k, v in figures
+    return _MentorView(mentor.name, figures, [_alert_fields(digest, a) for a in mentor.alerts],
+                       [(m.name, [_mood(c.mean, c.before_joining, c.answers) for c in m.mood_row])
+                        for m in mentor.mentees])
+
+
+def _alert_fields(digest: Digest, a: AlertFigure) -> list[tuple[str, str]]:
+    return [
+        ("Ref", a.code),
+        ("Mentee", a.mentee_name),
+        ("Category", w.category_name(a.category)),
+        ("Severity", a.severity),
+        ("Raised", w.local_time(a.created_at, digest.week.tz)),
+        ("Time to acknowledge", w.duration(a.time_to_ack) if a.time_to_ack is not None else "not yet"),
+        ("Late", "yes" if a.late else "no"),
+        ("Ladder fired", "yes" if a.ladder_fired else "no"),
+        ("State", a.state),
     ]
-    table = f'<table cellpadding="0" cellspacing="0" style="{_TABLE}">{"".join(rows)}</table>'
-    return (
-        _h(2, f"Mentor: {mentor.name}")
-        + table
-        + _html_alerts(digest, mentor.alerts)
-        + _html_mood(digest, mentor.mentees)
-    )
 
 
-def _html_alerts(digest: Digest, alerts: tuple[AlertFigure, ...]) -> str:
-    if not alerts:
-        return _h(3, "Alerts raised") + _p("No alerts raised this week.")
-    tz = digest.week.tz
-    rows = [
-        _row(
-            [
-                a.code,
-                a.mentee_name,
-                w.category_name(a.category),
-                a.severity,
-                w.local_time(a.created_at, tz),
-                w.duration(a.time_to_ack) if a.time_to_ack is not None else "not yet",
-                "yes" if a.late else "no",
-                "yes" if a.ladder_fired else "no",
-                a.state,
-            ]
-        )
-        for a in alerts
-    ]
-    header = ["Ref", "Mentee", "Category", "Severity", "Raised", "Time to acknowledge",
-              "Late", "Ladder fired", "State"]
-    return _h(3, f"Alerts raised ({len(alerts)})") + _table(header, rows)
-
-
-def _html_mood(digest: Digest, mentees: tuple[MenteeFigures, ...]) -> str:
-    title = _h(3, f"Mood over the last {len(digest.mood_weeks)} weeks (week starting)")
-    if not mentees:
-        return title + _p("No mentees this week.")
-    rows = []
-    for m in mentees:
-        cells = "".join(_mood_td(c.mean, c.before_joining, c.answers) for c in m.mood_row)
-        rows.append(f'<tr><td style="{_TD}white-space:nowrap;">{_e(m.name)}</td>{cells}</tr>')
-    header = ["Mentee"] + [w.week_column(wk) for wk in digest.mood_weeks]
-    return title + _table(header, rows, width="auto") + _html_mood_key()
-
-
-def _mood_td(mean: float | None, before_joining: bool, answers: int) -> str:
+def _mood(mean: float | None, before_joining: bool, answers: int) -> _Cell:
     note = "not yet joined" if before_joining else f"{answers} mood answer(s)"
-    text = "" if before_joining else w.mood(mean)
-    return _coloured_td(text, w.mood_colours(mean, before_joining), note)
-
-
-def _coloured_td(text: str, colours: tuple[str, str], note: str) -> str:
-    # bgcolor as well as the style: some desktop Outlook versions ignore one or the other.
-    bg, fg = colours
-    return (
-        f'<td bgcolor="{bg}" title="{_e(note)}" style="{_TD}background-color:{bg};color:{fg};'
-        f'text-align:center;min-width:40px;">{_e(text)}</td>'
-    )
-
-
-def _html_mood_key() -> str:
-    plain = f'<td style="{_TD}border:none;">'
-    moods = "".join(_coloured_td(str(n), w.MOOD_COLOURS[n], f"mood {n}") for n in range(1, 6))
-    return (
-        f'<table cellpadding="0" cellspacing="0" style="{_TABLE}font-size:12px;"><tr>'
-        f"{plain}Key: 1 low to 5 good</td>{moods}"
-        f'{_coloured_td("-", w.NO_ANSWER_COLOURS, "no answer")}{plain}no answer</td>'
-        f'{_coloured_td("", w.NOT_JOINED_COLOURS, "not yet joined")}{plain}not yet joined</td>'
-        "</tr></table>"
-    )
+    kind = ("m-before" if before_joining else "m-none" if mean is None
+            else f"m{min(5, max(1, int(mean + 0.5)))}")
+    return _Cell("" if before_joining else w.mood(mean), w.mood_colours(mean, before_joining),
+                 note, kind)
 
 
 def _footer(digest: Digest) -> str:

@@ -44,3 +44,25 @@ def row_texts(html: str) -> list[list[str]]:
 def row_starting(html: str, first: str) -> list[Cell]:
     """The first row whose first cell reads `first`."""
     return next(row for row in table_rows(html) if row and row[0][0] == first)
+
+
+ALERT_FIELDS = ("Ref", "Mentee", "Category", "Severity", "Raised", "Time to acknowledge", "Late",
+                "Ladder fired", "State")
+
+
+def alert_values(html: str) -> list[list[str]]:
+    """Each alert's values in ALERT_FIELDS order: the email shows one small label-and-value table
+    per alert (it fits a 390 px screen), the web page one table row per alert."""
+    rows = row_texts(html)
+    found: list[list[str]] = []
+    for i, row in enumerate(rows):
+        if row[:1] == ["Ref"] and len(row) == 2:  # the email: label and value per line
+            block = rows[i:i + len(ALERT_FIELDS)]
+            if [r[0] for r in block] == list(ALERT_FIELDS):
+                found.append([r[1] for r in block])
+        elif row == list(ALERT_FIELDS):  # the page: a header, then one row per alert
+            for later in rows[i + 1:]:
+                if len(later) != len(ALERT_FIELDS):
+                    break
+                found.append(later)
+    return found

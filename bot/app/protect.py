@@ -18,8 +18,8 @@ from bot.schedule import describe_local
 from bot.service.retention import apply_retention
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
-from bot.storage.models import Mentee, Staff
-from bot.storage.people import MenteeRepo
+from bot.storage.models import Mentee
+from bot.storage.people import MenteeRepo, StaffRepo
 from bot.storage.rekey import Progress, key_usage, rotate
 from bot.storage.retention import due_before
 from bot.storage.subject import (
@@ -48,7 +48,7 @@ def export(svc: Services, actor: Actor, ref: MenteeRef) -> SubjectExport:
         unit.require_admin("export a mentee's data")
         m = unit.mentee(ref)
         rows = everything_about(unit.session, m)
-        staff = {s.id: s.name for s in unit.session.query(Staff).all()}
+        staff = {s.id: s.name for s in StaffRepo(unit.session).list()}
         data: dict[str, Any] = {
             "export": {"made_at": unit.now.isoformat(), "made_by": actor.label,
                        "service": unit.svc.config.service.org_name,
@@ -188,7 +188,7 @@ def purge(svc: Services, actor: Actor, *, dry_run: bool = False) -> Purged:
             for mentee_id, n in per.items():
                 by_mentee[mentee_id] = by_mentee.get(mentee_id, 0) + n
         ids = {i for i in by_mentee if i is not None}
-        names = {m.id: m.display_name for m in unit.session.query(Mentee).filter(Mentee.id.in_(ids))}
+        names = {i: m.display_name for i, m in MenteeRepo(unit.session).get_many(ids).items()}
         if not dry_run:
             secure_delete(unit.session)
             apply_retention(unit.session, unit.svc, unit.now)

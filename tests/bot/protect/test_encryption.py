@@ -160,6 +160,12 @@ def test_keys_from_the_config_file_and_environment(tmp_path: Path) -> None:
         load_config(path, environ={"CHECKINS_SECURITY_ACTIVE_KEY": "k9"})
     with pytest.raises(ConfigError, match=r"keys.k1: not a key"):
         load_config(path, environ={"CHECKINS_SECURITY_KEYS": "k1=short"})
+    from bot.keyring import new_key
+    key, lookup = new_key(), new_key()
+    env = load_config(None, environ={"CHECKINS_SECURITY_KEYS": f"k7={key}", "CHECKINS_SECURITY_ACTIVE_KEY": "k7",
+                                     "CHECKINS_SECURITY_LOOKUP_KEY": lookup})
+    assert env.security.keys == {"k7": key}
+    assert key not in repr(env) and lookup not in repr(env)
 
 
 def test_a_bare_engine_with_a_keyring_encrypts_too(tmp_path: Path, clock: ManualClock) -> None:

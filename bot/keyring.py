@@ -27,7 +27,7 @@ import re
 import sqlite3
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,13 @@ class Keyring:
     lookup_key: bytes
     source: str  # where the keys came from, for messages: "config", a file path, "memory"
     encrypting: bool = True  # False only for bare engines in tests and migrations: values stay as given
+    _ciphers: dict[str, AESGCM] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def _cipher(self, key_id: str) -> AESGCM:
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            cipher = self._ciphers[key_id] = AESGCM(self.keys[key_id])
+        return cipher
 
     def __repr__(self) -> str:
         return (f"Keyring(active={self.active!r}, keys={sorted(self.keys)!r}, "
@@ -131,8 +138,7 @@ class Keyring:
         if not self.encrypting:
             return text
         nonce = os.urandom(_NONCE)
-        sealed = AESGCM(self.keys[self.active]).encrypt(nonce, text.encode("utf-8"),
-                                                        self.active.encode())
+        sealed = self._cipher(self.active).encrypt(nonce, text.encode("utf-8"), self.active.encode())
         return f"{PREFIX}{self.active}:{_b64(nonce + sealed)}"
 
     def open(self, stored: str) -> str:
@@ -141,12 +147,11 @@ class Keyring:
         if parsed is None:
             return stored
         key_id, blob = parsed
-        key = self.keys.get(key_id)
-        if key is None:
+        if key_id not in self.keys:
             raise MissingKey(f"stored data is encrypted with key {key_id!r}, which this service does "
                              f"not have (keys from {self.source}): restore that key from your backup")
         try:
-            return AESGCM(key).decrypt(blob[:_NONCE], blob[_NONCE:], key_id.encode()).decode("utf-8")
+            return self._cipher(key_id).decrypt(blob[:_NONCE], blob[_NONCE:], key_id.encode()).decode("utf-8")
         except InvalidTag:
             raise WrongKey(f"stored data under key {key_id!r} does not open with the key of that name "
                            f"from {self.source}: is it the right key file?") from None

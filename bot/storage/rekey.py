@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Engine, Table, Text, func, select, type_coerce, update
+from sqlalchemy import Column, Engine, Table, Text, bindparam, func, select, type_coerce, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.keyring import key_id_of
@@ -78,21 +78,24 @@ def _one_batch(session: Session, table: Table, pk: Column[object], columns: list
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()  # the running service may be writing these rows
     rows = session.execute(stmt).all()
-    changed = 0
+    params = []
     for row in rows:
-        stale = {c.name: getattr(row, c.name) for c in columns if keyring.needs_sealing(getattr(row, c.name))}
-        if not stale:
+        if not any(keyring.needs_sealing(getattr(row, c.name)) for c in columns):
             continue
-        values = {}
-        for name, stored in stale.items():
-            # Through the column's own type: opened with the key it was sealed with, sealed again
-            # with the active one.
-            plain = keyring.open(stored)
-            values[name] = plain if isinstance(table.c[name].type, Sealed) else _json(plain)
-        session.execute(update(table).where(pk == row[0]).values(**values))
-        changed += 1
+        # Every encrypted column of the row, opened with the key it was sealed with; the column
+        # types seal them again with the active key on the way back.
+        values: dict[str, object] = {"_pk": row[0]}
+        for c in columns:
+            stored = getattr(row, c.name)
+            plain = keyring.open(stored) if stored else stored
+            values[f"v_{c.name}"] = _json(plain) if plain and isinstance(c.type, SealedJSON) else plain
+        params.append(values)
+    if params:
+        stmt_update = update(table).where(pk == bindparam("_pk")).values(
+            {c.name: bindparam(f"v_{c.name}", type_=c.type) for c in columns})
+        session.connection().execute(stmt_update, params)
     _rehash(session, table, [row[0] for row in rows])
-    return len(rows), changed, rows[-1][0] if rows else after
+    return len(rows), len(params), rows[-1][0] if rows else after
 
 
 def _json(text: str) -> object:

@@ -183,6 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--partial", action="store_true", help="import the good rows even if some are bad")
     p.set_defaults(func=c.cmd_mentee_import)
 
+    from bot import cli_protect  # data protection: export, erase, purge, rotate-key, keygen
+
+    cli_protect.register(sub, mentee)
+
     # check-ins and schedules
     checkin = sub.add_parser("checkin", help="check-ins").add_subparsers(
         dest="action", metavar="ACTION", required=True)

@@ -35,6 +35,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     svc = _services(args)
     print(f"database ready at revision {current_revision(svc.engine)}: {svc.engine.url.render_as_string()}")
+    from bot.storage.sealed import keyring_of  # data protection: say where the keys are
+
+    print(f"encryption keys: {keyring_of(svc.engine.dialect).source} (back them up, apart from the database)")
     return 0
 
 

@@ -155,6 +155,16 @@ class StaffConfig:
 
 
 @dataclass(frozen=True)
+class SecurityConfig:
+    """Encryption at rest (see bot/keyring.py). Empty: a SQLite file gets a key file beside it."""
+
+    keys: dict[str, str] = field(default_factory=dict, repr=False)  # key id -> key (base64)
+    active_key: str = ""  # the key new values are encrypted with
+    lookup_key: str = field(default="", repr=False)  # for the phone / chat id hashes
+    key_file: str = ""  # or read all three from this file (`checkins keygen --out FILE`)
+
+
+@dataclass(frozen=True)
 class Config:
     service: ServiceConfig = field(default_factory=ServiceConfig)
     checkins: CheckinConfig = field(default_factory=CheckinConfig)
@@ -167,6 +177,7 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     replies: ReplySettings = field(default_factory=ReplySettings)
     staff: StaffConfig = field(default_factory=StaffConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
     def with_database(self, url: str) -> Config:
         return dataclasses.replace(self, service=dataclasses.replace(self.service, database_url=url))
@@ -174,6 +185,8 @@ class Config:
 
 def _coerce(section: str, key: str, raw: Any, kind: type) -> Any:
     where = f"[{section}] {key}"
+    if getattr(kind, "__origin__", None) is dict:
+        return _table_of_text(where, raw)
     if kind is bool:
         if isinstance(raw, bool):
             return raw
@@ -193,6 +206,18 @@ def _coerce(section: str, key: str, raw: Any, kind: type) -> Any:
     if not isinstance(raw, str):
         raise ConfigError(f"config {where}: must be text, got {raw!r}")
     return raw
+
+
+def _table_of_text(where: str, raw: Any) -> dict[str, str]:
+    """A TOML table of texts, or from the environment "k1=...,k2=..."."""
+    if isinstance(raw, str):
+        pairs = [p.strip() for p in raw.split(",") if p.strip()]
+        if not all("=" in p for p in pairs):
+            raise ConfigError(f"config {where}: must look like k1=KEY,k2=KEY")
+        raw = dict(p.split("=", 1) for p in pairs)
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise ConfigError(f"config {where}: must be a table of texts, e.g. {{k1 = \"...\"}}")
+    return {str(k).strip(): v.strip() for k, v in raw.items()}
 
 
 def _validate(cfg: Config) -> None:
@@ -245,6 +270,14 @@ def _validate(cfg: Config) -> None:
     if cfg.staff.code_attempts < 1 or cfg.staff.session_idle_minutes <= 0 or cfg.staff.code_minutes <= 0:
         raise ConfigError("config [staff]: code_attempts, session_idle_minutes and code_minutes "
                           "must be more than 0")
+    if cfg.security.keys:
+        from bot.keyring import Keyring
+
+        try:
+            Keyring.from_settings(cfg.security.keys, cfg.security.active_key, cfg.security.lookup_key,
+                                  source="config")
+        except ValueError as exc:
+            raise ConfigError(f"{exc}") from None
     if cfg.checkins.default_plan:
         from bot.schedule import PlanError, parse_plan
 

@@ -48,6 +48,23 @@ class RecordingPhone:
         return [m.text for m in self.sent if m.address == address]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def test_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One encryption key file for the whole run, named by CHECKINS_SECURITY_KEY_FILE, so any
+    Config() the tests build (PostgreSQL included, which needs keys) reads and writes encrypted."""
+    from bot.keyring import Keyring, write_key_file
+
+    path = tmp_path_factory.mktemp("keys") / "test.keys"
+    write_key_file(path, Keyring.generate(source=str(path)))
+    before = os.environ.get("CHECKINS_SECURITY_KEY_FILE")
+    os.environ["CHECKINS_SECURITY_KEY_FILE"] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop("CHECKINS_SECURITY_KEY_FILE", None)
+    else:
+        os.environ["CHECKINS_SECURITY_KEY_FILE"] = before
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     """A clock that only moves when a test moves it."""

@@ -212,6 +212,8 @@ def pause(session: Session, svc: Services, mentee: Mentee, now: datetime) -> Non
 
 
 def resume(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
+    if mentee.status == "erased":  # data-protection
+        raise InvalidDetails("this mentee's record was erased; add them again if they come back")
     if mentee.status == "opted_out":
         raise InvalidDetails("this mentee opted out; only they can restart by texting START")
     mentee.status = "active"

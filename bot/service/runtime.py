@@ -107,11 +107,22 @@ class Services:
 
 def build_services(config: Config, clock: Clock | None = None, *, create_schema: bool = True,
                    channels: dict[str, Channel] | None = None) -> Services:
-    """Connect to the database (migrating it if asked) and assemble the services."""
+    """Connect to the database (migrating it if asked) with its encryption keys, and assemble
+    the services. A key problem (none for PostgreSQL, a missing key file) is a ConfigError."""
+    from bot.config import ConfigError
+    from bot.keyring import keyring_for
+    from bot.storage.sealed import attach, fill_missing_hashes
+
+    try:
+        keyring = keyring_for(config.security, config.service.database_url)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     engine = make_engine(config.service.database_url,
                          busy_timeout=config.service.sqlite_busy_timeout_seconds)
+    attach(engine, keyring)
     if create_schema:
         migrate(engine)
+        fill_missing_hashes(engine)
     return Services(
         config=config,
         clock=clock or SystemClock(),

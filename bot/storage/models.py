@@ -19,12 +19,13 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
     TypeDecorator,
     UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.storage.sealed import Sealed, SealedJSON, hash_columns
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -59,8 +60,11 @@ class Staff(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     role: Mapped[str] = mapped_column(String(20))  # mentor | supervisor | coordinator
-    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
-    telegram_chat_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # data-protection: encrypted, found by the keyed hashes below (unique there)
+    phone: Mapped[str | None] = mapped_column(Sealed)
+    telegram_chat_id: Mapped[str | None] = mapped_column(Sealed)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    telegram_chat_id_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     email: Mapped[str | None] = mapped_column(String(254))
     channels: Mapped[str] = mapped_column(String(60), default="sms,telegram,email")
     supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
@@ -82,10 +86,13 @@ class Mentee(Base):
     __tablename__ = "mentees"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    first_name: Mapped[str] = mapped_column(String(80))
-    last_name: Mapped[str] = mapped_column(String(80), default="")
-    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
-    telegram_chat_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # data-protection: encrypted, found by the keyed hashes below (unique there)
+    first_name: Mapped[str] = mapped_column(Sealed)
+    last_name: Mapped[str] = mapped_column(Sealed, default="")
+    phone: Mapped[str | None] = mapped_column(Sealed)
+    telegram_chat_id: Mapped[str | None] = mapped_column(Sealed)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    telegram_chat_id_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     preferred_channel: Mapped[str] = mapped_column(String(12), default="sms")
     mentor_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
@@ -130,7 +137,7 @@ class Conversation(Base):
     flow_name: Mapped[str] = mapped_column(String(40))
     flow_version: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(40))
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    answers: Mapped[dict[str, Any]] = mapped_column(SealedJSON, default=dict)  # data-protection
     reasks: Mapped[int] = mapped_column(Integer, default=0)
     reminded: Mapped[bool] = mapped_column(Boolean, default=False)
     trigger: Mapped[str] = mapped_column(String(20), default="scheduled")
@@ -159,7 +166,7 @@ class Message(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))  # in | out
     channel: Mapped[str] = mapped_column(String(12))
-    address: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(Sealed)  # data-protection: encrypted
     mentee_id: Mapped[int | None] = mapped_column(ForeignKey("mentees.id"), index=True)
     # The recipient (or sender) is this staff member: routing and fallback go by staff rules.
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
@@ -167,7 +174,7 @@ class Message(Base):
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
     # Who wrote a staff reply to a mentee (purpose "staff_reply"); the recipient is the mentee.
     sent_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Sealed)  # data-protection: encrypted
     buttons: Mapped[list[Any] | None] = mapped_column(JSON)
     purpose: Mapped[str] = mapped_column(String(20), default="flow")  # flow|safety|alert|system|staff_reply
     status: Mapped[str] = mapped_column(String(16))
@@ -197,7 +204,7 @@ class Answer(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
     mentee_id: Mapped[int] = mapped_column(ForeignKey("mentees.id"), index=True)
     question: Mapped[str] = mapped_column(String(40))
-    raw_text: Mapped[str] = mapped_column(Text)
+    raw_text: Mapped[str] = mapped_column(Sealed)  # data-protection: encrypted
     value: Mapped[str | None] = mapped_column(String(200))
     number: Mapped[int | None] = mapped_column(Integer)
     answered_at: Mapped[datetime]
@@ -214,7 +221,7 @@ class Alert(Base):
     mentee_id: Mapped[int] = mapped_column(ForeignKey("mentees.id"))
     category: Mapped[str] = mapped_column(String(20))  # crisis|housing|domestic_abuse|no_contact|review
     severity: Mapped[str] = mapped_column(String(10))  # urgent|concern
-    evidence: Mapped[str] = mapped_column(String(300))
+    evidence: Mapped[str] = mapped_column(Sealed)  # data-protection: encrypted
     status: Mapped[str] = mapped_column(String(14), default="open")  # open|acknowledged|closed
     ladder_step: Mapped[int] = mapped_column(Integer, default=0)
     ladder_fired: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -226,7 +233,7 @@ class Alert(Base):
     ack_via: Mapped[str | None] = mapped_column(String(12))
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(120))
-    outcome: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Sealed)  # data-protection: encrypted
     housing_consent: Mapped[bool | None] = mapped_column(Boolean)
     housing_council: Mapped[str | None] = mapped_column(String(120))
 
@@ -245,7 +252,7 @@ class AlertEvent(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     channel: Mapped[str | None] = mapped_column(String(12))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
-    detail: Mapped[str] = mapped_column(String(300), default="")
+    detail: Mapped[str] = mapped_column(Sealed, default="")  # data-protection: may quote the mentee
     at: Mapped[datetime]
 
     alert: Mapped[Alert] = relationship(back_populates="events")
@@ -260,7 +267,7 @@ class AlertNote(Base):
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     author: Mapped[str] = mapped_column(String(120))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Sealed)  # data-protection: encrypted
     created_at: Mapped[datetime]
 
 
@@ -276,7 +283,7 @@ class RiskFlag(Base):
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
     category: Mapped[str] = mapped_column(String(20))
     severity: Mapped[str] = mapped_column(String(10))
-    evidence: Mapped[str] = mapped_column(String(300))
+    evidence: Mapped[str] = mapped_column(Sealed)  # data-protection: encrypted
     rule_id: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime]
 
@@ -458,3 +465,8 @@ class StaffSession(Base):
     ended_why: Mapped[str | None] = mapped_column(String(20))  # signed out | everywhere | idle | ...
     client: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+# data-protection: phone numbers and Telegram chat ids are found by keyed hash, kept up to date here.
+hash_columns(Staff, "phone", "telegram_chat_id")
+hash_columns(Mentee, "phone", "telegram_chat_id")

@@ -11,17 +11,24 @@ from sqlalchemy.orm import Session
 from bot.people import as_id
 from bot.storage.bulk import one_of
 from bot.storage.models import Mentee, Staff
+from bot.storage.sealed import lookup
 
-
-# Built once (every inbound turn asks): by Telegram chat id or phone, locked or not.
+# Built once (every inbound turn asks): by the hash of a Telegram chat id or phone, locked or not.
+# Phones and chat ids are stored encrypted; their keyed hashes are what an index can find.
 _MENTEE_BY_ADDRESS = {
     (telegram, lock): (
-        select(Mentee).where((Mentee.telegram_chat_id if telegram else Mentee.phone) == bindparam("address"))
+        select(Mentee).where((Mentee.telegram_chat_id_hash if telegram else Mentee.phone_hash)
+                             == bindparam("address_hash"))
         .with_for_update() if lock else
-        select(Mentee).where((Mentee.telegram_chat_id if telegram else Mentee.phone) == bindparam("address"))
+        select(Mentee).where((Mentee.telegram_chat_id_hash if telegram else Mentee.phone_hash)
+                             == bindparam("address_hash"))
     )
     for telegram in (False, True) for lock in (False, True)
 }
+
+
+def _same_name(name: str, wanted: str) -> bool:
+    return " ".join(name.split()).lower() == " ".join(wanted.split()).lower()
 
 
 class MenteeRepo:
@@ -59,18 +66,20 @@ class MenteeRepo:
         chat id, first name or full name (any case) is exactly `ref`; the caller decides what
         several matches mean."""
         ref = ref.strip()
-        full = func.lower(func.trim(Mentee.first_name + " " + Mentee.last_name))
-        conditions = [Mentee.phone == ref, Mentee.telegram_chat_id == ref,
-                      func.lower(Mentee.first_name) == ref.lower(), full == ref.lower()]
-        if phone:
-            conditions.append(Mentee.phone == phone)
+        hashes = [lookup(self.session, ref)] + ([lookup(self.session, phone)] if phone else [])
+        conditions = [Mentee.phone_hash.in_(hashes), Mentee.telegram_chat_id_hash == hashes[0]]
         if (mentee_id := as_id(ref)) is not None:
             conditions.append(Mentee.id == mentee_id)
-        return self.session.scalars(select(Mentee).where(or_(*conditions)).order_by(Mentee.id)).all()
+        found = {m.id: m for m in self.session.scalars(select(Mentee).where(or_(*conditions)))}
+        # Names are encrypted, so they are compared here (a caseload is hundreds, not millions).
+        for m in self.session.scalars(select(Mentee)):
+            if _same_name(m.first_name, ref) or _same_name(f"{m.first_name} {m.last_name}", ref):
+                found[m.id] = m
+        return [found[i] for i in sorted(found)]
 
     def by_address(self, channel: str, address: str, lock: bool = False) -> Mentee | None:
         stmt = _MENTEE_BY_ADDRESS[(channel == "telegram", lock)]
-        return self.session.scalars(stmt, {"address": address}).first()
+        return self.session.scalars(stmt, {"address_hash": lookup(self.session, address)}).first()
 
     def by_link_code(self, code: str, now: datetime) -> Mentee | None:
         stmt = select(Mentee).where(Mentee.telegram_link_code == code)
@@ -127,10 +136,9 @@ class StaffRepo:
         """Staff whose id, phone (or `phone`, the ref as the caller normalised it), email or
         name (any case) is exactly `ref`; the caller decides what several matches mean."""
         ref = ref.strip()
-        conditions = [Staff.phone == ref, func.lower(Staff.email) == ref.lower(),
+        hashes = [lookup(self.session, ref)] + ([lookup(self.session, phone)] if phone else [])
+        conditions = [Staff.phone_hash.in_(hashes), func.lower(Staff.email) == ref.lower(),
                       func.lower(Staff.name) == ref.lower()]
-        if phone:
-            conditions.append(Staff.phone == phone)
         if (staff_id := as_id(ref)) is not None:
             conditions.append(Staff.id == staff_id)
         return self.session.scalars(select(Staff).where(or_(*conditions)).order_by(Staff.id)).all()
@@ -147,8 +155,8 @@ class StaffRepo:
     def by_address(self, channel: str, address: str) -> Staff | None:
         if channel == "email":
             return self.session.scalars(select(Staff).where(Staff.email == address)).first()
-        column = Staff.telegram_chat_id if channel == "telegram" else Staff.phone
-        return self.session.scalars(select(Staff).where(column == address)).first()
+        column = Staff.telegram_chat_id_hash if channel == "telegram" else Staff.phone_hash
+        return self.session.scalars(select(Staff).where(column == lookup(self.session, address))).first()
 
     def by_link_code(self, code: str) -> Staff | None:
         return self.session.scalars(select(Staff).where(Staff.telegram_link_code == code)).first()

@@ -16,6 +16,29 @@ from bot.storage.models import Alert, AlertEvent, AlertNote, Answer, Message
 REDACTED = ""
 
 
+def due_before(session: Session, cutoff: datetime) -> dict[str, dict[int | None, int]]:
+    """What `redact_before(cutoff)` would blank, without blanking it: per kind, how many
+    records of each mentee (None: not about a mentee, e.g. a stranger's text)."""
+    from sqlalchemy import func
+
+    closed_before = select(Alert.id).where(Alert.closed_at.is_not(None), Alert.closed_at < cutoff)
+    queries = {
+        "messages": select(Message.mentee_id, func.count()).where(
+            Message.created_at < cutoff, Message.body != REDACTED).group_by(Message.mentee_id),
+        "answers": select(Answer.mentee_id, func.count()).where(
+            Answer.answered_at < cutoff, Answer.raw_text != REDACTED).group_by(Answer.mentee_id),
+        "alerts": select(Alert.mentee_id, func.count()).where(
+            Alert.closed_at.is_not(None), Alert.closed_at < cutoff, Alert.evidence != REDACTED)
+            .group_by(Alert.mentee_id),
+        "alert notes": select(Alert.mentee_id, func.count()).select_from(AlertNote)
+            .join(Alert, Alert.id == AlertNote.alert_id)
+            .where(AlertNote.alert_id.in_(closed_before), AlertNote.text != REDACTED)
+            .group_by(Alert.mentee_id),
+    }
+    return {kind: {mentee_id: int(n) for mentee_id, n in session.execute(stmt).all()}
+            for kind, stmt in queries.items()}
+
+
 def redact_before(session: Session, cutoff: datetime) -> dict[str, int]:
     """Blank message bodies, free-text answers, and closed alerts' evidence and staff notes,
     older than `cutoff`."""

@@ -235,11 +235,14 @@ def test_checkin_send_starts_one_and_says_so(staffed: Cli) -> None:
 def test_checkin_send_puts_its_first_question_in_the_outbox_for_serve(staffed: Cli, db: str) -> None:
     staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
     staffed.ok("checkin", "send", "Sam")
-    engine = create_engine(db)
-    with engine.connect() as conn:
+    from bot.config import Config
+    from bot.service.runtime import build_services
+
+    svc = build_services(Config().with_database(db))  # with the database's keys: bodies are encrypted
+    with svc.engine.connect() as conn:
         queued = conn.execute(select(Message.body, Message.status, Message.address)
                               .where(Message.direction == "out")).all()
-    engine.dispose()
+    svc.engine.dispose()
     assert len(queued) == 1
     body, status, address = queued[0]
     assert body.startswith("Hi Sam, it's your check-in.") and status == "pending"

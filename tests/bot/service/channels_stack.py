@@ -246,9 +246,12 @@ class Stack:
         return [m for m in list(self.telegram.sent) if m["chat_id"] == chat]
 
     def messages(self, **where: Any) -> list[Message]:
+        # Address and body are encrypted at rest: those are compared here, not in SQL.
+        in_python = {k: where.pop(k) for k in ("address", "body") if k in where}
         with self.svc.sessions() as s:
             stmt = select(Message).filter_by(**where).order_by(Message.id)
-            rows = list(s.scalars(stmt).all())
+            rows = [m for m in s.scalars(stmt).all()
+                    if all(getattr(m, k) == v for k, v in in_python.items())]
             s.expunge_all()
             return rows
 

@@ -236,7 +236,7 @@ def test_an_unregistered_chat_is_told_politely_and_nothing_about_it_is_kept(
     assert (row.body, row.status, row.mentee_id) == ("", "unknown_sender", None)
     assert not any("flat 3" in m.body for m in stack.messages())
     with stack.svc.sessions() as s:
-        assert s.query(Mentee).filter(Mentee.telegram_chat_id == str(STRANGER_CHAT)).count() == 0
+        assert [m for m in s.query(Mentee) if m.telegram_chat_id == str(STRANGER_CHAT)] == []
 
 
 def test_the_same_update_delivered_twice_is_handled_once(make_stack: StackFactory,

@@ -108,10 +108,13 @@ class Block:
         """The block's contribution to each category's score: its unit-length TF-IDF vector
         (sublinear term frequency) dotted with the weights."""
         rows = self.rows
+        counts = Counter(ids)
+        if n_categories == 4 and all(len(rows[r]) == 5 for r in counts):
+            return self._dot4(counts)
         sums = [0.0] * n_categories
         norm = 0.0
         log = math.log
-        for row_id, count in Counter(ids).items():
+        for row_id, count in counts.items():
             row = rows[row_id]
             tf = 1.0 if count == 1 else 1.0 + log(count)
             norm += tf * tf * row[0]
@@ -121,6 +124,32 @@ class Block:
             return sums
         scale = 1.0 / math.sqrt(norm)
         return [v * scale for v in sums]
+
+    def _dot4(self, counts: Counter[int]) -> list[float]:
+        """`dot` for the shipped model's four outputs, unrolled (the hot path: about twice as
+        fast as the loop, same sums in the same order)."""
+        rows = self.rows
+        log = math.log
+        norm = a = b = c = d = 0.0
+        for row_id, count in counts.items():
+            sq, w0, w1, w2, w3 = rows[row_id]
+            if count == 1:
+                norm += sq
+                a += w0
+                b += w1
+                c += w2
+                d += w3
+            else:
+                tf = 1.0 + log(count)
+                norm += tf * tf * sq
+                a += tf * w0
+                b += tf * w1
+                c += tf * w2
+                d += tf * w3
+        if norm == 0.0:
+            return [a, b, c, d]
+        scale = 1.0 / math.sqrt(norm)
+        return [a * scale, b * scale, c * scale, d * scale]
 
 
 _WORD_CACHE_SIZE = 50_000

@@ -46,6 +46,8 @@ LIBRARY_FLOORS = {
     "uvicorn": logging.INFO,
 }
 
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<=/bot)[^/\s]+(?=/)"), "[token]"),  # Bot API URLs: /bot<token>/method
     (re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}"), "[token]"),  # a bare Telegram bot token
@@ -143,5 +145,11 @@ def configure(config: Config | None = None, *, level: str | None = None,
     root.setLevel(threshold)
     for library, floor in LIBRARY_FLOORS.items():
         logging.getLogger(library).setLevel(max(floor, threshold))
+    for name in UVICORN_LOGGERS:  # if uvicorn set up its own handlers earlier, ours replace them
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+        if name != "uvicorn":  # the children follow the "uvicorn" floor set above
+            uvicorn_logger.setLevel(logging.NOTSET)
     logging.captureWarnings(True)  # warnings pass through the same filter
     return handler

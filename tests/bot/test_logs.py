@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from bot.clock import ManualClock
-from bot.logs import LIBRARY_FLOORS, RedactingFilter, configure, redact
+from bot.logs import LIBRARY_FLOORS, UVICORN_LOGGERS, RedactingFilter, configure, redact
 from tests.bot.service.channels_stack import (  # noqa: F401 - make_stack is a fixture
     ANSWERS,
     MENTEE_CHAT,
@@ -42,13 +42,18 @@ def restore_logging() -> Iterator[None]:
     """Put the process's logging back as it was (the test sets it to DEBUG)."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    levels = {name: logging.getLogger(name).level for name in LIBRARY_FLOORS}
+    names = [*LIBRARY_FLOORS, *UVICORN_LOGGERS]
+    saved = {n: (logging.getLogger(n).level, list(logging.getLogger(n).handlers),
+                 logging.getLogger(n).propagate) for n in names}
     yield
     for handler in [h for h in root.handlers if h not in handlers]:
         root.removeHandler(handler)
     root.setLevel(level)
-    for name, old in levels.items():
-        logging.getLogger(name).setLevel(old)
+    for name, (old_level, old_handlers, old_propagate) in saved.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(old_level)
+        logger.handlers[:] = old_handlers
+        logger.propagate = old_propagate
     logging.captureWarnings(False)
 
 
@@ -180,6 +185,9 @@ def test_an_unknown_log_level_in_config_is_one_line(tmp_path: object) -> None:
 
 def test_uvicorns_access_log_goes_through_the_same_filter(restore_logging: None) -> None:
     """`checkins serve` runs uvicorn with log_config=None, so its loggers reach our handler."""
+    import uvicorn
+
+    uvicorn.Config(lambda *a: None, log_level="warning")  # uvicorn's own set-up, as a test server does
     buffer = io.StringIO()
     configure(level="info", stream=buffer)
     logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET",

@@ -219,7 +219,7 @@ def seed_due_mentees(svc: Services, count: int, due: datetime, *, spread_seconds
     with svc.sessions() as s, s.begin():
         now = svc.clock.now()
         mentor = admin.add_staff(s, now, name="Mentor Bulk", role="mentor",
-                                 phone="+447700800000", channels="sms")
+                                 phone="+447700900800", channels="sms")  # Ofcom drama range (07700 800xxx is Jersey)
         s.execute(insert(Mentee), [
             {"first_name": f"M{i}", "last_name": "", "phone": f"+4477{i:08d}",
              "preferred_channel": "sms", "mentor_id": mentor.id, "timezone": "Europe/London",

@@ -336,6 +336,7 @@ class Suite:
         self.figures: list[Figure] = []
         self.raw: dict[str, float] = {}
         self.next_mentee = 0
+        self.seeded_until = 0
 
     def add(self, figure: Figure) -> None:
         self.figures.append(figure)
@@ -365,6 +366,7 @@ class Suite:
             + sum(b * n for b, n in s.crisis_bursts.items()) + 200
         base = self.next_mentee
         seed(url, need, first=base)
+        self.seeded_until = base + need
         service = start_service(service_config(url, fake))
         try:
             wait_ready(service)
@@ -459,6 +461,7 @@ class Suite:
         from bot.service.runtime import build_services
         from bot.storage.models import DueEvent, Mentee
 
+        self.next_mentee = max(self.next_mentee, self.seeded_until)  # past every seeded number
         first = self.next_mentee
         who = self.mentees(count)
         seed(url, count, first=first)

@@ -177,11 +177,13 @@ class Runner:
         self.scheduler.add_job(self._tick, "interval", seconds=cfg.service.tick_seconds,
                                id="tick", max_instances=1, coalesce=True)
         self.scheduler.start()
-        self.tasks.append(asyncio.create_task(self._loop("inbound", wakeups.inbound, self._inbound_pass)))
-        self.tasks.append(asyncio.create_task(self._loop("outbox", wakeups.outbox, self._outbox_pass)))
+        self.tasks.append(asyncio.create_task(self._loop("inbound", wakeups.inbound, self._inbound_pass),
+                                              name="inbound"))
+        self.tasks.append(asyncio.create_task(self._loop("outbox", wakeups.outbox, self._outbox_pass),
+                                              name="outbox"))
         # Alerts and helpline replies never wait for a batch of ordinary messages to finish.
         self.tasks.append(asyncio.create_task(
-            self._loop("urgent outbox", wakeups.urgent_outbox, self._urgent_pass)))
+            self._loop("urgent outbox", wakeups.urgent_outbox, self._urgent_pass), name="urgent outbox"))
         # Neither waits before the port opens: a webhook is stored whatever else is going on.
         self.tasks.append(asyncio.create_task(asyncio.to_thread(warm_up)))
         self.tasks.append(asyncio.create_task(self._plan_in_background()))

@@ -38,7 +38,12 @@ def test_ready_when_the_database_answers_and_every_loop_has_run(tmp_path: Path) 
             "database": "ok", "inbound": "ok", "jobs": "ok", "outbox": "ok", "risk rules": "ok",
             "ticker": "ok"}}
 
-        runner.beats["outbox"] -= 3600  # as if the sender had been stuck for an hour
+        # The sender gets stuck: its loop stops making passes, and its last one was an hour ago.
+        outbox_loop = next(t for t in runner.tasks if t.get_name() == "outbox")
+        svc.wakeups.loop.call_soon_threadsafe(outbox_loop.cancel)  # type: ignore[union-attr]
+        while not outbox_loop.done():
+            time.sleep(0.01)
+        runner.beats["outbox"] -= 3600
         response = httpx.get(server.url + "/readyz", trust_env=False)
         assert response.status_code == 503
         assert response.json()["status"] == "not ready"

@@ -161,15 +161,21 @@ def crash_run(database_url: str, tmp_path: Path, *, kills: int, faults: bool = F
 
 
 def inject_faults(twilio: FakeTwilio, telegram: FakeTelegram, rng: random.Random, stop: threading.Event) -> None:
-    """Every so often, the next provider call gets a 429, a 5xx or a slow answer."""
-    choices = [lambda: twilio.fail_next(TwilioFault.rate_limited(1)),
-               lambda: twilio.fail_next(TwilioFault.server_error(503)),
-               lambda: twilio.fail_next(TwilioFault.slow(4)),
-               lambda: telegram.fail_next(TelegramFault.flood(1)),
-               lambda: telegram.fail_next(TelegramFault.server_error(502)),
-               lambda: telegram.fail_next(TelegramFault.slow(4))]
-    while not stop.wait(rng.uniform(0.3, 1.0)):
-        rng.choice(choices)()
+    """Now and then (by traffic, not time: one fault per 3 to 6 requests a provider took, so they
+    never pile up on a quiet provider) its next call gets a 429, a 5xx or a slow answer."""
+    faults = {
+        "twilio": [TwilioFault.rate_limited(1), TwilioFault.server_error(503), TwilioFault.slow(4)],
+        "telegram": [TelegramFault.flood(1), TelegramFault.server_error(502), TelegramFault.slow(4)],
+    }
+    inject = {"twilio": twilio.fail_next, "telegram": telegram.fail_next}
+    seen = {"twilio": 0, "telegram": 0}
+    gap = {name: rng.randint(3, 6) for name in seen}
+    while not stop.wait(0.05):
+        for name, fake in (("twilio", twilio), ("telegram", telegram)):
+            count = len(fake.requests)
+            if count - seen[name] >= gap[name]:
+                inject[name](rng.choice(faults[name]))
+                seen[name], gap[name] = count, rng.randint(3, 6)
 
 
 def reader(database_url: str) -> Any:

@@ -81,6 +81,15 @@ class ServiceProcess:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    _up_since: float | None = None
+    _up_before: float = 0.0
+
+    def uptime(self) -> float:
+        """Seconds the service has been up and answering, over all its lives. Waits on the
+        service are bounded by this, not by the wall clock: a loaded machine that takes minutes
+        to start it again must not fail the test."""
+        up = self._up_since
+        return self._up_before + (time.monotonic() - up if up is not None else 0.0)
 
     @property
     def url(self) -> str:
@@ -109,7 +118,8 @@ class ServiceProcess:
                                         env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.starts += 1
-        wait_for(self.ready, "the service to accept webhooks", interval=0.25)
+        wait_for(self.ready, "the service to accept webhooks", timeout=1800, interval=0.25)
+        self._up_since = time.monotonic()
 
     def ready(self) -> bool:
         assert self.process is not None
@@ -124,7 +134,24 @@ class ServiceProcess:
     def kill(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
+        if self._up_since is not None:
+            self._up_before += time.monotonic() - self._up_since
+            self._up_since = None
         self.process.wait(timeout=30)
+
+    def wait_for(self, condition: Callable[[], bool], what: str, uptime: float = 300.0,
+                 interval: float = 0.1) -> None:
+        """Poll `condition` until true, giving up only after `uptime` seconds of the service
+        being up (generous: it only stops a hung run)."""
+        limit = self.uptime() + uptime
+        while not condition():
+            if self.uptime() > limit:
+                raise AssertionError(f"timed out waiting for {what}")
+            time.sleep(interval)
+
+    def sends(self) -> int:
+        """Messages the fake providers have taken so far."""
+        return len(self.twilio.messages) + len(self.telegram.sent)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -159,7 +186,7 @@ class Driver:
                 return False
             return ok
 
-        wait_for(answered, f"webhook {provider_id} to be accepted", interval=0.25)
+        self.service.wait_for(answered, f"webhook {provider_id} to be accepted", interval=0.25)
         with self._lock:
             self.accepted.add(provider_id)
 
@@ -219,10 +246,11 @@ def play(driver: Driver, mentee: Mentee, keep_going: Callable[[], bool], on_aler
         rounds += 1
         for text, reply in ROUND:
             mentee.write(driver, text)
-            wait_for(lambda: mentee.count(driver, reply) >= rounds, f"{mentee.name}: {reply!r} #{rounds}")
+            driver.service.wait_for(lambda: mentee.count(driver, reply) >= rounds,
+                                    f"{mentee.name}: {reply!r} #{rounds}")
         if rounds == 1 and mentee.crisis:
             mentee.write(driver, CRISIS)
-            wait_for(lambda: mentee.count(driver, HELPLINE) >= 1, f"{mentee.name}: the helplines")
+            driver.service.wait_for(lambda: mentee.count(driver, HELPLINE) >= 1, f"{mentee.name}: the helplines")
             on_alert(mentee)
         rounds_done[mentee.name] = rounds
 

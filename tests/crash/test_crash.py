@@ -11,7 +11,8 @@ and write crisis texts through real signed webhooks, restarted each time, and th
 And a fault run: 429s, 5xx, slow answers and refusals at the fake providers (and a few kills):
 everything arrives, and staff alerts move on to the mentor's next channel.
 
-Bounded: `KILLS` kills per database, each after a seeded random 0.2-2 s of uptime. Runs in the
+Bounded: `KILLS` kills per database, each just after the providers took a seeded random 1 to 6
+more messages (a moment chosen by progress, so a slow machine gets the same kills). Runs in the
 normal `pytest` run (marked `crash`: `pytest -m "not crash"` leaves it out). On PostgreSQL too
 when CHECKINS_TEST_POSTGRES_URL is set. Nothing waits on a fixed sleep: every wait is bounded
 polling on a condition.
@@ -47,7 +48,6 @@ from tests.crash.harness import (
     Mentee,
     ServiceProcess,
     play,
-    wait_for,
 )
 from tests.fakes.telegram_server import FakeTelegram, TelegramFault
 from tests.fakes.twilio_server import FakeTwilio, TwilioFault
@@ -100,13 +100,14 @@ def alert_reached_staff(run: Run, mentee: Mentee, *, mentor_by_sms: bool) -> Non
     driver = run.driver
     label = f"{mentee.name} T."
     mentor = (lambda: driver.sms_to(MENTOR_PHONE)) if mentor_by_sms else (lambda: driver.telegrams_to(MENTOR_CHAT))
-    wait_for(lambda: any(label in t for t in driver.sms_to(SUPERVISOR_PHONE)), f"{label} alert to the supervisor")
-    wait_for(lambda: any(label in t for t in mentor()), f"{label} alert to the mentor")
+    wait = driver.service.wait_for
+    wait(lambda: any(label in t for t in driver.sms_to(SUPERVISOR_PHONE)), f"{label} alert to the supervisor")
+    wait(lambda: any(label in t for t in mentor()), f"{label} alert to the mentor")
     if mentee.crisis and mentee.name.endswith(("1", "2")):
         [code] = {m.group(1) for t in driver.sms_to(SUPERVISOR_PHONE) if label in t
                   for m in [ACK_CODE.search(t)] if m}
         driver.sms(SUPERVISOR_PHONE, f"ACK {code}")
-        wait_for(lambda: sum(code in t for t in driver.sms_to(SUPERVISOR_PHONE)) >= 2, f"ack of {code}")
+        wait(lambda: sum(code in t for t in driver.sms_to(SUPERVISOR_PHONE)) >= 2, f"ack of {code}")
         with run.lock:
             run.acked.add(mentee.name)
 
@@ -136,8 +137,11 @@ def crash_run(database_url: str, tmp_path: Path, *, kills: int, faults: bool = F
                     pool_faults = threading.Thread(target=inject_faults, args=(twilio, telegram, rng, stop_faults))
                     pool_faults.start()
                 for _ in range(kills):
-                    stopped = threading.Event()
-                    stopped.wait(rng.uniform(0.2, 2.0))  # uptime before this kill (not an assertion)
+                    # A random moment by progress, not by the clock (a slow machine gets the same
+                    # kills): just after the providers have taken 1 to 6 more messages.
+                    target = service.sends() + rng.randint(1, 6)
+                    service.wait_for(lambda: service.sends() >= target, "traffic before a kill",
+                                     interval=0.005)
                     service.kill()
                     run.kills_at.append((len(twilio.messages), len(telegram.sent)))
                     service.start()
@@ -147,7 +151,8 @@ def crash_run(database_url: str, tmp_path: Path, *, kills: int, faults: bool = F
                 stop_faults.set()
                 if faults:
                     pool_faults.join()
-            wait_for(lambda: settled(database_url), "the outbox to empty and every message to be handled")
+            service.wait_for(lambda: settled(database_url), "the outbox to empty and every message to be handled",
+                             interval=0.5)
         finally:
             service.stop()
         run.driver.twilio_log = list(twilio.messages)  # type: ignore[attr-defined]
@@ -156,15 +161,21 @@ def crash_run(database_url: str, tmp_path: Path, *, kills: int, faults: bool = F
 
 
 def inject_faults(twilio: FakeTwilio, telegram: FakeTelegram, rng: random.Random, stop: threading.Event) -> None:
-    """Every so often, the next provider call gets a 429, a 5xx or a slow answer."""
-    choices = [lambda: twilio.fail_next(TwilioFault.rate_limited(1)),
-               lambda: twilio.fail_next(TwilioFault.server_error(503)),
-               lambda: twilio.fail_next(TwilioFault.slow(4)),
-               lambda: telegram.fail_next(TelegramFault.flood(1)),
-               lambda: telegram.fail_next(TelegramFault.server_error(502)),
-               lambda: telegram.fail_next(TelegramFault.slow(4))]
-    while not stop.wait(rng.uniform(0.3, 1.0)):
-        rng.choice(choices)()
+    """Now and then (by traffic, not time: one fault per 3 to 6 requests a provider took, so they
+    never pile up on a quiet provider) its next call gets a 429, a 5xx or a slow answer."""
+    faults = {
+        "twilio": [TwilioFault.rate_limited(1), TwilioFault.server_error(503), TwilioFault.slow(4)],
+        "telegram": [TelegramFault.flood(1), TelegramFault.server_error(502), TelegramFault.slow(4)],
+    }
+    inject = {"twilio": twilio.fail_next, "telegram": telegram.fail_next}
+    seen = {"twilio": 0, "telegram": 0}
+    gap = {name: rng.randint(3, 6) for name in seen}
+    while not stop.wait(0.05):
+        for name, fake in (("twilio", twilio), ("telegram", telegram)):
+            count = len(fake.requests)
+            if count - seen[name] >= gap[name]:
+                inject[name](rng.choice(faults[name]))
+                seen[name], gap[name] = count, rng.randint(3, 6)
 
 
 def reader(database_url: str) -> Any:

@@ -20,6 +20,7 @@ from bot.engine.keywords import keyword_of
 from bot.service.retention import apply_retention
 from bot.storage.models import Answer, Conversation, Message
 from escalation.replies import NEVER_SAY
+from escalation.alert_text import taken_text
 from tests.escalation.escalation_world import (
     MENTEE_PHONE,
     MENTOR_PHONE,
@@ -411,7 +412,7 @@ def test_once_someone_acknowledges_the_others_paged_are_told_who_has_it(world: W
     tg_before = len(world.telegram_to(SUPERVISOR_CHAT))
     world.sms_from(MENTOR_PHONE, f"ACK {code}")
     world.run()
-    taken = f"Alert {code} for Jo B. has been taken by Maya Patel. No need to act on it now."
+    taken = taken_text(code, "Jo B.", "Maya Patel")
     assert [m["text"] for m in world.telegram_to(SUPERVISOR_CHAT)[tg_before:]] == [taken]
     duty = world.emails_to("duty@bridges.example")
     assert str(duty[-1]["Subject"]).strip() == taken

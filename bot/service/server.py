@@ -172,7 +172,8 @@ class Runner:
         wakeups = self.svc.wakeups = Wakeups(loop=asyncio.get_running_loop())
         cfg = self.svc.config
         started = time.monotonic()
-        self.beats.update({"inbound": started, "outbox": started, "ticker": started, "jobs": started})
+        self.beats.update({"inbound": started, "outbox": started, "urgent outbox": started,
+                           "ticker": started, "jobs": started})
         self.scheduler = AsyncIOScheduler(timezone=cfg.service.timezone)
         self.scheduler.add_job(self._tick, "interval", seconds=cfg.service.tick_seconds,
                                id="tick", max_instances=1, coalesce=True)

@@ -36,6 +36,7 @@ def test_ready_when_the_database_answers_and_every_loop_has_run(tmp_path: Path) 
         assert response.status_code == 200
         assert response.json() == {"status": "ready", "checks": {
             "database": "ok", "inbound": "ok", "jobs": "ok", "outbox": "ok", "risk rules": "ok",
+            "urgent outbox": "ok",
             "ticker": "ok"}}
 
         # The sender gets stuck: its loop stops making passes, and its last one was an hour ago.

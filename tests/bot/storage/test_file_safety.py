@@ -70,7 +70,20 @@ def test_a_database_in_a_folder_that_does_not_exist_is_refused_not_made_up(tmp_p
     assert not (tmp_path / "typo").exists()
 
 
-def test_a_strangers_words_are_blanked_and_survive_in_neither_the_database_nor_the_wal(services: Services) -> None:
+@pytest.fixture
+def unencrypted(services: Services) -> Services:
+    """Words are encrypted at rest (bot/storage/sealed.py), so no plaintext ever reaches these
+    files; blanking and scrubbing the WAL are the second line, for rows written before the
+    keys (or if the keys were lost). These tests switch encryption off to check that line."""
+    from bot.keyring import Keyring
+    from bot.storage.sealed import attach
+
+    attach(services.engine, Keyring.plaintext())
+    return services
+
+
+def test_a_strangers_words_are_blanked_and_survive_in_neither_the_database_nor_the_wal(unencrypted: Services) -> None:
+    services = unencrypted
     words = "Zanzibar-marmalade-confession-4471"
     seed(services)
     store(services, words, sender=STRANGER)
@@ -78,14 +91,15 @@ def test_a_strangers_words_are_blanked_and_survive_in_neither_the_database_nor_t
     assert words.encode() in _raw(db)  # the stored row really held them (the test can see them)
     settle(services)
     with services.sessions() as s:
-        row = s.scalars(select(Message).where(Message.address == STRANGER, Message.direction == "in")).one()
+        [row] = [m for m in s.scalars(select(Message).where(Message.direction == "in")) if m.address == STRANGER]
     assert (row.body, row.status) == ("", "unknown_sender")
     assert words.encode() not in _raw(db)
     assert words.encode("utf-16-le") not in _raw(db)
 
 
 def test_words_blanked_by_retention_survive_in_neither_the_database_nor_the_wal(
-        services: Services, clock: ManualClock) -> None:
+        unencrypted: Services, clock: ManualClock) -> None:
+    services = unencrypted
     words = "Quixotic-lighthouse-evening-9932 " * 40  # long enough to spill onto overflow pages
     seed(services)
     text(services, words)
@@ -97,15 +111,16 @@ def test_words_blanked_by_retention_survive_in_neither_the_database_nor_the_wal(
     assert b"Quixotic-lighthouse" not in _raw(db)
 
 
-def test_without_scrubbing_the_wal_would_still_hold_blanked_words(services: Services) -> None:
+def test_without_scrubbing_the_wal_would_still_hold_blanked_words(unencrypted: Services) -> None:
     """Why scrub_wal exists: an UPDATE leaves the earlier page image in the WAL."""
     from sqlalchemy import update
 
+    services = unencrypted
     words = b"Obsidian-walrus-paperwork-5518"
     seed(services)
     store(services, words.decode(), sender=STRANGER)
     with services.sessions() as s, s.begin():
-        s.execute(update(Message).where(Message.address == STRANGER).values(body=""))
+        s.execute(update(Message).where(Message.direction == "in").values(body=""))
     db = _db_path(services)
     assert words in db.with_name(db.name + "-wal").read_bytes()
     assert scrub_wal(services.engine)

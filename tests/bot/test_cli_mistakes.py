@@ -52,15 +52,19 @@ def test_staff_given_a_mentees_phone_is_one_line(with_sam: Cli) -> None:
 
 
 def _sams_phone(cli: Cli) -> str | None:
-    from sqlalchemy import create_engine, select
+    from sqlalchemy import select
 
+    from bot.config import Config
+    from bot.service.runtime import build_services
     from bot.storage.models import Mentee
 
-    engine = create_engine(cli.db)
-    with engine.connect() as conn:
-        phone = conn.execute(select(Mentee.phone).where(Mentee.first_name == "Sam")).scalar_one()
-    engine.dispose()
-    return phone
+    svc = build_services(Config().with_database(cli.db))  # with the database's keys: phones are encrypted
+    try:
+        with svc.sessions() as s:
+            [sam] = [m for m in s.scalars(select(Mentee)) if m.first_name == "Sam"]
+            return sam.phone
+    finally:
+        svc.engine.dispose()
 
 
 def test_changing_a_mentees_phone_to_someone_elses_is_one_line_and_keeps_the_old_one(with_sam: Cli) -> None:

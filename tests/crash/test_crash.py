@@ -179,8 +179,14 @@ def inject_faults(twilio: FakeTwilio, telegram: FakeTelegram, rng: random.Random
 
 
 def reader(database_url: str) -> Any:
-    """A plain engine for the checks (no BEGIN IMMEDIATE: it must not queue behind the service)."""
-    return create_engine(normalise_url(database_url))
+    """A plain engine for the checks (no BEGIN IMMEDIATE: it must not queue behind the service),
+    with the database's keys (words and numbers are encrypted at rest)."""
+    from bot.keyring import keyring_for
+    from bot.storage.sealed import attach
+
+    engine = create_engine(normalise_url(database_url))
+    attach(engine, keyring_for(Config().security, database_url))
+    return engine
 
 
 def settled(database_url: str) -> bool:

@@ -83,7 +83,7 @@ def _supervisors(page: Page) -> list[StaffSummary]:
 
 def staff_new_form(page: Page, *, error: str = "", values: dict[str, str] | None = None,
                    status: int = 200) -> Response:
-    values = values or {"role": "mentor", "channels": "sms,telegram,email"}
+    values = values or {"role": "mentor", "channels": ""}
     return page.render("admin/staff_form.html", status=status, title="Add a staff member",
                        person=None, values=values, error=error, roles=ROLES,
                        supervisors=_supervisors(page))
@@ -94,7 +94,7 @@ def staff_add(page: Page) -> Response:
     try:
         added = staff.add(page.svc, page.actor, staff.NewStaff(
             name=v["name"], role=v["role"] or "mentor", phone=v["phone"], email=v["email"],
-            channels=v["channels"] or "sms,telegram,email", supervisor=v["supervisor"],
+            channels=v["channels"], supervisor=v["supervisor"],
             duty=page.form.get("duty") == "yes"))
     except InvalidInput as exc:
         return staff_new_form(page, error=str(exc), values={**v, "duty": page.form.get("duty", "")},

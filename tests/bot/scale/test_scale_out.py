@@ -167,8 +167,9 @@ def test_two_serve_processes_handle_each_message_once_and_each_mentee_in_order(
         assert len(inbound) == len(MENTEES) * PER_MENTEE
         assert Counter(m for m, _ in log) == Counter(m for m, _ in inbound)  # each handled once
         by_mentee: dict[str, list[int]] = defaultdict(list)
-        for message_id, address in log:
-            by_mentee[address].append(message_id)
+        sender = dict(inbound)  # the log holds the address as stored (encrypted): read it back here
+        for message_id, _ in log:
+            by_mentee[sender[message_id]].append(message_id)
         for phone in MENTEES:  # in the order each mentee sent them
             assert by_mentee[phone] == sorted(by_mentee[phone]) and len(by_mentee[phone]) == PER_MENTEE
         assert unsent == 0

@@ -33,7 +33,7 @@ def test_every_kind_of_action_shows_with_who_did_it(web: StaffWeb) -> None:
     cora.get("/staff/digest.csv?week=2026-W10")
     whats = {what for who, what in _rows(cora.get("/staff/admin/audit").text)}
     for words in ("signed in", "opened a mentee's record", "took an alert", "added a note to an alert", "closed an alert",
-                  "replied to a mentee", "opened an alert", "changed a check-in plan (plan daily 10:00)",
+                  "replied to a mentee", "opened an alert", "changed a check-in plan (plan daily 10:00, flow weekly)",
                   "imported staff", "downloaded a digest (CSV)"):
         assert any(w.startswith(words) for w in whats), (words, whats)
     assert not any("Rang Sam" in w or "ringing you" in w for w in whats)  # never a message body

@@ -279,9 +279,10 @@ def test_kills_at_random_moments_lose_nothing_and_send_nothing_twice_but_the_one
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "open defect since the merge of the parallel branches: in the fault run a Telegram mentee's "
-    "first question did not arrive within 300 s of service uptime (passed on the send-reliability "
-    "branch alone); not yet diagnosed"))
+    "intermittent since the merge of the parallel branches: once, in a full run on a loaded "
+    "machine, a Telegram mentee's first question did not arrive within 300 s of service uptime; "
+    "it passed on its branch and on a rerun (112 s). Not yet diagnosed: a slow start or a real "
+    "stall under faults"))
 def test_with_429s_5xx_slow_answers_and_refusals_everything_arrives_and_alerts_fall_back(
         tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'faults.db'}"

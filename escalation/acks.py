@@ -67,8 +67,3 @@ def ack_refused_text(code: str) -> str:
         f"Sorry, we can't acknowledge {code} from this number. Check the code, or ask the "
         "mentor, supervisor or duty contact to reply."
     )
-
-
-def taken_by_text(code: str, mentee_label: str, taker: str) -> str:
-    """To the others who were paged, once someone acknowledges (one SMS): who has it now."""
-    return f"Alert {code} for {mentee_label} has been taken by {taker}. No need to act on it now."

@@ -26,7 +26,6 @@ from escalation.acks import (
     ack_refused_text,
     may_acknowledge,
     parse_ack,
-    taken_by_text,
 )
 from escalation.alert_text import (
     new_alert_code,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -18,8 +19,10 @@ from bot.app import loops, mentees, staff
 from bot.app.actor import Actor
 from bot.channels.base import InboundMessage
 from bot.clock import ManualClock
-from bot.service.runtime import Services
+from bot.config import Config
+from bot.service.runtime import Services, build_services
 from bot.storage.models import Alert, AuditEntry
+from tests.conftest import RecordingPhone
 
 SAM_PHONE = "+447700900123"
 LEE_PHONE = "+447700900124"
@@ -72,6 +75,16 @@ def _staff(svc: Services, operator: Actor, new: staff.NewStaff) -> Actor:
 @pytest.fixture
 def world(services: Services, clock: ManualClock) -> World:
     return build_world(services, clock)
+
+
+@pytest.fixture
+def pg_world(pg_url: str, clock: ManualClock) -> Iterator[World]:
+    """The same world on a fresh PostgreSQL schema (skips when PostgreSQL is not configured)."""
+    svc = build_services(Config().with_database(pg_url), clock, channels={"console": RecordingPhone()})
+    try:
+        yield build_world(svc, clock)
+    finally:
+        svc.engine.dispose()
 
 
 def build_world(services: Services, clock: ManualClock) -> World:

@@ -3,28 +3,13 @@ audit log and an alert's life (the rest of the suite runs them on SQLite)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import pytest
 
 from bot.app import alerts, audit, mentees, messages, staff, timeline
-from bot.clock import ManualClock
-from bot.config import Config
-from bot.service.runtime import Services, build_services
-from tests.bot.app.conftest import SAM_PHONE, World, build_world
-from tests.conftest import RecordingPhone
+from tests.bot.app.conftest import SAM_PHONE, World
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_world(pg_url: str, clock: ManualClock) -> Iterator[World]:
-    svc: Services = build_services(Config().with_database(pg_url), clock,
-                                   channels={"console": RecordingPhone()})
-    try:
-        yield build_world(svc, clock)
-    finally:
-        svc.engine.dispose()
 
 
 def test_refs_read_markers_and_the_audit_log_work_on_postgresql(pg_world: World) -> None:

@@ -8,9 +8,11 @@ through the pages in test_signin.py); every request after that is a real HTTP re
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -21,7 +23,7 @@ from bot.clock import ManualClock
 from bot.service.runtime import Services
 from bot.service.server import build_app
 from bot.staff.pages import SESSION_COOKIE
-from tests.bot.app.conftest import LEE_PHONE, SAM_PHONE, World, build_world
+from tests.bot.app.conftest import LEE_PHONE, SAM_PHONE, World, build_world, pg_world  # noqa: F401 (a fixture)
 from tests.fakes.server import ThreadedServer
 
 # One crisis finding, urgent (see the session notes: other crisis texts may raise two).
@@ -83,3 +85,38 @@ def web(services: Services, clock: ManualClock) -> Iterator[StaffWeb]:
     app, _ = build_app(services, run_loops=False)
     with ThreadedServer(app) as server:
         yield StaffWeb(world, server.url)
+
+
+# The browser tests (test_browser.py, test_admin_browser.py) use Debian's Chromium only (never
+# `playwright install`); each module skips itself with `skip_without_browser()` at import.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def skip_without_browser() -> None:
+    """Skip the calling test module, with the reason, where Chromium or playwright is missing."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
+                    allow_module_level=True)
+    pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One headless Chromium per test module."""
+    skip_without_browser()
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: CHECKINS_STAFF_SCREENSHOTS (to refresh docs/), else the test's tmp."""
+    where = Path(os.environ.get("CHECKINS_STAFF_SCREENSHOTS") or tmp_path / "shots")
+    where.mkdir(parents=True, exist_ok=True)
+    return where

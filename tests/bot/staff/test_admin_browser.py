@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,33 +21,11 @@ from bot.app import signin
 from bot.app.actor import Actor
 from bot.staff.pages import SESSION_COOKIE
 from bot.storage.models import Mentee
-from tests.bot.staff.conftest import StaffWeb
+from tests.bot.staff.conftest import StaffWeb, skip_without_browser
 
-CHROMIUM = "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+skip_without_browser()
 
 WIDTH = 360
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    """Where screenshots go: CHECKINS_STAFF_SCREENSHOTS (to refresh docs/), else the test's tmp."""
-    where = Path(os.environ.get("CHECKINS_STAFF_SCREENSHOTS") or tmp_path / "shots")
-    where.mkdir(parents=True, exist_ok=True)
-    return where
 
 
 def signed_in(browser: Any, web: StaffWeb, who: Actor, width: int = WIDTH) -> Any:

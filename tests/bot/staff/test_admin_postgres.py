@@ -3,29 +3,14 @@ import and the digest online (the HTTP tests run them on SQLite)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import pytest
 
 from bot.app import audit, digests, imports, mentees
 from bot.app.admin import mentee_details
-from bot.clock import ManualClock
-from bot.config import Config
-from bot.service.runtime import Services, build_services
-from tests.bot.app.conftest import World, build_world
-from tests.conftest import RecordingPhone
+from tests.bot.app.conftest import World
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_world(pg_url: str, clock: ManualClock) -> Iterator[World]:
-    svc: Services = build_services(Config().with_database(pg_url), clock,
-                                   channels={"console": RecordingPhone()})
-    try:
-        yield build_world(svc, clock)
-    finally:
-        svc.engine.dispose()
 
 
 def test_admin_operations_and_the_audit_search_on_postgresql(pg_world: World) -> None:

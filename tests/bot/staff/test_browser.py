@@ -23,22 +23,17 @@ from bot.service import admin
 from bot.service.runtime import build_services
 from bot.service.server import build_app, build_channels
 from escalation.detect import warm_up
+from tests.bot.staff.conftest import skip_without_browser
 from tests.fakes.server import ThreadedServer
 from tests.fakes.twilio_server import FakeTwilio, inbound_sms_form, post_twilio_webhook
 
-CHROMIUM = "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+skip_without_browser()
 
 T = TypeVar("T")
 PUBLIC = "http://127.0.0.1:8080"  # what the service believes its address is (plain http: no Secure cookies)
 SAM, DAN, PRIYA, OMAR = "+447700900123", "+447700900011", "+447700900012", "+447700900014"
 CRISIS = "Got a rope and im doing it tonight, ive had enough"
 WIDTH = 360
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def wait_for(what: Callable[[], T], timeout: float = 20.0) -> T:
@@ -113,22 +108,6 @@ def service(tmp_path: Path, clock: ManualClock, fake_twilio: FakeTwilio) -> Iter
     s = Service(tmp_path, clock, fake_twilio)
     yield s
     s.close()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    """Where screenshots go: CHECKINS_STAFF_SCREENSHOTS (to refresh docs/), else the test's tmp."""
-    where = Path(os.environ.get("CHECKINS_STAFF_SCREENSHOTS") or tmp_path / "shots")
-    where.mkdir(parents=True, exist_ok=True)
-    return where
 
 
 def phone_page(browser: Any) -> Any:

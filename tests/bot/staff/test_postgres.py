@@ -5,28 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 
 import pytest
 
 from bot.app import loops, signin
-from bot.clock import ManualClock
-from bot.config import Config
-from bot.service.runtime import Services, build_services
-from tests.bot.app.conftest import World, build_world
+from tests.bot.app.conftest import World
 from tests.conftest import RecordingPhone
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_world(pg_url: str, clock: ManualClock) -> Iterator[World]:
-    svc: Services = build_services(Config().with_database(pg_url), clock,
-                                   channels={"console": RecordingPhone()})
-    try:
-        yield build_world(svc, clock)
-    finally:
-        svc.engine.dispose()
 
 
 def test_sign_in_and_sessions_work_on_postgresql(pg_world: World) -> None:

@@ -30,6 +30,10 @@ _REPLACEMENTS = {
     "\u2011": "-", "\u2026": "...", "\u00a0": " ", "\u2009": " ", "\u200a": " ", "\u202f": " ",
     "\u2002": " ", "\u2003": " ", "\u200b": "", "\u200d": "", "\ufe0f": "", "\t": " ",
     "\u2022": "-", "·": "-", "\u2122": "TM", "©": "(c)", "®": "(R)", "\u00ad": "",
+    # Letters with no accent to strip (NFKD leaves them whole): spelt out, so a name such as
+    # "Łukasz" keeps its first letter.
+    "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ı": "i", "Œ": "OE", "œ": "oe", "Þ": "Th", "þ": "th",
+    "Ð": "D", "ð": "d", "Ħ": "H", "ħ": "h",
     "\u2190": "<-", "\u2192": "->", "\u2264": "<=", "\u2265": ">=", "\u00d7": "x",
 }
 _EMOJI_WORDS = {
@@ -104,12 +108,24 @@ def split_words(text: str, limit: int = SINGLE_SEGMENT) -> list[str]:
         if current:
             parts.append(current)
         while gsm7_length(word) > limit:  # a single over-long "word", e.g. a URL
-            parts.append(word[:limit])
-            word = word[limit:]
+            head = _fitting_prefix(word, limit)
+            parts.append(head)
+            word = word[len(head):]
         current = word
     if current:
         parts.append(current)
     return parts
+
+
+def _fitting_prefix(word: str, limit: int) -> str:
+    """The longest start of `word` within `limit` septets (an extension character costs two,
+    so cutting by characters could overrun a segment)."""
+    used = 0
+    for i, ch in enumerate(word):
+        used += 2 if ch in EXTENDED else 1
+        if used > limit:
+            return word[:i]
+    return word
 
 
 def sms_parts(text: str) -> list[str]:

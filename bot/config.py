@@ -150,6 +150,9 @@ class StaffConfig:
     code_attempts: int = 5  # wrong tries before a code stops working
     codes_per_address_per_hour: int = 5  # codes asked for one phone or email
     signins_per_client_per_hour: int = 30  # code requests and wrong codes from one client address
+    # Every answer to "send me a code" takes at least this long, staff address or not, so the
+    # time it takes does not tell an outsider which addresses belong to staff.
+    code_answer_seconds: float = 0.4
     # Signs the links in alert texts (/staff/a/CODE?s=...); "" = alert texts carry no link.
     link_secret: str = field(default="", repr=False)
 
@@ -267,6 +270,8 @@ def _validate(cfg: Config) -> None:
     if cfg.staff.link_secret and len(cfg.staff.link_secret) < 16:
         raise ConfigError("config [staff] link_secret: use at least 16 random characters "
                           "(CHECKINS_STAFF_LINK_SECRET)")
+    if not 0 <= cfg.staff.code_answer_seconds <= 5:
+        raise ConfigError("config [staff]: code_answer_seconds must be between 0 and 5")
     if cfg.staff.code_attempts < 1 or cfg.staff.session_idle_minutes <= 0 or cfg.staff.code_minutes <= 0:
         raise ConfigError("config [staff]: code_attempts, session_idle_minutes and code_minutes "
                           "must be more than 0")

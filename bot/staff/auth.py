@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
@@ -33,7 +35,11 @@ def sign_in_form(page: Page) -> Response:
 
 def ask_code(page: Page) -> Response:
     typed = page.form.get("address", "")
+    started = time.monotonic()
     asked = signin.request_code(page.svc, typed, client_of(page.request))
+    # A staff address does more work (a code stored, a text queued) than a stranger's: pad
+    # every answer to the same floor so the timing gives nothing away.
+    time.sleep(max(0.0, page.svc.config.staff.code_answer_seconds - (time.monotonic() - started)))
     if not asked.ok:
         status = 429 if "Too many" in asked.message else 400
         return page.render("sign_in.html", status=status, title="Sign in", next=_next(page),

@@ -74,6 +74,14 @@ def test_an_unknown_address_gets_the_same_answer_and_nothing_is_sent(web: StaffW
     assert same(refused.text, "+447700900777") == same(wrong.text, "+447700900001")
 
 
+def test_asking_for_a_code_takes_as_long_for_a_stranger_as_for_staff(web: StaffWeb) -> None:
+    """Every answer is padded to the configured floor, so timing does not reveal who is staff."""
+    floor = web.svc.config.staff.code_answer_seconds
+    assert floor > 0
+    for address in ("+447700900001", "+447700900777", "not-staff@example.org"):
+        assert ask(web, web.client(), address).elapsed.total_seconds() >= floor
+
+
 def test_codes_are_stored_hashed_and_the_sent_text_is_not_kept(web: StaffWeb) -> None:
     ask(web, web.client(), DAN_PHONE)
     [code] = codes_to(web, DAN_PHONE)

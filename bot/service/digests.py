@@ -12,12 +12,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.service.runtime import Services
-from bot.storage.digest_records import load_digest_records
-from bot.storage.models import DigestSent, Staff
+from bot.storage.digest_records import claim_sent, load_digest_records, unclaim_sent
+from bot.storage.models import Staff
 from bot.storage.people import StaffRepo
 from escalation.digest.email import DigestSendError, build_digest_email, send_email
 from escalation.digest.figures import mentor_digest, supervisor_digest
@@ -79,20 +78,13 @@ def recipients_in(session: Session, mentors: bool = False) -> list[Staff]:
 
 def _claim(svc: Services, staff: Staff, week: Week, kind: str) -> bool:
     """Record the digest as sent; False if it already was (this week, this person)."""
-    try:
-        with svc.sessions() as session, session.begin():
-            session.add(DigestSent(staff_id=staff.id, week=week.label, kind=kind,
-                                   sent_at=svc.clock.now()))
-        return True
-    except IntegrityError:
-        return False
+    with svc.sessions() as session:
+        return claim_sent(session, staff.id, week.label, kind, svc.clock.now())
 
 
 def _unclaim(svc: Services, staff: Staff, week: Week, kind: str) -> None:
-    with svc.sessions() as session, session.begin():
-        row = session.query(DigestSent).filter_by(staff_id=staff.id, week=week.label, kind=kind).first()
-        if row is not None:
-            session.delete(row)
+    with svc.sessions() as session:
+        unclaim_sent(session, staff.id, week.label, kind)
 
 
 def send_one(svc: Services, staff: Staff, week: Week, *, force: bool = False) -> DigestOutcome:

@@ -34,6 +34,27 @@ def sent_already(session: Session, week: str, staff_ids: list[int]) -> dict[int,
     return {staff_id: at for staff_id, at in rows}
 
 
+def claim_sent(session: Session, staff_id: int, week: str, kind: str, at: datetime) -> bool:
+    """Record a digest as sent (its own transaction); False if it already was this week."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with session.begin():
+            session.add(DigestSent(staff_id=staff_id, week=week, kind=kind, sent_at=at))
+        return True
+    except IntegrityError:
+        return False
+
+
+def unclaim_sent(session: Session, staff_id: int, week: str, kind: str) -> None:
+    """Forget a claim whose email failed, so the next run tries again (its own transaction)."""
+    with session.begin():
+        row = session.scalars(select(DigestSent).where(
+            DigestSent.staff_id == staff_id, DigestSent.week == week, DigestSent.kind == kind)).first()
+        if row is not None:
+            session.delete(row)
+
+
 # Eight mood weeks and four trend weeks need nine; the rest lets a missed streak reach further back.
 HISTORY_WEEKS = 12
 

@@ -144,20 +144,24 @@ def raise_findings(session: Session, svc: Services, mentee: Mentee, assessment: 
     urgent = {c for c, (sev, _, _) in worst.items() if sev == "urgent"}
     if mentee.status == "opted_out":
         return bool(urgent)
-    texts = (safety_reply_texts(svc, urgent, emergency=assessment.emergency) if urgent
-             else mentee_concern_reply(set(worst), svc.config.replies))
+    language = mentee.language or "en"
+    texts = (safety_reply_texts(svc, urgent, emergency=assessment.emergency, language=language)
+             if urgent else mentee_concern_reply(set(worst), svc.config.replies, language))
     for text in texts:
         # Safety replies answer a message the mentee has just sent: quiet hours do not apply.
         queue_to_mentee(session, svc, mentee, text, now, purpose="safety", respect_quiet_hours=False)
     return bool(urgent)
 
 
-def safety_reply_texts(svc: Services, categories: set[str], *, emergency: bool = False) -> list[str]:
-    return mentee_safety_reply(categories, svc.config.replies, emergency=emergency)
+def safety_reply_texts(svc: Services, categories: set[str], *, emergency: bool = False,
+                       language: str = "en") -> list[str]:
+    return mentee_safety_reply(categories, svc.config.replies, emergency=emergency,
+                               language=language)
 
 
 def stranger_reply_texts(svc: Services, assessment: Assessment) -> list[str]:
-    """Helplines for someone not registered who wrote something urgent (no "your mentor")."""
+    """Helplines for someone not registered who wrote something urgent (no "your mentor"). In
+    English: we do not know their language."""
     categories = {f.category for f in assessment.findings}
     return stranger_safety_reply(categories, svc.config.replies, emergency=assessment.emergency)
 
@@ -191,15 +195,15 @@ def page_duty_about_stranger(session: Session, svc: Services, channel: str, addr
     return message
 
 
-def answer_helpline_texts(svc: Services, category: str) -> list[str]:
+def answer_helpline_texts(svc: Services, category: str, language: str = "en") -> list[str]:
     """Helplines for an urgent risk raised by a check-in answer (no lead: the flow speaks)."""
     template = {"crisis": "urgent_crisis", "housing": "urgent_housing",
                 "domestic_abuse": "urgent_domestic_abuse"}.get(category)
-    return [svc.config.replies.render(template)] if template else []
+    return [svc.config.replies.render(template, language)] if template else []
 
 
-def ack_reply_text(svc: Services) -> str:
-    return mentee_ack_reply(svc.config.replies)[0]
+def ack_reply_text(svc: Services, language: str = "en") -> str:
+    return mentee_ack_reply(svc.config.replies, language)[0]
 
 
 def raise_finding(session: Session, svc: Services, mentee: Mentee, category: str, severity: str,

@@ -316,7 +316,7 @@ def _apply(session: Session, svc: Services, mentee: Mentee, conversation: Conver
             if effect.severity == "urgent":
                 # e.g. "no" to somewhere safe tonight: the right helpline at once, before the
                 # flow's next question (the flow itself already says the mentor will be told).
-                for text in alerting.answer_helpline_texts(svc, effect.category):
+                for text in alerting.answer_helpline_texts(svc, effect.category, mentee.language or "en"):
                     queue_to_mentee(session, svc, mentee, text, now, purpose="safety",
                                     respect_quiet_hours=False)
         elif isinstance(effect, NoteToMentor):

@@ -178,8 +178,7 @@ def _from_stranger(session: Session, svc: Services, row: Message, now: datetime)
         alerting.page_duty_about_stranger(session, svc, row.channel, row.address, text,
                                           assessment, now)
     else:
-        texts = [f"Sorry, this number isn't linked to anyone at {svc.config.service.org_name}. "
-                 "If you are a mentee, please ask your mentor to add you."]
+        texts = [catalogue("en").text("stranger", org=svc.config.service.org_name)]
     for text in texts:
         MessageRepo(session).add_outbound(Message(
             direction="out", channel=row.channel, address=row.address, body=text, purpose="system",
@@ -210,8 +209,7 @@ def _link_telegram(session: Session, svc: Services, row: Message, code: str, now
         else:
             row.body = ""
             row.status = "unknown_sender"
-            reply = ("Sorry, that link has expired or is not right. Please ask your mentor for a "
-                     "new one.")
+            reply = catalogue("en").text("telegram_link_bad")
     MessageRepo(session).add_outbound(Message(
         direction="out", channel="telegram", address=row.address, body=reply, purpose="system",
         status="pending", respect_quiet_hours=False, mentee_id=row.mentee_id,
@@ -273,7 +271,7 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
         # Unsolicited: stored, checked for risk, acknowledged, and passed to the mentor; but a
         # run of messages gets one acknowledgement and one nudge, not one per text.
         messages = MessageRepo(session)
-        ack = alerting.ack_reply_text(svc)
+        ack = alerting.ack_reply_text(svc, mentee.language or "en")
         if not messages.said_recently(mentee.id, ack, now - ACK_EVERY):
             queue_to_mentee(session, svc, mentee, ack, now, purpose="system", respect_quiet_hours=False)
         _forward_to_mentor(session, svc, mentee, now)
@@ -334,5 +332,5 @@ def help_text(session: Session, svc: Services, mentee: Mentee) -> str:
         contact = f" on {mentor.phone}"
     elif svc.config.service.help_phone:
         contact = f" or call {svc.config.service.help_phone}"
-    first = mentor.name.split()[0] if mentor is not None else "your mentor"
+    first = mentor.name.split()[0] if mentor is not None else texts.text("mentor_fallback")
     return texts.text("help", org=svc.config.service.org_name, mentor=first, contact=contact)

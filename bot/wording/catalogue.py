@@ -23,6 +23,16 @@ PLACEHOLDERS = {
     "org": "X" * 40,
     "mentor": "X" * 20,
     "contact": " on +447700900000",
+    # The helpline numbers of config [replies], checked here with the UK defaults; start-up
+    # checks the safety texts again with the numbers the config gives (escalation/replies.py).
+    "emergency": "999",
+    "silent_digits": "55",
+    "samaritans": "116 123",
+    "shout": "85258",
+    "nhs_mental_health": "111, option 2",
+    "da_helpline": "0808 2000 247",
+    "shelter": "0808 800 4444",
+    "numbers": "0808 2000 247, 116 123, 85258, 0808 800 4444",
 }
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -36,6 +46,14 @@ class Catalogue:
     language: str
     texts: dict[str, str]
     fallback: Catalogue | None = None
+
+    def text_template(self, key: str) -> str:
+        """The text for `key` as written, placeholders unfilled."""
+        if key in self.texts:
+            return self.texts[key]
+        if self.fallback is None:
+            raise KeyError(f"no text {key!r} in the {self.language} catalogue")
+        return self.fallback.text_template(key)
 
     def text(self, key: str, **values: str) -> str:
         """The text for `key` with its placeholders filled."""
@@ -54,7 +72,7 @@ def problems(text: str, source: str = "<catalogue>", reference: dict[str, str] |
     except tomllib.TOMLDecodeError as exc:
         return [f"{source}:0: not valid TOML: {exc}"]
     lines = {m.group(1): n for n, line in enumerate(text.splitlines(), 1)
-             if (m := re.match(r'^\s*"?([a-z_.]+)"?\s*=', line))}
+             if (m := re.match(r'^\s*"?([a-z0-9_.]+)"?\s*=', line))}
     found: list[str] = []
     texts = data.get("texts", {})
     budgets = data.get("segments", {})
@@ -74,16 +92,39 @@ def problems(text: str, source: str = "<catalogue>", reference: dict[str, str] |
         if bad and not data.get("ucs2", False):
             found.append(f"{source}:{line}: {key}: characters outside GSM-7: {''.join(bad)!r} "
                          "(they make every text cost two or three times as much)")
+            continue
         filled = _PLACEHOLDER.sub(lambda m: PLACEHOLDERS[m.group(1)], value)
         allowed = int(budgets.get(key, 1))
         cost = segment_count(filled)
         if cost > allowed:
             found.append(f"{source}:{line}: {key}: would cost {cost} SMS segments with long names, "
                          f"{allowed} allowed")
+            continue
+        rule = _rule_problem(key, filled)
+        if rule:
+            found.append(f"{source}:{line}: {key}: {rule}")
     if reference is not None:
         for key in sorted(set(texts) - set(reference)):
             found.append(f"{source}:{lines.get(key, 1)}: {key}: not a key in the English catalogue")
     return found
+
+
+def _rule_problem(key: str, filled: str) -> str | None:
+    """Safe messaging for the safety texts, discretion for the discreet ones (rules that live with
+    the code that applies them)."""
+    if key.startswith("safety."):
+        from escalation.replies import safety_problem
+
+        problem = safety_problem(key.removeprefix("safety."), filled)
+        if problem:
+            return problem
+    if key.endswith("_discreet") or key.startswith("discreet."):
+        from bot.wording.discreet import giveaways
+
+        words = giveaways(filled)
+        if words:
+            return f"discreet wording must not say {', '.join(dict.fromkeys(words))}"
+    return None
 
 
 def load(path: Path, fallback: Catalogue | None = None) -> Catalogue:

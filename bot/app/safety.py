@@ -103,7 +103,10 @@ def _code_word(text: str) -> str | None:
         return None
     if not word or len(word) > 40:
         raise InvalidInput("a code word is 1 to 40 letters or digits (a word or two)")
-    if keyword_of(word) is not None or keyword_of(word, opted_out=True) is not None:
+    from bot.wording.catalogue import known_languages
+
+    if any(keyword_of(word, opted_out=True, language=lang) is not None or
+           keyword_of(word, language=lang) is not None for lang in known_languages()):
         raise InvalidInput(f"{word!r} is a service keyword (STOP, START, HELP, CHECKIN); choose another")
     return word
 

@@ -33,6 +33,7 @@ from escalation.alert_text import (
     no_contact_summary,
     staff_alert_email,
     staff_alert_sms,
+    staff_text,
     stranger_alert_email,
     stranger_alert_sms,
     taken_text,
@@ -356,7 +357,7 @@ def handle_staff_message(session: Session, svc: Services, staff: Staff, row: Mes
     """A message from staff: ACK <code>, or a hint about how to acknowledge."""
     code = parse_ack(row.body or "")
     if code is None:
-        reply = "To take an alert, reply ACK and its code, for example: ACK K7Q2"
+        reply = staff_text("ack_hint")
     else:
         reply = acknowledge(session, svc, code, staff, now, via=row.channel)
     MessageRepo(session).add_outbound(Message(
@@ -381,7 +382,7 @@ def acknowledge(session: Session, svc: Services, code: str, staff: Staff | None,
             return ack_refused_text(code)
     label = alert.mentee.display_name
     if alert.status != "open":
-        return f"Alert {alert.code} for {label} was already acknowledged. Thank you."
+        return staff_text("ack_already", code=alert.code, mentee=label)
     alert.status = "acknowledged"
     alert.acknowledged_at = now
     alert.acknowledged_by = staff.id if staff else None

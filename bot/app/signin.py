@@ -107,7 +107,7 @@ def code_text(org: str, code: str, minutes: int, channel: str) -> str:
     from escalation.alert_text import staff_text
 
     body = staff_text("signin_code", org=org, signin_code=code, minutes=str(minutes))
-    return f"Your sign-in code\n{body}" if channel == "email" else body
+    return f"{staff_text('signin_subject')}\n{body}" if channel == "email" else body
 
 
 def request_code(svc: Services, typed: str, client: str) -> CodeAsked:

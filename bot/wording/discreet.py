@@ -25,7 +25,6 @@ _PATTERN = re.compile(r"(?<![A-Za-z])(" + "|".join(re.escape(w) for w in GIVEAWA
                       re.IGNORECASE)
 _NUMBER = re.compile(r"(?<!\d)(0\d{3}(?: ?\d){6,7}|116 ?\d{3}|\d{5}|111|999)(?!\d)")
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
-NEUTRAL = "Thanks, got your message."  # catalogue "discreet.neutral" in English
 def giveaways(text: str, org_name: str = "") -> list[str]:
     """The words in `text` a discreet mentee must never be sent (empty: fine)."""
     found = [m.group(1).lower() for m in _PATTERN.finditer(text)]

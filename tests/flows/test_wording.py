@@ -92,3 +92,20 @@ def test_every_catalogue_key_the_code_names_exists_in_english() -> None:
     named |= {f"safety.{name}" for name in TEXTS}
     assert len(named) > 40
     assert sorted(k for k in named if k not in english) == []
+
+
+def test_the_discreet_guard_speaks_the_mentee_language_and_gives_nothing_away() -> None:
+    from escalation.replies import ReplySettings, mentee_ack_reply, mentee_safety_reply
+
+    from bot.wording.discreet import discreet_text, giveaways
+
+    settings = ReplySettings()
+    org = "Northside Mentoring"
+    for cats in ({"crisis"}, {"housing"}, {"domestic_abuse"}, {"crisis", "housing"}):
+        for text in mentee_safety_reply(cats, settings, language="cy"):
+            assert giveaways(discreet_text(text, org, "cy"), org) == [], text
+    (ack,) = mentee_ack_reply(settings, "cy")
+    assert discreet_text(ack, org, "cy") == catalogue("cy").text("safety.acknowledgement_discreet", emergency="999")
+    (da,) = mentee_safety_reply({"domestic_abuse"}, settings, language="cy")
+    assert discreet_text(da, org, "cy") == "Mewn argyfwng ffoniwch 999. Am ddim, unrhyw bryd: 0808 2000 247."
+    assert giveaways(discreet_text("Dyma Northside Mentoring. Anfonwch HELP.", org, "cy"), org) == []

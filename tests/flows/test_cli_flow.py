@@ -88,3 +88,21 @@ def test_serve_will_not_start_with_a_bad_flow_file(tmp_path: Path, db: str) -> N
     [line] = [ln for ln in done.stderr.splitlines() if "court.toml" in ln]
     assert f"{folder / 'court.toml'}:6:" in line and "yes_or_no" in line
     assert "Traceback" not in done.stderr
+
+
+def test_schedule_set_warns_about_quiet_hours_and_show_looks_however_far_ahead(staffed: Cli) -> None:
+    """A plan that starts in 30 days is listed (not "nothing scheduled"), with its flow; a time
+    inside quiet hours is accepted with a warning saying when it will really go."""
+    from datetime import date, timedelta
+
+    staffed.ok("mentee", "add", "Sam", "--phone", "07700900123", "--mentor", "Dan Carter")
+    start = (date.today() + timedelta(days=30)).isoformat()
+    out = staffed.ok("schedule", "set", "Sam", "mon 22:30", "--start", start, "--flow", "monthly")
+    assert out.startswith("Sam: plan is now mon 22:30, flow monthly")
+    [warning] = [line for line in out.splitlines() if line.startswith("warning:")]
+    assert "22:30" in warning and "quiet hours (21:00-08:00): it will go at Tue" in warning
+    shown = staffed.ok("schedule", "show", "Sam").splitlines()
+    assert shown[0].startswith("Sam: plan mon 22:30 (Europe/London), flow monthly")
+    assert "nothing scheduled" not in "\n".join(shown)
+    assert len([line for line in shown if line.strip().endswith("planned")]) >= 4
+    assert any(line.strip().startswith("warning:") for line in shown)

@@ -269,7 +269,11 @@ def _register_issue13(sub: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     from bot.app.errors import AppError
 
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except ValueError as exc:  # a shipped flow or catalogue file that does not pass its check
+        print(f"checkins: error: {exc}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     _logging(None)
     try:

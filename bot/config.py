@@ -353,7 +353,10 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
             raise ConfigError(f"config [{section}]: unknown section; known: {', '.join(known)}")
     sections: dict[str, Any] = {}
     for name, fdef in known.items():
-        cls = fdef.default_factory()  # type: ignore[misc]
+        try:
+            cls = fdef.default_factory()  # type: ignore[misc]
+        except ValueError as exc:  # e.g. a wording catalogue whose safety texts fail their check
+            raise ConfigError(f"config [{name}]: {exc}") from None
         hints = get_type_hints(type(cls))
         given = data.get(name, {})
         if not isinstance(given, dict):
@@ -369,7 +372,10 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
                 raw = environ.get("CHECKINS_DATABASE_URL", raw)
             if raw is not None:
                 values[key] = _coerce(name, key, raw, kind)
-        sections[name] = type(cls)(**values)
+        try:
+            sections[name] = type(cls)(**values)
+        except ValueError as exc:  # a section that checks itself ([replies] numbers)
+            raise ConfigError(f"config [{name}]: {exc}") from None
     cfg = Config(**sections)
     _validate(cfg)
     if providers:

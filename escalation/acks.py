@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from escalation.alert_text import CODE_ALPHABET, CODE_DIGITS, CODE_LENGTH
+from escalation.alert_text import CODE_ALPHABET, CODE_DIGITS, CODE_LENGTH, staff_text
 from escalation.alert_view import StaffId
 
 _KEYWORD = r"(?:ack(?:nowledged?)?|ok(?:ay)?)"
@@ -58,12 +58,9 @@ def may_acknowledge(
 
 def ack_confirmed_text(code: str, mentee_label: str) -> str:
     """Reply to staff whose acknowledgement was recorded (one SMS)."""
-    return f"Thanks. Alert {code} for {mentee_label} is acknowledged and the reminders have stopped."
+    return staff_text("ack_confirmed", code=code, mentee=mentee_label)
 
 
 def ack_refused_text(code: str) -> str:
     """Polite refusal for an unknown code or staff not linked to the mentee; reveals nothing."""
-    return (
-        f"Sorry, we can't acknowledge {code} from this number. Check the code, or ask the "
-        "mentor, supervisor or duty contact to reply."
-    )
+    return staff_text("ack_refused", code=code)

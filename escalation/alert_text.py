@@ -23,22 +23,30 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_DIGITS = frozenset("23456789")
 CODE_LENGTH = 4
 
-CATEGORY_WORDS: dict[str, str] = {
-    "crisis": "crisis/self-harm risk",
-    "housing": "housing - may lose home",
-    "domestic_abuse": "domestic abuse",
-    "no_contact": "no contact",
-    "review": "message to review",
-}
-SEVERITY_WORDS: dict[str, str] = {
-    "urgent": "urgent: act today",
-    "concern": "concern: act by the next working day",
-}
+def staff_text(key: str, **values: str) -> str:
+    """The staff text "staff.<key>" from the wording catalogue (English: staff have no language)."""
+    from bot.wording.catalogue import catalogue
+
+    return catalogue("en").text(f"staff.{key}", **values)
+
+
+def _staff_optional(key: str) -> str | None:
+    from bot.wording.catalogue import catalogue
+
+    texts = catalogue("en").texts
+    return texts.get(f"staff.{key}")
 
 
 def category_words(category: str) -> str:
     """The category in plain words; an unknown one is still shown, never dropped."""
-    return CATEGORY_WORDS.get(category, category.replace("_", " ") or "could not classify")
+    words = _staff_optional(f"category.{category}")
+    if words is not None:
+        return words
+    return category.replace("_", " ") or staff_text("category.unknown")
+
+
+def severity_words(severity: str) -> str:
+    return _staff_optional(f"severity.{severity}") or severity
 
 
 def new_alert_code(rng: random.Random, taken: Container[str] = frozenset()) -> str:
@@ -103,9 +111,10 @@ def _label(alert: AlertView) -> str:
 def _sms(prefix: str, alert: AlertView) -> str:
     what = shape_excerpt(category_words(alert.category), 40)
     head = f"{prefix}{alert.severity.upper()} {_label(alert)}: {what}."
-    tail = f"Reply ACK {alert.code}"
-    if alert.link and gsm7_length(f"{head} {tail} or see {alert.link}") <= SINGLE_SEGMENT:
-        tail += f" or see {alert.link}"  # a link too long for one text is left to the email
+    tail = staff_text("alert_ack", code=alert.code)
+    see = staff_text("alert_link", link=alert.link) if alert.link else ""
+    if see and gsm7_length(f"{head} {tail}{see}") <= SINGLE_SEGMENT:
+        tail += see  # a link too long for one text is left to the email
     quoted = alert.category not in ("no_contact",)
     # Two spaces, plus quote marks or a closing full stop around the excerpt.
     room = SINGLE_SEGMENT - gsm7_length(head) - gsm7_length(tail) - 2 - (2 if quoted else 1)
@@ -130,22 +139,19 @@ def still_not_acked_text(alert: AlertView, now: datetime) -> str:
 
     The wait counts from the start of the current ladder (creation, or the upgrade to urgent).
     """
-    return _sms(f"STILL NOT ACKED {format_age(now - alert.ladder_start)}: ", alert)
+    return _sms(staff_text("still_not_acked", waited=format_age(now - alert.ladder_start)), alert)
 
 
 def taken_text(code: str, mentee_label: str, taker: str) -> str:
     """To the others paged once someone acknowledges: who has it (one GSM-7 segment)."""
-    text = f"{code} {shape_excerpt(mentee_label, 24)}: {shape_excerpt(taker, 40)} has taken this alert. Nothing more is needed from you unless they ask."
+    text = staff_text("taken", code=code, mentee=shape_excerpt(mentee_label, 24),
+                      taker=shape_excerpt(taker, 40))
     return to_gsm7(text)
 
 
 def duty_to_refer_text(alert: AlertView) -> str:
     """The housing prompt that follows a housing alert SMS (Homelessness Reduction Act s.10)."""
-    text = (
-        f"{alert.code} housing: if {_label(alert)} is homeless or may be within 56 days, get "
-        "their consent and chosen council; probation can then make a Duty to Refer."
-    )
-    return to_gsm7(text)
+    return to_gsm7(staff_text("duty_to_refer", code=alert.code, mentee=_label(alert)))
 
 
 def staff_alert_sms(alert: AlertView, reminder_at: datetime | None = None, *,
@@ -167,9 +173,10 @@ def stranger_alert_sms(address: str, categories: Iterable[str], words: str) -> s
     """The duty contact's page about someone not registered with us who wrote something urgent:
     their number, what it sounds like, their words (cut to fit one SMS) and what they were sent.
     There is no alert to acknowledge: the duty contact decides whether and how to reply."""
-    what = ", ".join(category_words(c) for c in sorted(set(categories))) or "could not classify"
-    head = f"URGENT {address} (not a mentee): {shape_excerpt(what, 40)}."
-    tail = "We sent helplines."
+    what = (", ".join(category_words(c) for c in sorted(set(categories)))
+            or staff_text("category.unknown"))
+    head = staff_text("stranger_head", address=address, what=shape_excerpt(what, 40))
+    tail = staff_text("stranger_tail")
     room = SINGLE_SEGMENT - gsm7_length(head) - gsm7_length(tail) - 4
     excerpt = shape_excerpt(words, room) if room >= 8 else ""
     return f'{head} "{excerpt}" {tail}' if excerpt else f"{head} {tail}"
@@ -177,7 +184,8 @@ def stranger_alert_sms(address: str, categories: Iterable[str], words: str) -> s
 
 def stranger_alert_email(address: str, categories: Iterable[str], words: str) -> EmailContent:
     """The duty page about an unknown sender, as an email: subject line and their full words."""
-    what = ", ".join(category_words(c) for c in sorted(set(categories))) or "could not classify"
+    what = (", ".join(category_words(c) for c in sorted(set(categories)))
+            or staff_text("category.unknown"))
     excerpt = " ".join(words.split())[:1000]
     body = "\n".join([
         f"Someone not registered with us wrote from {address}.",
@@ -214,22 +222,6 @@ class EmailContent:
     body: str
 
 
-_ADVICE: dict[str, str] = {
-    "crisis": "If you think they are in immediate danger, call 999.",
-    "domestic_abuse": (
-        "Contact them only by the means and at the times they agreed. Don't leave voicemails "
-        "or texts that mention this: someone else may read their phone."
-    ),
-    "housing": (
-        "Duty to Refer (Homelessness Reduction Act 2017): if they are homeless or may become "
-        "homeless within 56 days, ask for their consent and which council they choose; "
-        "probation can then refer them (many councils also accept a referral from us). "
-        "Record consent and council on the alert."
-    ),
-    "no_contact": "Try to reach them by another agreed route, then record what you found.",
-}
-
-
 def staff_alert_email(
     alert: AlertView, *, reminder_at: datetime | None = None, tz: ZoneInfo = LONDON,
     excerpt_limit: int = 300,
@@ -249,7 +241,7 @@ def staff_alert_email(
         f"{alert.severity.upper()} alert {alert.code} for {label}"
         + (f" (mentor: {alert.mentor_name})" if alert.mentor_name else ""),
         f"What: {what}",
-        f"Severity: {SEVERITY_WORDS.get(alert.severity, alert.severity)}",
+        f"Severity: {severity_words(alert.severity)}",
         f"Flagged: {flagged} (UK time)",
     ]
     if reminder_at:
@@ -264,7 +256,7 @@ def staff_alert_email(
             lines.append(f"Details: {excerpt}")
         else:
             lines += ["", "Excerpt (not the full history):", f'  "{excerpt}"']
-    advice = _ADVICE.get(alert.category)
+    advice = _staff_optional(f"advice.{alert.category}")
     if advice:
         lines += ["", advice]
     if alert.link:

@@ -15,7 +15,10 @@ Rules these texts follow (see the safeguarding notes; the safeguarding lead owns
   still carries the housing part, and the 24h line also helps people who need to leave).
 - An unknown category (for example "could not classify") fails closed: neutral opening plus the
   crisis helplines, which are safe to show anyone.
-- Every text is GSM-7 and one SMS segment, checked at start-up by `validate`.
+- Every text is GSM-7 and one SMS segment, checked at start-up by `validate` (with the config's
+  numbers, in every catalogue language) and by `checkins wording check` (with the UK numbers).
+
+The wording itself is data: "safety.*" in bot/wording/catalogues/*.toml, in the mentee's language.
 """
 
 from __future__ import annotations
@@ -25,27 +28,34 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
 from bot.gsm7 import SINGLE_SEGMENT, gsm7_length, non_gsm7_characters
+from bot.wording.catalogue import catalogue, known_languages
 
 CRISIS = "crisis"
 HOUSING = "housing"
 DOMESTIC_ABUSE = "domestic_abuse"
 _KNOWN = frozenset({CRISIS, HOUSING, DOMESTIC_ABUSE})
 
-# Texts that may be read by someone else on the mentee's phone must avoid these.
+# Texts that may be read by someone else on the mentee's phone must avoid these (English, Welsh).
 DA_UNSAFE_WORDS: tuple[str, ...] = (
     "abuse", "abusive", "abuser", "domestic", "partner", "violence", "violent", "refuge",
     "hurt", "controlling", "coercive", "assault", "police", "escape", "leave",
+    "cam-drin", "camdrin", "domestig", "trais", "treisgar", "lloches", "brifo", "heddlu",
+    "dianc", "gadael", "ymosod",
 )
-# Safe messaging: no method, means or place words, and no "suicide", in any text we send.
+# Safe messaging: no method, means or place words, and no "suicide", in any text we send
+# (English and Welsh).
 NEVER_SAY = re.compile(
     r"\b(suicid\w*|kill\w*|overdos\w*|od|pills?|tablets?|paracetamol|co-codamol|hang\w*|"
-    r"rope|ligature|noose|bridge|jump\w*|cut(?:ting)?|blade|razor|knife|poison\w*)\b",
+    r"rope|ligature|noose|bridge|jump\w*|cut(?:ting)?|blade|razor|knife|poison\w*|"
+    r"hunanladd\w*|lladd\w*|gorddos\w*|tabled\w*|pils|rhaff|pont|neidio|torri|cyllell|gwenwyn\w*)\b",
     re.IGNORECASE,
 )
 
-_PLACEHOLDER_FIELDS = (
-    "emergency", "silent_digits", "samaritans", "shout", "nhs_mental_health", "da_helpline",
-    "shelter",
+# The texts, by catalogue key "safety.<name>" (bot/wording/catalogues/*.toml).
+TEXTS = (
+    "emergency_first", "urgent_lead", "stranger_lead", "stranger_domestic_abuse", "neutral_lead",
+    "urgent_crisis", "urgent_housing", "urgent_domestic_abuse", "concern_crisis",
+    "concern_housing", "concern_domestic_abuse", "acknowledgement",
 )
 _DA_SAFE_TEXTS = ("neutral_lead", "urgent_domestic_abuse", "concern_domestic_abuse",
                   "stranger_domestic_abuse", "emergency_first")
@@ -53,7 +63,8 @@ _DA_SAFE_TEXTS = ("neutral_lead", "urgent_domestic_abuse", "concern_domestic_abu
 
 @dataclass(frozen=True)
 class ReplySettings:
-    """Numbers and wording of mentee replies; UK defaults. Texts use {placeholders} for numbers.
+    """The helpline numbers in mentee replies (config [replies]); UK defaults. The wording is in
+    the catalogue under "safety.*", in each mentee's language.
 
     Re-check every number on the provider's own site before go-live.
     """
@@ -66,94 +77,47 @@ class ReplySettings:
     da_helpline: str = "0808 2000 247"  # National Domestic Abuse Helpline (Refuge), 24h
     shelter: str = "0808 800 4444"
 
-    emergency_first: str = (
-        "If you have taken something, call {emergency} or go to A&E now, even if you feel OK. "
-        "Please don't wait."
-    )
-    urgent_lead: str = (
-        "Thank you for telling us. We're sorry things are so hard right now. Your mentor has "
-        "been told and will be in touch as soon as they can."
-    )
-    stranger_lead: str = (
-        "Thank you for telling us. We're sorry things are so hard right now. This number is not "
-        "watched all the time, but our duty worker has been told."
-    )
-    stranger_domestic_abuse: str = (
-        "Thanks for your message. If you ever need help fast call {emergency}. If you can't "
-        "talk, press {silent_digits}. Free 24h line: {da_helpline}"
-    )
-    neutral_lead: str = "Thanks for your message. Your mentor will be in touch soon."
-    urgent_crisis: str = (
-        "If you are in danger now, call {emergency}. Talk any time, free: Samaritans "
-        "{samaritans}. Or text SHOUT to {shout}. For NHS mental health help call "
-        "{nhs_mental_health}."
-    )
-    urgent_housing: str = (
-        "Free housing advice: Shelter {shelter}. Your local council's homelessness team can "
-        "help before you lose your home. Probation can refer you if you agree."
-    )
-    urgent_domestic_abuse: str = (
-        "Thanks for your message. Your mentor will be in touch soon. If you ever need help fast "
-        "call {emergency}. If you can't talk, press {silent_digits}. Free 24h line: {da_helpline}"
-    )
-    concern_crisis: str = (
-        "Thanks for letting us know. Your mentor will be in touch soon. If you want to talk "
-        "before then, Samaritans are free, day or night: {samaritans}."
-    )
-    concern_housing: str = (
-        "Thanks for letting us know. Your mentor will be in touch soon to help. Free housing "
-        "advice: Shelter {shelter}."
-    )
-    concern_domestic_abuse: str = (
-        "Thanks for your message. Your mentor will be in touch soon. Free 24h line if you ever "
-        "need it: {da_helpline}"
-    )
-    acknowledgement: str = (
-        "Thanks for your message. Your mentor will see it and reply when they can. This number "
-        "is not watched all the time. In an emergency call {emergency}."
-    )
-
     def __post_init__(self) -> None:
         self.validate()
 
-    def render(self, name: str) -> str:
-        """The text field `name` with its number placeholders filled in."""
-        numbers = {key: getattr(self, key) for key in _PLACEHOLDER_FIELDS}
-        template: str = getattr(self, name)
-        try:
-            return template.format_map(numbers)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(f"reply text {name!r}: bad placeholder ({exc})") from None
+    def numbers(self) -> dict[str, str]:
+        return {spec.name: getattr(self, spec.name) for spec in fields(self)}
+
+    def render(self, name: str, language: str = "en") -> str:
+        """The safety text `name` in `language` (English if it has none), numbers filled in."""
+        return catalogue(language).text(f"safety.{name}", **self.numbers())
 
     def validate(self) -> None:
-        """Raise ValueError (one line) unless every text is safe, GSM-7 and one SMS long."""
-        for key in _PLACEHOLDER_FIELDS:
-            value = getattr(self, key)
+        """Raise ValueError (one line) unless every safety text, in every language, is safe,
+        GSM-7 and one SMS long with these numbers."""
+        for key, value in self.numbers().items():
             if not value.strip() or non_gsm7_characters(value):
                 raise ValueError(f"reply number {key!r} must be non-empty GSM-7 text")
-        for spec in fields(self):
-            if spec.name in _PLACEHOLDER_FIELDS:
-                continue
-            _check_text(spec.name, self.render(spec.name))
-        for name in _DA_SAFE_TEXTS:
-            words = re.findall(r"[a-z]+", self.render(name).lower())
-            unsafe = sorted(set(words) & set(DA_UNSAFE_WORDS))
-            if unsafe:
-                raise ValueError(f"reply text {name!r} must stay neutral; remove {unsafe}")
+        for language in known_languages():
+            for name in TEXTS:
+                problem = safety_problem(name, self.render(name, language))
+                if problem:
+                    where = "" if language == "en" else f" ({language})"
+                    raise ValueError(f"reply text {name!r}{where} {problem}")
 
 
-def _check_text(name: str, text: str) -> None:
+def safety_problem(name: str, text: str) -> str | None:
+    """Why the filled safety text `name` must not be sent, or None."""
     bad = non_gsm7_characters(text)
     if bad:
-        raise ValueError(f"reply text {name!r} has characters outside GSM-7: {''.join(bad)!r}")
+        return f"has characters outside GSM-7: {''.join(bad)!r}"
     length = gsm7_length(text)
     if length > SINGLE_SEGMENT:
-        raise ValueError(
-            f"reply text {name!r} is {length} GSM-7 characters; one SMS holds {SINGLE_SEGMENT}"
-        )
+        return f"is {length} GSM-7 characters; one SMS holds {SINGLE_SEGMENT}"
     said = NEVER_SAY.search(text)
     if said:
-        raise ValueError(f"reply text {name!r} must not say {said.group(0)!r} (safe messaging)")
+        return f"must not say {said.group(0)!r} (safe messaging)"
+    if name in _DA_SAFE_TEXTS:
+        words = re.findall(r"[a-z-]+", text.lower())
+        unsafe = sorted(set(words) & set(DA_UNSAFE_WORDS))
+        if unsafe:
+            return f"must stay neutral; remove {unsafe}"
+    return None
 
 
 def _normalise(categories: Iterable[str]) -> tuple[bool, bool, bool, bool]:
@@ -163,55 +127,56 @@ def _normalise(categories: Iterable[str]) -> tuple[bool, bool, bool, bool]:
 
 
 def mentee_safety_reply(categories: set[str], settings: ReplySettings,
-                        emergency: bool = False) -> list[str]:
+                        emergency: bool = False, language: str = "en") -> list[str]:
     """Texts to send at once, whatever the hour, after an URGENT finding in these categories.
     `emergency` (an overdose already taken) puts "call 999 or go to A&E now" first."""
     crisis, housing, domestic_abuse, unknown = _normalise(categories)
-    first = [settings.render("emergency_first")] if emergency else []
+    first = [settings.render("emergency_first", language)] if emergency else []
     if domestic_abuse:
-        texts = [settings.render("urgent_domestic_abuse")]
+        texts = [settings.render("urgent_domestic_abuse", language)]
         if crisis or unknown:
-            texts.append(settings.render("urgent_crisis"))
+            texts.append(settings.render("urgent_crisis", language))
         return first + texts
     if unknown and not (crisis or housing):
-        return first + [settings.render("neutral_lead"), settings.render("urgent_crisis")]
-    texts = [settings.render("urgent_lead")]
+        return first + [settings.render("neutral_lead", language), settings.render("urgent_crisis", language)]
+    texts = [settings.render("urgent_lead", language)]
     if crisis or unknown:
-        texts.append(settings.render("urgent_crisis"))
+        texts.append(settings.render("urgent_crisis", language))
     if housing:
-        texts.append(settings.render("urgent_housing"))
+        texts.append(settings.render("urgent_housing", language))
     return first + texts
 
 
 def stranger_safety_reply(categories: set[str], settings: ReplySettings,
-                          emergency: bool = False) -> list[str]:
+                          emergency: bool = False, language: str = "en") -> list[str]:
     """Texts for someone not registered with us who wrote something urgent: the helplines, and
     never "your mentor has been told" (they have none). Domestic abuse stays neutral."""
     crisis, housing, domestic_abuse, unknown = _normalise(categories)
-    texts = [settings.render("emergency_first")] if emergency else []
+    texts = [settings.render("emergency_first", language)] if emergency else []
     if domestic_abuse:
-        texts.append(settings.render("stranger_domestic_abuse"))
+        texts.append(settings.render("stranger_domestic_abuse", language))
         if crisis or unknown:
-            texts.append(settings.render("urgent_crisis"))
+            texts.append(settings.render("urgent_crisis", language))
         return texts
-    texts.append(settings.render("stranger_lead"))
+    texts.append(settings.render("stranger_lead", language))
     if crisis or unknown or not housing:
-        texts.append(settings.render("urgent_crisis"))
+        texts.append(settings.render("urgent_crisis", language))
     if housing:
-        texts.append(settings.render("urgent_housing"))
+        texts.append(settings.render("urgent_housing", language))
     return texts
 
 
-def mentee_concern_reply(categories: set[str], settings: ReplySettings) -> list[str]:
+def mentee_concern_reply(categories: set[str], settings: ReplySettings,
+                         language: str = "en") -> list[str]:
     """One gentler text after a concern-level finding: the mentor will be in touch, one helpline."""
     crisis, housing, domestic_abuse, unknown = _normalise(categories)
     if domestic_abuse:
-        return [settings.render("concern_domestic_abuse")]
+        return [settings.render("concern_domestic_abuse", language)]
     if crisis or unknown or not housing:
-        return [settings.render("concern_crisis")]
-    return [settings.render("concern_housing")]
+        return [settings.render("concern_crisis", language)]
+    return [settings.render("concern_housing", language)]
 
 
-def mentee_ack_reply(settings: ReplySettings) -> list[str]:
+def mentee_ack_reply(settings: ReplySettings, language: str = "en") -> list[str]:
     """The reply to a plain unsolicited message: seen, passed on, not watched all the time."""
-    return [settings.render("acknowledgement")]
+    return [settings.render("acknowledgement", language)]

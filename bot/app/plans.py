@@ -45,3 +45,13 @@ def window_zone(tz: str):  # type: ignore[no-untyped-def]
     from bot.schedule import zone
 
     return zone(tz)
+
+
+def flow_choices(svc: Services) -> list[tuple[str, str]]:
+    """The flows a plan can name (shipped and the charity's folder): name and description. The
+    safety check is not offered: it is asked by itself after a domestic-abuse flag."""
+    from bot.service.flows import library
+
+    lib = library(svc)
+    skip = {svc.config.safe_contact.safe_check_flow}
+    return [(name, lib.get(name).description) for name in lib.names if name not in skip]

@@ -25,6 +25,7 @@ class SafetyChanges:
     discreet: bool | None = None
     code_word: str | None = None
     safe_to_text: str | None = None  # yes | no | ask
+    language: str | None = None  # the language their texts are in: en, cy ("" = English)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,15 @@ class SafetySettings:
     has_code_word: bool  # the word itself is never shown back
     safe_to_text: str  # yes | no | ask (asked at the next contact)
     hold_until: datetime | None
+    language: str = "en"
+
+
+def show(svc: Services, actor: Actor, ref: MenteeRef) -> SafetySettings:
+    """A mentee's safe-contact settings, for those who may change them (the word never shown)."""
+    def work(unit: Unit) -> SafetySettings:
+        return settings_of(unit.mentee(ref, manage=True))
+
+    return run(svc, actor, work)
 
 
 def change(svc: Services, actor: Actor, ref: MenteeRef, changes: SafetyChanges) -> SafetySettings:
@@ -64,6 +74,13 @@ def change(svc: Services, actor: Actor, ref: MenteeRef, changes: SafetyChanges) 
             if answer == "yes":
                 m.hold_until = None
             done.append(f"safe to text {answer}")
+        if changes.language is not None:
+            from bot.app.matching import _language
+
+            language = _language(unit, changes.language)
+            if language != (m.language or "en"):
+                m.language = language
+                done.append(f"language {language}")
         unit.audit("mentee.safety", mentee_id=m.id, detail=", ".join(done) or "nothing")  # never the word
         return settings_of(m)
 
@@ -86,7 +103,10 @@ def _code_word(text: str) -> str | None:
         return None
     if not word or len(word) > 40:
         raise InvalidInput("a code word is 1 to 40 letters or digits (a word or two)")
-    if keyword_of(word) is not None or keyword_of(word, opted_out=True) is not None:
+    from bot.wording.catalogue import known_languages
+
+    if any(keyword_of(word, opted_out=True, language=lang) is not None or
+           keyword_of(word, language=lang) is not None for lang in known_languages()):
         raise InvalidInput(f"{word!r} is a service keyword (STOP, START, HELP, CHECKIN); choose another")
     return word
 
@@ -97,4 +117,4 @@ def settings_of(m: object) -> SafetySettings:
         mentee_id=m.id, name=m.display_name, windows=m.safe_windows or "",  # type: ignore[attr-defined]
         discreet=bool(m.discreet), has_code_word=bool(m.code_word),  # type: ignore[attr-defined]
         safe_to_text={None: "yes", "unsafe": "no"}.get(check, "ask"),
-        hold_until=m.hold_until)  # type: ignore[attr-defined]
+        hold_until=m.hold_until, language=getattr(m, "language", None) or "en")  # type: ignore[attr-defined]

@@ -104,9 +104,10 @@ def _as(unit: Unit, staff: Staff) -> Unit:
 
 
 def code_text(org: str, code: str, minutes: int, channel: str) -> str:
-    body = (f"Your {org} sign-in code is {code}. It works for {minutes} minutes. "
-            "Nobody will ever ask you for it.")
-    return f"Your sign-in code\n{body}" if channel == "email" else body
+    from escalation.alert_text import staff_text
+
+    body = staff_text("signin_code", org=org, signin_code=code, minutes=str(minutes))
+    return f"{staff_text('signin_subject')}\n{body}" if channel == "email" else body
 
 
 def request_code(svc: Services, typed: str, client: str) -> CodeAsked:

@@ -14,6 +14,19 @@ DONT_KNOW = "dont_know"
 
 
 @dataclass(frozen=True)
+class AnswerWords:
+    """A language's own answer words, on top of the English ones below (which every mentee may
+    use): from the wording catalogue's [answers] table (bot/wording/catalogues/*.toml)."""
+
+    yes: frozenset[str] = frozenset()
+    no: frozenset[str] = frozenset()
+    dont_know: frozenset[str] = frozenset()
+
+
+NO_EXTRA = AnswerWords()
+
+
+@dataclass(frozen=True)
 class ParsedAnswer:
     value: str  # canonical value: "yes", "no", "dont_know", "3", a choice key, or free text
     number: int | None = None
@@ -60,12 +73,14 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def parse_yes_no(text: str) -> ParsedAnswer | None:
-    """Yes, no or don't know, from the first words of a reply ("yeh its ok" -> yes)."""
+def parse_yes_no(text: str, extra: AnswerWords = NO_EXTRA) -> ParsedAnswer | None:
+    """Yes, no or don't know, from the first words of a reply ("yeh its ok" -> yes). `extra`:
+    the mentee's language's own words ("ydw", "nac oes"), understood as well as the English."""
     cleaned = _clean(text)
     if not cleaned:
         return None
-    for table, value in ((_DONT_KNOW, DONT_KNOW), (_NO, "no"), (_YES, "yes")):
+    dont_know, no, yes = _DONT_KNOW | extra.dont_know, _NO | extra.no, _YES | extra.yes
+    for table, value in ((dont_know, DONT_KNOW), (no, "no"), (yes, "yes")):
         if cleaned in table:
             return ParsedAnswer(value)
     words = re.findall(r"[a-z']+|[?👍👎]", cleaned)
@@ -74,30 +89,32 @@ def parse_yes_no(text: str) -> ParsedAnswer | None:
         if length > len(words):
             continue
         head = " ".join(words[:length])
-        if head in _DONT_KNOW:
+        if head in dont_know:
             return ParsedAnswer(DONT_KNOW)
-        if head in _NO:
+        if head in no:
             return ParsedAnswer("no")
-        if head in _YES:
-            return _yes_unless_negated(head, words[length:])
+        if head in yes:
+            return _yes_unless_negated(head, words[length:], extra)
     return None
 
 
-def _yes_unless_negated(head: str, rest: list[str]) -> ParsedAnswer | None:
+def _yes_unless_negated(head: str, rest: list[str], extra: AnswerWords = NO_EXTRA) -> ParsedAnswer | None:
     """A yes-phrase followed by a negation is not a yes: misreading "i have not" would hide a risk."""
     if rest and rest[0] in {"not", "never"} and head not in _PLAIN_YES:
         return ParsedAnswer("no")  # "i do not", "of course not", "definitely not"
-    if any(w in _NEGATORS for w in rest[:3]):
-        return None  # "yeah no", "yes not really": ask again rather than guess
+    negators = _NEGATORS | {w for w in extra.no if " " not in w}
+    if any(w in negators for w in rest[:3]):
+        return None  # "yeah no", "yes not really", "ie na": ask again rather than guess
     return ParsedAnswer("yes")
 
 
-def parse_scale(text: str, low: int = 1, high: int = 5) -> ParsedAnswer | None:
+def parse_scale(text: str, low: int = 1, high: int = 5,
+                extra: AnswerWords = NO_EXTRA) -> ParsedAnswer | None:
     """A number on a low..high scale: "4", "4/5", "3 i guess", "four", "about a 2"."""
     cleaned = _clean(text)
     if not cleaned:
         return None
-    if cleaned in _DONT_KNOW:
+    if cleaned in _DONT_KNOW or cleaned in extra.dont_know:
         return ParsedAnswer(DONT_KNOW)
     cleaned = _DOUBLED_DIGIT.sub(r"\1", cleaned)  # a key pressed twice: "44" is 4
     digits = [int(m.group(1)) for m in _SCALE_DIGIT.finditer(cleaned)]

@@ -185,21 +185,26 @@ def _fire(flow: Flow, state: str, trigger: str, **kwargs: Any) -> str:
         machine.remove_model(turn)
 
 
-def parse_answer(question: Question, text: str) -> ParsedAnswer | None:
-    """Parse a reply by the question's answer type."""
+def parse_answer(question: Question, text: str, language: str = "en") -> ParsedAnswer | None:
+    """Parse a reply by the question's answer type; `language`'s own answer words count too."""
+    from bot.wording.catalogue import answer_words
+
+    extra = answer_words(language)
     if question.answer == "yes_no":
-        return parse_yes_no(text)
+        return parse_yes_no(text, extra)
     if question.answer == "scale_1_5":
-        return parse_scale(text)
+        return parse_scale(text, extra=extra)
     if question.answer == "choice":
         return parse_choice(text, question.choices)
     return parse_free_text(text)
 
 
-def buttons_for(question: Question) -> tuple[tuple[str, str], ...]:
-    """Quick replies; each carries its question's key, so a press on an old message is known."""
+def buttons_for(question: Question, words: dict[str, str] | None = None) -> tuple[tuple[str, str], ...]:
+    """Quick replies; each carries its question's key, so a press on an old message is known.
+    `words`: the flow's catalogue words (the Yes / No labels in its language)."""
+    words = words or {}
     if question.answer == "yes_no":
-        options = [("Yes", "yes"), ("No", "no")]
+        options = [(words.get("button.yes", "Yes"), "yes"), (words.get("button.no", "No"), "no")]
     elif question.answer == "scale_1_5":
         options = [(str(n), str(n)) for n in range(1, 6)]
     elif question.answer == "choice":
@@ -210,6 +215,7 @@ def buttons_for(question: Question) -> tuple[tuple[str, str], ...]:
 
 
 _BUTTON = re.compile(r"^([a-z][a-z0-9_]{0,39})=([^=]{1,40})$")
+# Fallbacks for a Flow built in code; a flow file gets these from its language's catalogue.
 STALE_BUTTON = "That button was for an earlier question. "
 RESUMED = "Thanks. Let's carry on with your check-in. "
 INTERRUPTED = "interrupted"
@@ -230,7 +236,7 @@ def _ask(flow: Flow, key: str, first_name: str, prefix: str = "") -> Send:
     text = render(question.prompt, first_name)
     if prefix and gsm7_length(prefix + text) <= SINGLE_SEGMENT:
         text = prefix + text
-    return Send(text, buttons_for(question))
+    return Send(text, buttons_for(question, flow.words))
 
 
 def step(flow: Flow, conv: ConversationState, event: Input, now: datetime) -> StepResult:
@@ -270,7 +276,8 @@ def _while_paused(flow: Flow, conv: ConversationState, event: Input) -> StepResu
     if isinstance(event, Resume):
         if not conv.paused:
             return StepResult(conv, (_ask(flow, conv.state, conv.first_name),))
-        send = _ask(flow, conv.state, conv.first_name, prefix=RESUMED)
+        send = _ask(flow, conv.state, conv.first_name,
+                    prefix=flow.words.get("prefix.resumed", RESUMED))
         return StepResult(replace(conv, paused=False, reminded=True), (send,))
     if isinstance(event, Expire):
         return StepResult(replace(conv, state=_fire(flow, conv.state, "expire")), (Finished(INTERRUPTED),))
@@ -299,13 +306,14 @@ def _answer(flow: Flow, conv: ConversationState, text: str) -> StepResult:
     pressed = button_press(text)
     if pressed and pressed[0] in {q.key for q in flow.questions}:
         if pressed[0] != conv.state:  # a button on an earlier message: never answer this one with it
-            return StepResult(conv, (_ask(flow, conv.state, conv.first_name, prefix=STALE_BUTTON),))
+            stale = flow.words.get("prefix.stale_button", STALE_BUTTON)
+            return StepResult(conv, (_ask(flow, conv.state, conv.first_name, prefix=stale),))
         text = pressed[1]
     question = flow.question(conv.state)
-    parsed = parse_answer(question, text)
+    parsed = parse_answer(question, text, flow.answer_language or flow.language)
     if parsed is None and conv.reasks == 0:
         hint = flow.reask.get(question.answer) or REASK_HINTS[question.answer]
-        return StepResult(replace(conv, reasks=1), (Send(hint, buttons_for(question)),))
+        return StepResult(replace(conv, reasks=1), (Send(hint, buttons_for(question, flow.words)),))
     effects: list[Effect] = []
     value = parsed.value if parsed else None
     number = parsed.number if parsed else None

@@ -37,20 +37,41 @@ def is_opt_out_phrase(text: str) -> bool:
     return OPT_OUT_PHRASE.match(" ".join(cleaned.split())) is not None
 
 
-def keyword_of(text: str, opted_out: bool = False) -> Keyword | None:
+def keyword_of(text: str, opted_out: bool = False, language: str = "en") -> Keyword | None:
     """The service keyword `text` is, if any. A keyword is not risk-assessed by the learned
-    model (one word gives it nothing to go on: "STOP" is not a crisis), only by the rules."""
+    model (one word gives it nothing to go on: "STOP" is not a crisis), only by the rules.
+    `language`'s own words count too (the catalogue's [answers] stop / start / help: "STOPIO")."""
     cleaned = re.sub(r"[^a-z -]", "", text.strip().lower()).strip()
     squashed = re.sub(r"[ -]", "", cleaned)  # "opt out", "OPT-OUT", "stop all"
-    if cleaned in STOP_WORDS or squashed in STOP_WORDS - {"end"} or is_opt_out_phrase(text):
+    own = _own_words(language)
+    if (cleaned in STOP_WORDS or squashed in STOP_WORDS - {"end"} or is_opt_out_phrase(text)
+            or _said(text, own["stop"])):
         return "stop"
-    if cleaned in START_WORDS and (cleaned != "yes" or opted_out):
+    if (cleaned in START_WORDS and (cleaned != "yes" or opted_out)) or _said(text, own["start"]):
         return "start"
-    if cleaned in HELP_WORDS:
+    if cleaned in HELP_WORDS or _said(text, own["help"]):
         return "help"
     if cleaned in CHECKIN_WORDS or squashed == "checkin":
         return "checkin"
     return None
+
+
+def _own_words(language: str) -> dict[str, frozenset[str]]:
+    if language == "en":
+        return {"stop": frozenset(), "start": frozenset(), "help": frozenset()}
+    from bot.wording.catalogue import keyword_words
+
+    return keyword_words(language)
+
+
+def _said(text: str, words: frozenset[str]) -> bool:
+    """The whole message is one of `words` (a polite word either side allowed)."""
+    if not words:
+        return False
+    cleaned = " ".join(re.sub(r"[^a-z' -]", " ", text.strip().lower().replace("\u2019", "'")).split())
+    cleaned = re.sub(r"^(?:plis |os gwelwch yn dda |diolch )+|(?: plis| os gwelwch yn dda| diolch)+$",
+                     "", cleaned)
+    return cleaned in words
 
 
 def is_keyword_alone(text: str) -> bool:

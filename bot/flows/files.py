@@ -143,7 +143,7 @@ def _build(data: dict[str, Any], text: str, source: str, problems: list[Problem]
         name=name, version=version, questions=tuple(questions), closing=data["closing"],
         reminder_prefix=data.get("reminder_prefix", "Reminder: "), missed=data.get("missed", ""),
         discreet_closing=data.get("discreet_closing", ""), language=language,
-        reask=_reask(language),
+        reask=_reask(language), words=_engine_words(language),
         digest=digest_of(text), source=source, text=text, description=data.get("description", ""),
         remind_after_hours=hours["remind_after_hours"], expire_after_hours=hours["expire_after_hours"],
     )
@@ -155,10 +155,17 @@ def _known_language(code: str) -> bool:
     return code in known_languages()
 
 
+def _engine_words(language: str) -> dict[str, str]:
+    """The engine's prefixes and button labels in the flow's language, from the catalogue."""
+    from bot.wording.catalogue import catalogue
+
+    texts = catalogue(language)
+    return {key: texts.text(key) for key in ("prefix.stale_button", "prefix.resumed",
+                                             "button.yes", "button.no")}
+
+
 def _reask(language: str) -> dict[str, str]:
     """The re-ask texts of the flow's language, from the wording catalogue."""
-    if language == "en":
-        return {}
     from bot.wording.catalogue import catalogue
 
     texts = catalogue(language)

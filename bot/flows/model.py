@@ -58,9 +58,14 @@ class Flow:
     description: str = ""
     language: str = "en"  # a flow file in another language is a translation of the English one
     reask: dict[str, str] = field(default_factory=dict)  # answer type -> re-ask text (catalogue)
+    # The engine's own words in the flow's language (catalogue "prefix.*", "button.*").
+    words: dict[str, str] = field(default_factory=dict)
     discreet_closing: str = ""  # for a mentee in discreet mode, when `closing` would give it away
     remind_after_hours: float | None = None  # None: [checkins] reminder_after_hours
     expire_after_hours: float | None = None  # None: [checkins] expire_after_hours
+    # The mentee's language, whose answer words ("ydw", "nac oes") the replies may use even on a
+    # flow with no translation; "" = the flow's own language.
+    answer_language: str = field(default="", compare=False)
 
     @property
     def start(self) -> str:
@@ -72,6 +77,13 @@ class Flow:
 
         return replace(self, closing=self.discreet_closing or self.closing, questions=tuple(
             replace(q, prompt=q.discreet_prompt or q.prompt) for q in self.questions))
+
+    def answered_in(self, language: str) -> Flow:
+        """The same flow, with replies read in `language` as well as English."""
+        from dataclasses import replace
+
+        return self if language == (self.answer_language or self.language) else replace(
+            self, answer_language=language)
 
     def question(self, key: str) -> Question:
         for q in self.questions:

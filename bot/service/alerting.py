@@ -32,6 +32,7 @@ from escalation.alert_text import (
     no_contact_summary,
     staff_alert_email,
     staff_alert_sms,
+    staff_text,
     stranger_alert_email,
     stranger_alert_sms,
     taken_text,
@@ -143,20 +144,24 @@ def raise_findings(session: Session, svc: Services, mentee: Mentee, assessment: 
     urgent = {c for c, (sev, _, _) in worst.items() if sev == "urgent"}
     if mentee.status == "opted_out":
         return bool(urgent)
-    texts = (safety_reply_texts(svc, urgent, emergency=assessment.emergency) if urgent
-             else mentee_concern_reply(set(worst), svc.config.replies))
+    language = mentee.language or "en"
+    texts = (safety_reply_texts(svc, urgent, emergency=assessment.emergency, language=language)
+             if urgent else mentee_concern_reply(set(worst), svc.config.replies, language))
     for text in texts:
         # Safety replies answer a message the mentee has just sent: quiet hours do not apply.
         queue_to_mentee(session, svc, mentee, text, now, purpose="safety", respect_quiet_hours=False)
     return bool(urgent)
 
 
-def safety_reply_texts(svc: Services, categories: set[str], *, emergency: bool = False) -> list[str]:
-    return mentee_safety_reply(categories, svc.config.replies, emergency=emergency)
+def safety_reply_texts(svc: Services, categories: set[str], *, emergency: bool = False,
+                       language: str = "en") -> list[str]:
+    return mentee_safety_reply(categories, svc.config.replies, emergency=emergency,
+                               language=language)
 
 
 def stranger_reply_texts(svc: Services, assessment: Assessment) -> list[str]:
-    """Helplines for someone not registered who wrote something urgent (no "your mentor")."""
+    """Helplines for someone not registered who wrote something urgent (no "your mentor"). In
+    English: we do not know their language."""
     categories = {f.category for f in assessment.findings}
     return stranger_safety_reply(categories, svc.config.replies, emergency=assessment.emergency)
 
@@ -190,15 +195,15 @@ def page_duty_about_stranger(session: Session, svc: Services, channel: str, addr
     return message
 
 
-def answer_helpline_texts(svc: Services, category: str) -> list[str]:
+def answer_helpline_texts(svc: Services, category: str, language: str = "en") -> list[str]:
     """Helplines for an urgent risk raised by a check-in answer (no lead: the flow speaks)."""
     template = {"crisis": "urgent_crisis", "housing": "urgent_housing",
                 "domestic_abuse": "urgent_domestic_abuse"}.get(category)
-    return [svc.config.replies.render(template)] if template else []
+    return [svc.config.replies.render(template, language)] if template else []
 
 
-def ack_reply_text(svc: Services) -> str:
-    return mentee_ack_reply(svc.config.replies)[0]
+def ack_reply_text(svc: Services, language: str = "en") -> str:
+    return mentee_ack_reply(svc.config.replies, language)[0]
 
 
 def raise_finding(session: Session, svc: Services, mentee: Mentee, category: str, severity: str,
@@ -351,7 +356,7 @@ def handle_staff_message(session: Session, svc: Services, staff: Staff, row: Mes
     """A message from staff: ACK <code>, or a hint about how to acknowledge."""
     code = parse_ack(row.body or "")
     if code is None:
-        reply = "To take an alert, reply ACK and its code, for example: ACK K7Q2"
+        reply = staff_text("ack_hint")
     else:
         reply = acknowledge(session, svc, code, staff, now, via=row.channel)
     MessageRepo(session).add_outbound(Message(
@@ -376,7 +381,7 @@ def acknowledge(session: Session, svc: Services, code: str, staff: Staff | None,
             return ack_refused_text(code)
     label = alert.mentee.display_name
     if alert.status != "open":
-        return f"Alert {alert.code} for {label} was already acknowledged. Thank you."
+        return staff_text("ack_already", code=alert.code, mentee=label)
     alert.status = "acknowledged"
     alert.acknowledged_at = now
     alert.acknowledged_by = staff.id if staff else None

@@ -53,6 +53,7 @@ from bot.storage.models import Answer, Conversation, Mentee, Message
 from bot.storage.people import StaffRepo
 from bot.storage.schedule import DueEventRepo
 from bot.wording.catalogue import catalogue
+from escalation.alert_text import staff_text
 
 log = logging.getLogger("checkins.checkins")
 
@@ -316,7 +317,7 @@ def _apply(session: Session, svc: Services, mentee: Mentee, conversation: Conver
             if effect.severity == "urgent":
                 # e.g. "no" to somewhere safe tonight: the right helpline at once, before the
                 # flow's next question (the flow itself already says the mentor will be told).
-                for text in alerting.answer_helpline_texts(svc, effect.category):
+                for text in alerting.answer_helpline_texts(svc, effect.category, mentee.language or "en"):
                     queue_to_mentee(session, svc, mentee, text, now, purpose="safety",
                                     respect_quiet_hours=False)
         elif isinstance(effect, NoteToMentor):
@@ -398,8 +399,8 @@ def opt_out(session: Session, svc: Services, mentee: Mentee, channel: str, now: 
     mentor = alerting.mentor_or_cover(session, mentee)
     if mentor is not None:
         queue_to_staff(session, svc, mentor,
-                       f"{mentee.display_name} replied STOP: no more check-ins will be sent to them. "
-                       "They can text START to come back.", now, mentee_id=mentee.id)
+                       staff_text("stop_note", mentee=mentee.display_name), now,
+                       mentee_id=mentee.id)
 
 
 def opt_in(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
@@ -416,7 +417,7 @@ def opt_in(session: Session, svc: Services, mentee: Mentee, now: datetime) -> No
     mentor = alerting.mentor_or_cover(session, mentee)
     if mentor is not None and was_out:
         queue_to_staff(session, svc, mentor,
-                       f"{mentee.display_name} texted START: check-ins are back on.", now,
+                       staff_text("start_note", mentee=mentee.display_name), now,
                        mentee_id=mentee.id)
 
 

@@ -168,7 +168,8 @@ def _as_sent_to(svc: Services, mentee: Mentee, text: str) -> str:
         return text
     from bot.wording.discreet import discreet_text
 
-    return discreet_text(text, svc.config.service.org_name)
+    return discreet_text(text, svc.config.service.org_name, mentee.language or "en",
+                         svc.config.replies.numbers())
 
 
 def single_outbound_to_mentee(mentee: Mentee, available: set[str], text: str, now: datetime, *,

@@ -13,8 +13,9 @@ from bot.flows import Flow
 from bot.service.runtime import Services
 from bot.storage.models import Conversation, Mentee, Message
 
-CODE_WORD_EVIDENCE = ("texted their code word: someone is with them and they cannot talk. "
-                      "Do not call or text them; wait for them to get in touch")
+from escalation.alert_text import staff_text
+
+CODE_WORD_EVIDENCE = staff_text("code_word")
 
 
 def normalise_code_word(text: str) -> str:
@@ -52,10 +53,12 @@ def contact_flow(svc: Services, mentee: Mentee, flow: Flow) -> Flow:
     name = svc.config.safe_contact.safe_check_flow
     if getattr(mentee, "safe_check", None) == "ask" and name:
         flow = library(svc).get(name, getattr(mentee, "language", None) or "en")
-    return flow.discreet() if getattr(mentee, "discreet", False) else flow
+    return as_read_by(mentee, flow)
 
 
 def as_read_by(mentee: Mentee, flow: Flow) -> Flow:
+    """Discreet wording for a discreet mentee; replies read in the mentee's language."""
+    flow = flow.answered_in(getattr(mentee, "language", None) or "en")
     return flow.discreet() if getattr(mentee, "discreet", False) else flow
 
 

@@ -29,6 +29,7 @@ from bot.storage.db import is_lock_error, scrub_wal
 from bot.storage.messages import MessageRepo
 from bot.storage.models import Conversation, Mentee, Message
 from bot.storage.people import MenteeRepo, StaffRepo
+from escalation.alert_text import staff_text
 from escalation.detect import Assessment, assess, rules_only
 
 log = logging.getLogger("checkins.turns")
@@ -178,8 +179,7 @@ def _from_stranger(session: Session, svc: Services, row: Message, now: datetime)
         alerting.page_duty_about_stranger(session, svc, row.channel, row.address, text,
                                           assessment, now)
     else:
-        texts = [f"Sorry, this number isn't linked to anyone at {svc.config.service.org_name}. "
-                 "If you are a mentee, please ask your mentor to add you."]
+        texts = [catalogue("en").text("stranger", org=svc.config.service.org_name)]
     for text in texts:
         MessageRepo(session).add_outbound(Message(
             direction="out", channel=row.channel, address=row.address, body=text, purpose="system",
@@ -206,12 +206,11 @@ def _link_telegram(session: Session, svc: Services, row: Message, code: str, now
             staff.telegram_chat_id = row.address
             staff.telegram_link_code = None
             row.staff_id = staff.id
-            reply = f"Hi {staff.name}, alerts for your mentees will come here. Reply ACK <code> to take one."
+            reply = staff_text("telegram_linked", name=staff.name)
         else:
             row.body = ""
             row.status = "unknown_sender"
-            reply = ("Sorry, that link has expired or is not right. Please ask your mentor for a "
-                     "new one.")
+            reply = catalogue("en").text("telegram_link_bad")
     MessageRepo(session).add_outbound(Message(
         direction="out", channel="telegram", address=row.address, body=reply, purpose="system",
         status="pending", respect_quiet_hours=False, mentee_id=row.mentee_id,
@@ -226,7 +225,8 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
     if safe_contact.is_code_word(mentee, text):  # before anything that could answer them
         safe_contact.code_word_said(session, svc, mentee, row, now)
         return
-    keyword = keyword_of(text, opted_out=mentee.status == "opted_out")
+    keyword = keyword_of(text, opted_out=mentee.status == "opted_out",
+                         language=mentee.language or "en")
     assessment = _assessment(text, keyword is not None)
     alerting.note_later_message(session, mentee, row, assessment, now)
     urgent = alerting.raise_findings(session, svc, mentee, assessment, now, message_id=row.id)
@@ -273,7 +273,7 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
         # Unsolicited: stored, checked for risk, acknowledged, and passed to the mentor; but a
         # run of messages gets one acknowledgement and one nudge, not one per text.
         messages = MessageRepo(session)
-        ack = alerting.ack_reply_text(svc)
+        ack = alerting.ack_reply_text(svc, mentee.language or "en")
         if not messages.said_recently(mentee.id, ack, now - ACK_EVERY):
             queue_to_mentee(session, svc, mentee, ack, now, purpose="system", respect_quiet_hours=False)
         _forward_to_mentor(session, svc, mentee, now)
@@ -297,8 +297,7 @@ def _media_only(session: Session, svc: Services, mentee: Mentee, now: datetime) 
     if not messages.said_recently(mentee.id, reply, now - ACK_EVERY):
         queue_to_mentee(session, svc, mentee, reply, now, purpose="system", respect_quiet_hours=False)
     mentor = alerting.mentor_or_cover(session, mentee)
-    nudge = (f"{mentee.display_name} sent a voice note, photo or picture message the service "
-             "cannot read. Please get in touch.")
+    nudge = staff_text("media_nudge", mentee=mentee.display_name)
     if mentor is not None and not messages.said_recently(mentee.id, nudge, now - NUDGE_EVERY):
         queue_to_staff(session, svc, mentor, nudge, now, mentee_id=mentee.id)
 
@@ -308,8 +307,7 @@ def _forward_to_mentor(session: Session, svc: Services, mentee: Mentee, now: dat
     mentor = alerting.mentor_or_cover(session, mentee)
     if mentor is None:
         return
-    nudge = (f"{mentee.display_name} sent you a message between check-ins. "
-             "Please get in touch when you can.")
+    nudge = staff_text("message_nudge", mentee=mentee.display_name)
     if not MessageRepo(session).said_recently(mentee.id, nudge, now - NUDGE_EVERY):
         queue_to_staff(session, svc, mentor, nudge, now, mentee_id=mentee.id)
 
@@ -334,5 +332,5 @@ def help_text(session: Session, svc: Services, mentee: Mentee) -> str:
         contact = f" on {mentor.phone}"
     elif svc.config.service.help_phone:
         contact = f" or call {svc.config.service.help_phone}"
-    first = mentor.name.split()[0] if mentor is not None else "your mentor"
+    first = mentor.name.split()[0] if mentor is not None else texts.text("mentor_fallback")
     return texts.text("help", org=svc.config.service.org_name, mentor=first, contact=contact)

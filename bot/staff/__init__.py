@@ -22,11 +22,11 @@ STATIC = Path(__file__).parent / "static"
 def create_staff_app(svc: Services, *, demo_staff_id: int | None = None, demo_key: str = "") -> ASGIApp:
     """The /staff app; `svc` is what every page calls bot.app with. `checkins demo --web` adds
     a sign-in without a code for its mentor (`demo_staff_id`), behind a one-off `demo_key`."""
-    from bot.staff import auth, routes
+    from bot.staff import auth, casework, routes
     from bot.staff import admin, audit, digest  # the coordinator's pages and the digest online
 
     extra = [auth.demo_sign_in(demo_staff_id, demo_key)] if demo_staff_id is not None and demo_key else []
-    app = Starlette(routes=[*auth.routes, *routes.routes, *digest.routes, *admin.routes,
+    app = Starlette(routes=[*auth.routes, *routes.routes, *casework.routes, *digest.routes, *admin.routes,
                             *audit.routes, *extra,
                             Mount("/static", app=StaticFiles(directory=STATIC), name="static")])
     app.state.svc = svc

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from bot.app import imports, mentees, staff
 from bot.app.admin import mentee_details, require_coordinator
+from bot.app.plans import flow_choices
 from bot.app.errors import InvalidInput, NotFound
 from bot.app.views import MenteeSummary, StaffSummary
 from bot.people import as_id
@@ -259,24 +260,30 @@ def plan_form(page: Page, *, error: str = "", values: dict[str, str] | None = No
               status: int = 200) -> Response:
     d = _details(page)
     person, st = d.mentee, d.status
+    booked = mentees.schedule(page.svc, page.actor, person.id, limit=5)
+    default_flow = page.svc.config.checkins.flow
     values = values or {"plan": person.plan or "none",
                         "start": st.plan_start.isoformat() if st.plan_start else "",
-                        "end": st.plan_end.isoformat() if st.plan_end else ""}
-    upcoming = mentees.schedule(page.svc, page.actor, person.id, limit=5).upcoming
+                        "end": st.plan_end.isoformat() if st.plan_end else "",
+                        "flow": "" if booked.flow == default_flow else booked.flow}
     return page.render("admin/plan.html", status=status, title=f"Check-in plan: {person.name}",
-                       person=person, values=values, error=error, upcoming=upcoming,
-                       default_plan=page.svc.config.checkins.default_plan)
+                       person=person, values=values, error=error, upcoming=booked.upcoming,
+                       default_plan=page.svc.config.checkins.default_plan, flow=booked.flow,
+                       flows=flow_choices(page.svc), default_flow=default_flow,
+                       warnings=booked.warnings)
 
 
 def plan_save(page: Page) -> Response:
-    v = _form(page, "plan", "start", "end")
+    v = _form(page, "plan", "start", "end", "flow")
     try:
         m = mentees.set_plan(page.svc, page.actor, _id(page, "mentee_id"), v["plan"] or "none",
-                             start=v["start"], end=v["end"])
+                             start=v["start"], end=v["end"], flow=v["flow"])
     except InvalidInput as exc:
         return plan_form(page, error=str(exc), values=v, status=400)
+    flow = v["flow"] or page.svc.config.checkins.flow
     return page.redirect(f"/admin/mentees/{m.id}/plan",
-                         f"{m.name}'s plan is now {m.plan}." if m.plan else f"{m.name} has no plan now.")
+                         f"{m.name}'s plan is now {m.plan}, with the {flow} check-in." if m.plan
+                         else f"{m.name} has no plan now.")
 
 
 def mentee_telegram(page: Page) -> Response:

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.gsm7 import non_gsm7_characters, segment_count
+
+if TYPE_CHECKING:
+    from bot.engine.answers import AnswerWords
 
 CATALOGUES = Path(__file__).parent / "catalogues"
 # Placeholders and the longest value each is checked with.
@@ -23,6 +27,27 @@ PLACEHOLDERS = {
     "org": "X" * 40,
     "mentor": "X" * 20,
     "contact": " on +447700900000",
+    # The helpline numbers of config [replies], checked here with the UK defaults; start-up
+    # checks the safety texts again with the numbers the config gives (escalation/replies.py).
+    "emergency": "999",
+    "silent_digits": "55",
+    "samaritans": "116 123",
+    "shout": "85258",
+    "nhs_mental_health": "111, option 2",
+    "da_helpline": "0808 2000 247",
+    "shelter": "0808 800 4444",
+    "numbers": "0808 2000 247, 116 123, 85258, 0808 800 4444",
+    # Staff texts.
+    "code": "XXXX",
+    "mentee": "X" * 24,
+    "taker": "X" * 40,
+    "name": "X" * 40,
+    "what": "X" * 40,
+    "address": "Telegram chat 12345678901",
+    "link": "https://" + "x" * 40,
+    "waited": "30 days 23 h",
+    "signin_code": "123456",
+    "minutes": "120",
 }
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -31,11 +56,25 @@ class CatalogueError(ValueError):
     """A catalogue text that must not be sent: FILE:LINE: key: problem."""
 
 
+ANSWER_KINDS = ("yes", "no", "dont_know", "stop", "start", "help")
+
+
 @dataclass(frozen=True)
 class Catalogue:
     language: str
     texts: dict[str, str]
     fallback: Catalogue | None = None
+    # [answers]: the language's own words for yes, no, don't know and the STOP / START / HELP
+    # keywords, understood on top of the English ones (every mentee may use those).
+    answers: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def text_template(self, key: str) -> str:
+        """The text for `key` as written, placeholders unfilled."""
+        if key in self.texts:
+            return self.texts[key]
+        if self.fallback is None:
+            raise KeyError(f"no text {key!r} in the {self.language} catalogue")
+        return self.fallback.text_template(key)
 
     def text(self, key: str, **values: str) -> str:
         """The text for `key` with its placeholders filled."""
@@ -54,7 +93,7 @@ def problems(text: str, source: str = "<catalogue>", reference: dict[str, str] |
     except tomllib.TOMLDecodeError as exc:
         return [f"{source}:0: not valid TOML: {exc}"]
     lines = {m.group(1): n for n, line in enumerate(text.splitlines(), 1)
-             if (m := re.match(r'^\s*"?([a-z_.]+)"?\s*=', line))}
+             if (m := re.match(r'^\s*"?([a-z0-9_.]+)"?\s*=', line))}
     found: list[str] = []
     texts = data.get("texts", {})
     budgets = data.get("segments", {})
@@ -74,16 +113,65 @@ def problems(text: str, source: str = "<catalogue>", reference: dict[str, str] |
         if bad and not data.get("ucs2", False):
             found.append(f"{source}:{line}: {key}: characters outside GSM-7: {''.join(bad)!r} "
                          "(they make every text cost two or three times as much)")
+            continue
         filled = _PLACEHOLDER.sub(lambda m: PLACEHOLDERS[m.group(1)], value)
         allowed = int(budgets.get(key, 1))
         cost = segment_count(filled)
         if cost > allowed:
             found.append(f"{source}:{line}: {key}: would cost {cost} SMS segments with long names, "
                          f"{allowed} allowed")
+            continue
+        rule = _rule_problem(key, filled)
+        if rule:
+            found.append(f"{source}:{line}: {key}: {rule}")
+    found += _answer_problems(data.get("answers", {}), source, text)
     if reference is not None:
         for key in sorted(set(texts) - set(reference)):
             found.append(f"{source}:{lines.get(key, 1)}: {key}: not a key in the English catalogue")
     return found
+
+
+def _answer_problems(answers: object, source: str, text: str) -> list[str]:
+    """[answers]: known kinds, lists of lower-case words, no word meaning two things."""
+    line = next((n for n, ln in enumerate(text.splitlines(), 1) if ln.strip() == "[answers]"), 1)
+    if not isinstance(answers, dict):
+        return [f"{source}:{line}: answers: must be a table of word lists"]
+    found: list[str] = []
+    seen: dict[str, str] = {}
+    for kind, words in answers.items():
+        if kind not in ANSWER_KINDS:
+            found.append(f"{source}:{line}: answers.{kind}: unknown; use {', '.join(ANSWER_KINDS)}")
+            continue
+        if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+            found.append(f"{source}:{line}: answers.{kind}: must be a list of words in quotes")
+            continue
+        for word in words:
+            clean = " ".join(word.lower().split())
+            if clean != word:
+                found.append(f"{source}:{line}: answers.{kind}: write {word!r} as {clean!r} "
+                             "(lower case, single spaces)")
+            elif word in seen and seen[word] != kind:
+                found.append(f"{source}:{line}: answers.{kind}: {word!r} is also in answers.{seen[word]}")
+            seen.setdefault(word, kind)
+    return found
+
+
+def _rule_problem(key: str, filled: str) -> str | None:
+    """Safe messaging for the safety texts, discretion for the discreet ones (rules that live with
+    the code that applies them)."""
+    if key.startswith("safety."):
+        from escalation.replies import safety_problem
+
+        problem = safety_problem(key.removeprefix("safety."), filled)
+        if problem:
+            return problem
+    if key.endswith("_discreet") or key.startswith("discreet."):
+        from bot.wording.discreet import giveaways
+
+        words = giveaways(filled)
+        if words:
+            return f"discreet wording must not say {', '.join(dict.fromkeys(words))}"
+    return None
 
 
 def load(path: Path, fallback: Catalogue | None = None) -> Catalogue:
@@ -93,7 +181,9 @@ def load(path: Path, fallback: Catalogue | None = None) -> Catalogue:
         more = f" (and {len(found) - 1} more problems)" if len(found) > 1 else ""
         raise CatalogueError(found[0] + more)
     data = tomllib.loads(text)
-    return Catalogue(str(data.get("language", path.stem)), dict(data.get("texts", {})), fallback)
+    answers = {kind: frozenset(words) for kind, words in data.get("answers", {}).items()}
+    return Catalogue(str(data.get("language", path.stem)), dict(data.get("texts", {})), fallback,
+                     answers)
 
 
 @lru_cache(maxsize=8)
@@ -104,6 +194,22 @@ def catalogue(language: str = "en") -> Catalogue:
     if language == "en" or not path.exists():
         return english
     return load(path, english)
+
+
+@lru_cache(maxsize=8)
+def answer_words(language: str = "en") -> AnswerWords:
+    """The answer words of `language` the engine reads replies with, besides the English ones."""
+    from bot.engine.answers import AnswerWords
+
+    answers = catalogue(language).answers
+    return AnswerWords(yes=answers.get("yes", frozenset()), no=answers.get("no", frozenset()),
+                       dont_know=answers.get("dont_know", frozenset()))
+
+
+def keyword_words(language: str = "en") -> dict[str, frozenset[str]]:
+    """`language`'s own STOP, START and HELP words (for bot.engine.keywords)."""
+    answers = catalogue(language).answers
+    return {kind: answers.get(kind, frozenset()) for kind in ("stop", "start", "help")}
 
 
 def known_languages() -> list[str]:

@@ -17,21 +17,14 @@ GIVEAWAY_WORDS = (
     "safe", "safely", "safety", "unsafe", "abuse", "abusive", "violence", "violent", "domestic",
     "refuge", "crisis", "suicide", "self-harm", "harm", "risk", "danger", "helpline", "samaritans",
     "shelter", "police", "duty to refer", "council", "housing",
+    # Welsh
+    "prawf", "carchar", "mentora", "mentai", "diogel", "diogelwch", "cam-drin", "trais",
+    "hunanladdiad", "heddlu", "lloches", "digartref", "digartrefedd",
 )
 _PATTERN = re.compile(r"(?<![A-Za-z])(" + "|".join(re.escape(w) for w in GIVEAWAY_WORDS) + r")(?![A-Za-z])",
                       re.IGNORECASE)
-NEUTRAL = "Thanks, got your message."
 _NUMBER = re.compile(r"(?<!\d)(0\d{3}(?: ?\d){6,7}|116 ?\d{3}|\d{5}|111|999)(?!\d)")
-# Known texts that are not from a flow file, and what a discreet mentee gets instead. Matched by
-# how they begin (their endings carry names and numbers).
-_KNOWN = (
-    ("This is ", "Text CHECKIN to talk, or STOP to stop these texts."),  # HELP
-    ("Thanks, your mentor", NEUTRAL),
-    ("Sorry, I can only read typed messages", "Sorry, I can only read typed messages. Please type your reply."),
-    ("That check-in has finished", "That one has finished. Text CHECKIN to start again."),
-)
-
-
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 def giveaways(text: str, org_name: str = "") -> list[str]:
     """The words in `text` a discreet mentee must never be sent (empty: fine)."""
     found = [m.group(1).lower() for m in _PATTERN.finditer(text)]
@@ -40,18 +33,34 @@ def giveaways(text: str, org_name: str = "") -> list[str]:
     return found
 
 
-def discreet_text(text: str, org_name: str = "") -> str:
-    """`text` if it gives nothing away, else its discreet wording, else a neutral line."""
+def discreet_text(text: str, org_name: str = "", language: str = "en",
+                  numbers: dict[str, str] | None = None) -> str:
+    """`text` if it gives nothing away, else its discreet wording, else a neutral line.
+
+    The discreet wording is the catalogue's: a text that begins like a catalogue text `KEY` (its
+    words before the first placeholder) becomes `KEY_discreet`; the rest keep only their free
+    numbers ("discreet.emergency", "discreet.free_numbers") or become "discreet.neutral".
+    `numbers` are config [replies]' helpline numbers (UK defaults if not given).
+    """
     if not giveaways(text, org_name):
         return text
-    for start, instead in _KNOWN:
-        if text.startswith(start) and not giveaways(instead, org_name):
-            return instead
+    from bot.wording.catalogue import catalogue
+
+    values = {"emergency": "999", **(numbers or {})}
+    emergency = values["emergency"]
+    texts = catalogue(language)
+    keys = set(texts.texts) | (set(texts.fallback.texts) if texts.fallback else set())
+    for key in sorted(keys):
+        if not key.endswith("_discreet") or key.removesuffix("_discreet") not in keys:
+            continue
+        start = _PLACEHOLDER.split(texts.text_template(key.removesuffix("_discreet")))[0]
+        if len(start) >= 8 and text.startswith(start):
+            instead = texts.text(key, **values)
+            if not _PLACEHOLDER.search(instead) and not giveaways(instead, org_name):
+                return instead
     # A safety reply keeps its numbers (the mentee asked for help), never its words.
-    numbers = [n for n in dict.fromkeys(_NUMBER.findall(text)) if n != "999"]
-    if numbers or "999" in text:
-        lines = ["In an emergency call 999."] if "999" in text else []
-        if numbers:
-            lines.append("Free, any time: " + ", ".join(numbers) + ".")
-        return " ".join(lines)
-    return NEUTRAL
+    free = [n for n in dict.fromkeys(_NUMBER.findall(text)) if n != emergency]
+    lines = [texts.text("discreet.emergency", emergency=emergency)] if emergency in text else []
+    if free:
+        lines.append(texts.text("discreet.free_numbers", numbers=", ".join(free)))
+    return " ".join(lines) if lines else texts.text("discreet.neutral")

@@ -132,21 +132,47 @@ def test_numbers_are_configurable() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"urgent_crisis": "Call Samaritans on {samaritans} \u2019now\u2019"}, "outside GSM-7"),
-        ({"urgent_lead": "x" * 161}, "one SMS holds 160"),
-        ({"concern_crisis": "Call {samaritan}"}, "bad placeholder"),
-        ({"urgent_domestic_abuse": "Abuse line: {da_helpline}"}, "must stay neutral"),
-        ({"urgent_crisis": "Thinking about suicide? Call {samaritans}"}, "safe messaging"),
         ({"samaritans": ""}, "non-empty"),
-        ({"urgent_housing": "Shelter {shelter} " + "€" * 70}, "one SMS holds 160"),
+        ({"samaritans": "116 123 \u2019"}, "non-empty GSM-7"),
+        ({"shelter": "0808 800 4444 " + "1" * 40}, "one SMS holds 160"),
     ],
 )
-def test_settings_reject_unsafe_or_over_long_texts_with_one_line(
+def test_settings_reject_numbers_that_make_a_text_unsafe_or_over_long_with_one_line(
     change: dict[str, str], message: str
 ) -> None:
+    """The numbers come from config [replies]: start-up renders every safety text in every
+    language with them."""
     with pytest.raises(ValueError, match=message) as info:
         dataclasses.replace(SETTINGS, **change)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "message"),
+    [
+        ("safety.urgent_crisis", "Call Samaritans on {samaritans} \u2019now\u2019", "outside GSM-7"),
+        ("safety.urgent_lead", "x" * 161, "would cost 2 SMS segments"),
+        ("safety.concern_crisis", "Call {samaritan}", "unknown placeholder"),
+        ("safety.urgent_domestic_abuse", "Abuse line: {da_helpline}", "must stay neutral"),
+        ("safety.urgent_crisis", "Thinking about suicide? Call {samaritans}", "safe messaging"),
+        ("safety.urgent_housing", "Shelter {shelter} " + "\u20ac" * 70, "would cost 2 SMS segments"),
+        ("safety.concern_domestic_abuse", "Diolch. Llinell trais: {da_helpline}", "must stay neutral"),
+        ("safety.acknowledgement_discreet", "Your mentor will reply. {emergency}", "discreet wording"),
+    ],
+)
+def test_the_catalogue_check_refuses_unsafe_or_over_long_safety_texts_with_one_line(
+    key: str, text: str, message: str
+) -> None:
+    """The wording is in the catalogue: its check (start-up and `checkins wording check`) holds
+    the safe-messaging rules too, naming the file, line and key."""
+    from bot.wording.catalogue import CATALOGUES, problems
+
+    source = (CATALOGUES / "en.toml").read_text(encoding="utf-8")
+    lines = [f'"{key}" = "{text}"' if line.startswith(f'"{key}" =') else line
+             for line in source.splitlines()]
+    found = problems("\n".join(lines), "en.toml")
+    assert len(found) == 1 and message in found[0] and key in found[0], found
+    assert found[0].startswith("en.toml:")
 
 
 def test_default_settings_validate() -> None:
@@ -176,11 +202,30 @@ def test_a_stranger_is_never_told_about_a_mentor() -> None:
 
 def test_no_reply_text_speaks_as_one_person() -> None:
     import re
-    from dataclasses import fields
 
-    from escalation.replies import ReplySettings
+    from escalation.replies import TEXTS, ReplySettings
 
     settings = ReplySettings()
-    for spec in fields(settings):
-        text = getattr(settings, spec.name)
-        assert re.search(r"\b(?:me|I|I'm|my)\b", text) is None, spec.name
+    for name in TEXTS:
+        text = settings.render(name)
+        assert re.search(r"\b(?:me|I|I'm|my)\b", text) is None, name
+
+
+def test_the_safety_texts_come_from_the_catalogue_in_the_mentee_language() -> None:
+    """Welsh: the same rules, the same numbers, no English lead; English wording unchanged."""
+    from escalation.replies import TEXTS, stranger_safety_reply
+
+    welsh = mentee_safety_reply({"crisis"}, SETTINGS, language="cy")
+    assert welsh[0].startswith("Diolch am ddweud wrthym.")
+    assert "116 123" in welsh[1] and "85258" in welsh[1] and "999" in welsh[1]
+    assert mentee_safety_reply({"crisis"}, SETTINGS, emergency=True, language="cy")[0].startswith(
+        "Os ydych wedi cymryd rhywbeth, ffoniwch 999 neu ewch i A&E nawr")
+    for name in TEXTS:
+        assert SETTINGS.render(name, "cy") != SETTINGS.render(name, "en"), name
+        assert is_gsm7(SETTINGS.render(name, "cy")) and segment_count(SETTINGS.render(name, "cy")) == 1
+    for cats in ALL_SETS:
+        for text in (mentee_safety_reply(cats, SETTINGS, language="cy")
+                     + stranger_safety_reply(cats, SETTINGS, language="cy")):
+            assert not re.search(r"hunanladd|gorddos|tabled", text.lower()), text
+    assert mentee_safety_reply({"crisis"}, SETTINGS, language="xx") == mentee_safety_reply(
+        {"crisis"}, SETTINGS)

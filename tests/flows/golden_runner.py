@@ -48,10 +48,11 @@ def _q(text: str) -> str:
 
 
 def dump(flow_name: str, first_name: str, about: str, turns: list[dict[str, Any]], *,
-         discreet: bool = False, language: str = "en") -> str:
+         discreet: bool = False, language: str = "en", answers_in: str = "") -> str:
     """The golden file's text (TOML, written by hand here so it stays readable)."""
     lines = [f"# {about}", f"flow = {_q(flow_name)}", f"first_name = {_q(first_name)}"]
     lines += [f"language = {_q(language)}"] if language != "en" else []
+    lines += [f"answers_in = {_q(answers_in)}"] if answers_in else []
     lines += ["discreet = true", ""] if discreet else [""]
     for turn in turns:
         lines.append("[[turns]]")

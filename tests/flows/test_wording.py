@@ -72,3 +72,40 @@ def test_the_discreet_guard_keeps_the_numbers_and_drops_the_words() -> None:
         assert giveaways(discreet_text(text, "Northside Mentoring"), "Northside Mentoring") == []
     assert discreet_text("Your check-in is ready, Sam.", "Northside") == "Your check-in is ready, Sam."
     assert discreet_text("This is Northside. Text CHECKIN.", "Northside").startswith("Text CHECKIN")
+
+
+def test_every_catalogue_key_the_code_names_exists_in_english() -> None:
+    """A text named in Python but missing from en.toml would fail only when first sent: every
+    `.text("key")`, `staff_text("key")` and `render("name")` literal must resolve now."""
+    import re
+    from pathlib import Path
+
+    from escalation.replies import TEXTS
+
+    root = Path(__file__).resolve().parents[2]
+    english = catalogue("en").texts
+    named: set[str] = set()
+    for path in [*(root / "bot").rglob("*.py"), *(root / "escalation").rglob("*.py")]:
+        source = path.read_text(encoding="utf-8")
+        named |= set(re.findall(r'\.text\("([a-z0-9_.]+)"', source))
+        named |= {f"staff.{k}" for k in re.findall(r'staff_text\(\s*["\']([a-z0-9_.]+)["\']', source)}
+    named |= {f"safety.{name}" for name in TEXTS}
+    assert len(named) > 40
+    assert sorted(k for k in named if k not in english) == []
+
+
+def test_the_discreet_guard_speaks_the_mentee_language_and_gives_nothing_away() -> None:
+    from escalation.replies import ReplySettings, mentee_ack_reply, mentee_safety_reply
+
+    from bot.wording.discreet import discreet_text, giveaways
+
+    settings = ReplySettings()
+    org = "Northside Mentoring"
+    for cats in ({"crisis"}, {"housing"}, {"domestic_abuse"}, {"crisis", "housing"}):
+        for text in mentee_safety_reply(cats, settings, language="cy"):
+            assert giveaways(discreet_text(text, org, "cy"), org) == [], text
+    (ack,) = mentee_ack_reply(settings, "cy")
+    assert discreet_text(ack, org, "cy") == catalogue("cy").text("safety.acknowledgement_discreet", emergency="999")
+    (da,) = mentee_safety_reply({"domestic_abuse"}, settings, language="cy")
+    assert discreet_text(da, org, "cy") == "Mewn argyfwng ffoniwch 999. Am ddim, unrhyw bryd: 0808 2000 247."
+    assert giveaways(discreet_text("Dyma Northside Mentoring. Anfonwch HELP.", org, "cy"), org) == []

@@ -159,3 +159,28 @@ def test_the_digest_email_fits_a_390_px_screen(browser: Any, web: StaffWeb, shot
     page.set_content(html)
     assert "Alerts raised (1)" in page.inner_text("body")
     fits(page, shots, "digest-email", width=390)
+
+
+def test_the_coordinator_picks_a_flow_for_a_mentee_in_the_browser(browser: Any, web: StaffWeb,
+                                                                   shots: Path) -> None:
+    """Admin > Mentees > Sam > Check-in plan and flow: plan and "Which check-in", saved, shown
+    again with the flow chosen; then Sam's safe-contact and matching pages fit a phone."""
+    page = signed_in(browser, web, web.world.cora)
+    complaints = no_csp_complaints(page)
+    page.goto(web.url + f"/staff/admin/mentees/{web.world.sam}")
+    page.get_by_role("link", name="Check-in plan and flow").click()
+    page.get_by_label("New plan").fill("wed 10:00")
+    page.get_by_label("Which check-in").select_option("monthly")
+    fits(page, shots, "admin-plan-flow")
+    page.get_by_role("button", name="Save the plan").click()
+    assert page.get_by_role("status").inner_text() == (
+        "Sam T.'s plan is now wed 10:00, with the monthly check-in.")
+    assert page.get_by_label("Which check-in").input_value() == "monthly"
+    with web.svc.sessions() as s:
+        assert s.get(Mentee, web.world.sam).flow == "monthly"  # type: ignore[union-attr]
+    for name, link in (("safety", "Safe contact"), ("match", "Mentor matching")):
+        page.goto(web.url + f"/staff/admin/mentees/{web.world.sam}")
+        page.get_by_role("link", name=link).click()
+        assert page.locator("h1").first.is_visible()
+        fits(page, shots, name)
+    assert complaints == []

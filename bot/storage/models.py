@@ -376,7 +376,7 @@ Mentee.language = mapped_column(String(8), default="en", server_default="en", nu
 # Safe contact: "mon-fri 10:00-14:00" windows non-urgent texts wait for (None: any time).
 Mentee.safe_windows = mapped_column(String(120), nullable=True)
 Mentee.discreet = mapped_column(Boolean, default=False, server_default=text("false"), nullable=False)
-Mentee.code_word = mapped_column(String(40), nullable=True)  # kept lower-case, trimmed
+Mentee.code_word = mapped_column(Sealed, nullable=True)  # data-protection: encrypted; lower-case, trimmed
 Mentee.hold_until = mapped_column(UTCDateTime(), nullable=True)  # code word: nothing sent until
 Mentee.safe_check = mapped_column(String(12), nullable=True)  # None | ask | asked
 # Matching facts.

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.app import alerts, mentees
+from bot.app import alerts, mentees, safety
 from bot.clock import ManualClock
 from bot.config import Config, ConfigError, load_config
 from bot.keyring import Keyring, MissingKey, WrongKey, beside, key_id_of, read_key_file
@@ -52,6 +52,16 @@ def test_names_phones_bodies_and_evidence_are_not_in_the_database_in_clear(dp_wo
     detail = alerts.detail(w.svc, w.cora, code)
     assert "rope" in detail.evidence.lower() or "doing it tonight" in detail.evidence.lower()
     assert [h.detail for h in detail.history if h.kind == "note"] == ["Called his sister"]
+
+
+def test_a_code_word_is_kept_encrypted_and_still_works(dp_world: World) -> None:
+    """Whoever reads the database must not learn what a mentee at risk texts to stop contact."""
+    w = dp_world
+    safety.change(w.svc, w.cora, w.sam, safety.SafetyChanges(code_word="Bluebell"))
+    assert "bluebell" not in raw_database_text(w).lower()
+    w.text(SAM_PHONE, "bluebell")
+    with w.svc.sessions() as s:
+        assert s.get(Mentee, w.sam).hold_until is not None  # type: ignore[union-attr]
 
 
 def test_lookups_by_phone_chat_id_and_name_still_work(dp_world: World) -> None:

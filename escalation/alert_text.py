@@ -207,13 +207,23 @@ def no_contact_summary(
 ) -> str:
     """The excerpt of a `no_contact` alert: what went unanswered and when we last heard."""
     parts = []
-    if missed_checkins:
-        parts.append(f"{missed_checkins} check-in{'s' if missed_checkins != 1 else ''} missed")
+    if missed_checkins == 1:
+        parts.append(staff_text("no_contact.missed_one"))
+    elif missed_checkins:
+        parts.append(staff_text("no_contact.missed", count=str(missed_checkins)))
     if undelivered:
-        parts.append("texts not delivered")
-    heard = last_heard_at.astimezone(tz).strftime("%a %d %b") if last_heard_at else "never"
-    parts.append(f"last heard {heard}")
+        parts.append(staff_text("no_contact.undelivered"))
+    if last_heard_at is None:
+        parts.append(staff_text("no_contact.never_heard"))
+    else:
+        parts.append(staff_text("no_contact.last_heard", when=last_heard_at.astimezone(tz).strftime("%a %d %b")))
     return ", ".join(parts)
+
+
+def unreachable_summary(channel: str) -> str:
+    """The excerpt of an 'unreachable' alert: which channel refused, in words."""
+    reason = _staff_optional(f"unreachable.{channel}") or channel
+    return staff_text("unreachable", reason=reason)
 
 
 @dataclass(frozen=True)

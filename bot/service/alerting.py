@@ -30,6 +30,7 @@ from escalation.acks import (
 from escalation.alert_text import (
     new_alert_code,
     no_contact_summary,
+    unreachable_summary,
     staff_alert_email,
     staff_alert_sms,
     staff_text,
@@ -474,8 +475,7 @@ def missed_streak(session: Session, svc: Services, mentee: Mentee, now: datetime
             notify_staff(session, svc, alert, supervisor, now)
 
 
-def unreachable(session: Session, svc: Services, mentee: Mentee, channel: str, now: datetime,
-                detail: str) -> None:
+def unreachable(session: Session, svc: Services, mentee: Mentee, channel: str, now: datetime) -> None:
     """We cannot reach the mentee on any channel: a welfare concern, not a silent failure."""
     raise_finding(session, svc, mentee, "no_contact", "concern",
-                  f"can't reach them: {detail}"[:300], f"unreachable.{channel}", now)
+                  unreachable_summary(channel)[:300], f"unreachable.{channel}", now)

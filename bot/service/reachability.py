@@ -23,8 +23,6 @@ def on_unreachable(session: Session, svc: Services, row: Message, now: datetime)
         mentee.sms_reachable = False
     elif row.channel == "telegram":
         mentee.telegram_reachable = False
-    reason = {"sms": "texts are refused (they may have replied STOP)",
-              "telegram": "Telegram says they blocked the bot"}.get(row.channel, row.channel)
     if mentee.unreachable_since is None:
         mentee.unreachable_since = now
-    alerting.unreachable(session, svc, mentee, row.channel, now, reason)
+    alerting.unreachable(session, svc, mentee, row.channel, now)

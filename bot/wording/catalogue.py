@@ -48,6 +48,9 @@ PLACEHOLDERS = {
     "waited": "30 days 23 h",
     "signin_code": "123456",
     "minutes": "120",
+    "count": "999",
+    "when": "Wed 30 Sep",
+    "reason": "X" * 60,
 }
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -81,6 +81,13 @@ class FlowsConfig:
 
 
 @dataclass(frozen=True)
+class WordingConfig:
+    # Your own catalogue files (en.toml, cy.toml, or a new language): each text there replaces
+    # the shipped text of the same key; keys you leave out keep the shipped wording.
+    folder: str = ""
+
+
+@dataclass(frozen=True)
 class SafeContactConfig:
     code_word_hold_hours: float = 12.0  # after the code word nothing is sent for this long
     ask_after_domestic_abuse: bool = True  # the next contact first asks if texting is safe
@@ -172,6 +179,7 @@ class Config:
     service: ServiceConfig = field(default_factory=ServiceConfig)
     checkins: CheckinConfig = field(default_factory=CheckinConfig)
     flows: FlowsConfig = field(default_factory=FlowsConfig)
+    wording: WordingConfig = field(default_factory=WordingConfig)
     safe_contact: SafeContactConfig = field(default_factory=SafeContactConfig)
     twilio: TwilioConfig = field(default_factory=TwilioConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
@@ -331,6 +339,18 @@ def _validate_providers(cfg: Config) -> None:
             raise ConfigError("config [twilio] from_number: set it or messaging_service_sid")
 
 
+def _use_wording(given: Any, environ: Mapping[str, str]) -> None:
+    """Point the wording catalogue at `[wording] folder` before any section checks its texts
+    (the [replies] numbers are checked inside the charity's safety texts too)."""
+    from bot.wording.catalogue import CatalogueError, use_folder
+
+    folder = environ.get("CHECKINS_WORDING_FOLDER", given.get("folder", "") if isinstance(given, dict) else "")
+    try:
+        use_folder(str(folder) or None)
+    except CatalogueError as exc:
+        raise ConfigError(f"config [wording] folder: {exc}") from None
+
+
 def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None, *,
                 providers: bool = True) -> Config:
     """Read config from `path` (optional) and `environ`; raise ConfigError on any bad value.
@@ -351,6 +371,7 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
     for section in data:
         if section not in known:
             raise ConfigError(f"config [{section}]: unknown section; known: {', '.join(known)}")
+    _use_wording(data.get("wording", {}), environ)
     sections: dict[str, Any] = {}
     for name, fdef in known.items():
         try:

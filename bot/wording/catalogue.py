@@ -189,14 +189,60 @@ def load(path: Path, fallback: Catalogue | None = None) -> Catalogue:
                      answers)
 
 
+# A charity's own catalogue files ([wording] folder): each `<language>.toml` there adds to or
+# overrides the shipped texts of that language key by key, or adds a language. Set at config load.
+_folder: Path | None = None
+
+
+def use_folder(folder: str | Path | None) -> None:
+    """Read the charity's catalogue files from `folder` from now on (None: shipped texts only);
+    raise CatalogueError (one line) if the folder or any file in it is wrong."""
+    global _folder
+    path = Path(folder) if folder else None
+    if path is not None and not path.is_dir():
+        raise CatalogueError(f"{path}: wording folder not found")
+    previous, _folder = _folder, path
+    catalogue.cache_clear()
+    answer_words.cache_clear()
+    try:
+        for language in known_languages():
+            catalogue(language)
+    except CatalogueError:
+        _folder = previous
+        catalogue.cache_clear()
+        answer_words.cache_clear()
+        raise
+
+
+def _overlay(base: Catalogue, path: Path, reference: dict[str, str]) -> Catalogue:
+    """`base` with the texts and answer words of the charity's file at `path` on top."""
+    text = path.read_text(encoding="utf-8")
+    found = problems(text, str(path), reference)
+    if found:
+        more = f" (and {len(found) - 1} more problems)" if len(found) > 1 else ""
+        raise CatalogueError(found[0] + more)
+    data = tomllib.loads(text)
+    answers = {kind: frozenset(words) for kind, words in data.get("answers", {}).items()}
+    return Catalogue(base.language, {**base.texts, **data.get("texts", {})}, base.fallback,
+                     {**base.answers, **answers})
+
+
 @lru_cache(maxsize=8)
 def catalogue(language: str = "en") -> Catalogue:
     """The catalogue for `language` (English for anything unknown), checked once."""
-    english = load(CATALOGUES / "en.toml")
-    path = CATALOGUES / f"{language}.toml"
-    if language == "en" or not path.exists():
+    shipped = load(CATALOGUES / "en.toml")
+    english = shipped
+    own = _folder / "en.toml" if _folder else None
+    if own is not None and own.exists():
+        english = _overlay(shipped, own, shipped.texts)
+    if language == "en":
         return english
-    return load(path, english)
+    path = CATALOGUES / f"{language}.toml"
+    result = load(path, english) if path.exists() else None
+    own = _folder / f"{language}.toml" if _folder else None
+    if own is not None and own.exists():
+        result = _overlay(result or Catalogue(language, {}, english), own, shipped.texts)
+    return result or english
 
 
 @lru_cache(maxsize=8)
@@ -216,4 +262,6 @@ def keyword_words(language: str = "en") -> dict[str, frozenset[str]]:
 
 
 def known_languages() -> list[str]:
-    return sorted(p.stem for p in CATALOGUES.glob("*.toml"))
+    """Every language with a shipped catalogue or one in the charity's folder."""
+    paths = list(CATALOGUES.glob("*.toml")) + (list(_folder.glob("*.toml")) if _folder else [])
+    return sorted({p.stem for p in paths})

@@ -85,6 +85,9 @@ with FakeTwilio() as fake, tempfile.TemporaryDirectory() as tmp:
         from pyinstrument import Profiler
         profiler = Profiler(interval=0.001)
         profiler.start()
+    statements = [0]
+    from sqlalchemy import event
+    event.listen(svc.engine, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1))
     cpu, wall = time.process_time(), time.perf_counter()
     for k in range(0, n, 64):  # as concurrent webhooks arrive: group commits of up to 64
         sink.store_batch_sync(inbound[k:k + 64])
@@ -101,7 +104,8 @@ with FakeTwilio() as fake, tempfile.TemporaryDirectory() as tmp:
     if profiler is not None:
         profiler.stop()
         open(args["profile"], "w").write(profiler.output_text(unicode=False, color=False))
-    print(json.dumps({"messages": n, "sends": len(fake.messages), "cpu": cpu, "wall": wall}))
+    print(json.dumps({"messages": n, "sends": len(fake.messages), "cpu": cpu, "wall": wall,
+                      "statements": statements[0]}))
 '''
 
 
@@ -135,7 +139,8 @@ def main() -> int:
             ms = result["cpu"] / result["messages"] * 1000
             per[name].append(ms)
             print(f"round {r + 1} {name:6}: {ms:.2f} ms CPU per message ({result['sends']} sends, "
-                  f"{result['wall']:.1f} s wall)", flush=True)
+                  f"{result['statements'] / result['messages']:.1f} SQL statements per message "
+                  f"(machine-independent), {result['wall']:.1f} s wall)", flush=True)
     for name, values in per.items():
         if values:
             print(f"{name}: median {statistics.median(values):.2f} ms CPU per message "

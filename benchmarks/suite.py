@@ -375,9 +375,11 @@ class Suite:
         try:
             wait_ready(service)
             for concurrency, count in (s.inbound if self.want("inbound") else {}).items():
-                rates, latencies = [], []
+                rates, latencies, cpu = [], [], []
                 for _ in range(s.runs):
+                    before = _cpu_seconds(service.process.pid)
                     rate, lat = self.inbound_run(service, fake, self.mentees(count), concurrency)
+                    cpu.append((_cpu_seconds(service.process.pid) - before) / count * 1000)
                     rates.append(rate)
                     latencies += lat
                 tag = " (quick: fewer messages)" if s.quick else ""
@@ -385,6 +387,11 @@ class Suite:
                                      "msg/s", self.raw[kind], f"{count} messages x {s.runs} runs"))
                 self.add(latency_figure(f"inbound webhook -> reply at provider, concurrency {concurrency}",
                                         kind, latencies))
+                # CPU the service process spent per message (intake, turn, sends): a figure a
+                # busy machine disturbs far less than a rate; 1000 / it bounds msg/s on one core.
+                self.add(Figure(f"inbound service CPU per message, concurrency {concurrency}", kind,
+                                statistics.median(cpu), max(cpu), "ms CPU", None,
+                                f"whole service process; {s.runs} runs (p99 column: worst run)"))
             if kind == "postgresql" or not s.quick:
                 if self.want("crisis"):
                     self.crisis(kind, service, fake)
@@ -625,6 +632,12 @@ class Suite:
             rates.append(chunk / (time.process_time() - began))
         self.add(rate_figure("detection (rules and learned layer), one core", "none", rates,
                              "msg/s (CPU)", None, f"{len(texts)} distinct texts, 4 runs"))
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds a process (and its threads) has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _memory(pid: int) -> tuple[float, float]:

@@ -44,7 +44,10 @@ class AlertRepo:
         return self.session.scalars(stmt).first()
 
     def open_for_mentee(self, mentee_id: int) -> Sequence[Alert]:
-        return self.session.scalars(_OPEN_FOR_MENTEE, {"mentee_id": mentee_id}).all()
+        # No autoflush: an alert is flushed as it is raised (AlertRepo.add), so the other pending
+        # changes (the turn's mentee and message updates) wait for the turn's one flush.
+        with self.session.no_autoflush:
+            return self.session.scalars(_OPEN_FOR_MENTEE, {"mentee_id": mentee_id}).all()
 
     def by_code(self, code: str, lock: bool = False) -> Alert | None:
         stmt = select(Alert).where(Alert.code == code.upper()).options(selectinload(Alert.events))

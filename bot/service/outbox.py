@@ -364,6 +364,8 @@ def _record_all(svc: Services, outcomes: list[SendOutcome], now: datetime, *, is
         # One query warms the identity map; the dict keeps the rows alive (the map holds them
         # weakly), else each get below is a query of its own again.
         warm = messages.get_many([o.job.message_id for o in outcomes])  # noqa: F841
+        alerts = AlertRepo(session).get_many({o.job.alert_id for o in outcomes  # noqa: F841
+                                              if o.job.alert_id is not None})
         for outcome in outcomes:
             if not isolate:
                 _record_one(session, svc, messages, outcome, now)

@@ -248,10 +248,13 @@ def seed(url: str, count: int, *, first: int = 0, plan: str | None = None,
     from bot.service.runtime import build_services
     from bot.storage.models import Mentee, Staff
 
+    from bot.storage.sealed import keyring_of
+
     svc = build_services(Config().with_database(url))
+    keyring = keyring_of(svc.engine.dialect)  # phones are encrypted: found by their keyed hash
     now = datetime.now(UTC)
     with svc.sessions() as s, s.begin():
-        mentor = s.scalars(select(Staff).where(Staff.phone == MENTOR)).first()
+        mentor = s.scalars(select(Staff).where(Staff.phone_hash == keyring.lookup(MENTOR))).first()
         if mentor is None:
             admin.add_staff(s, now, name="Sam Okafor", role="supervisor", phone=SUPERVISOR, channels="sms")
             mentor = admin.add_staff(s, now, name="Maya Patel", role="mentor", phone=MENTOR,
@@ -261,7 +264,7 @@ def seed(url: str, count: int, *, first: int = 0, plan: str | None = None,
         with svc.sessions() as s, s.begin():
             s.execute(insert(Mentee), [
                 {"first_name": f"C{i}", "last_name": "Test", "phone": phone(i),
-                 "preferred_channel": "sms", "mentor_id": mentor_id, "timezone": "Europe/London",
+                 "phone_hash": keyring.lookup(phone(i)), "preferred_channel": "sms", "mentor_id": mentor_id, "timezone": "Europe/London",
                  "status": "active", "sms_reachable": True, "telegram_reachable": True,
                  "plan": plan, "plan_version": 0, "missed_streak": 0, "created_at": now,
                  "planned_until": now + timedelta(days=14) if planned else None}
@@ -372,9 +375,11 @@ class Suite:
         try:
             wait_ready(service)
             for concurrency, count in (s.inbound if self.want("inbound") else {}).items():
-                rates, latencies = [], []
+                rates, latencies, cpu = [], [], []
                 for _ in range(s.runs):
+                    before = _cpu_seconds(service.process.pid)
                     rate, lat = self.inbound_run(service, fake, self.mentees(count), concurrency)
+                    cpu.append((_cpu_seconds(service.process.pid) - before) / count * 1000)
                     rates.append(rate)
                     latencies += lat
                 tag = " (quick: fewer messages)" if s.quick else ""
@@ -382,6 +387,11 @@ class Suite:
                                      "msg/s", self.raw[kind], f"{count} messages x {s.runs} runs"))
                 self.add(latency_figure(f"inbound webhook -> reply at provider, concurrency {concurrency}",
                                         kind, latencies))
+                # CPU the service process spent per message (intake, turn, sends): a figure a
+                # busy machine disturbs far less than a rate; 1000 / it bounds msg/s on one core.
+                self.add(Figure(f"inbound service CPU per message, concurrency {concurrency}", kind,
+                                statistics.median(cpu), max(cpu), "ms CPU", None,
+                                f"whole service process; {s.runs} runs (p99 column: worst run)"))
             if kind == "postgresql" or not s.quick:
                 if self.want("crisis"):
                     self.crisis(kind, service, fake)
@@ -466,11 +476,14 @@ class Suite:
         first = self.next_mentee
         who = self.mentees(count)
         seed(url, count, first=first)
+        from bot.storage.sealed import keyring_of
+
         svc = build_services(Config().with_database(url), create_schema=False)
+        keyring = keyring_of(svc.engine.dialect)
         now = datetime.now(UTC)
-        with svc.sessions() as s:
-            ids = list(s.scalars(select(Mentee.id).where(Mentee.first_name.in_([f"C{who[0]}", f"C{who[-1]}"]))
-                                 .order_by(Mentee.id)))
+        with svc.sessions() as s:  # names are encrypted: the first and last found by phone hash
+            ids = list(s.scalars(select(Mentee.id).where(Mentee.phone_hash.in_(
+                [keyring.lookup(phone(who[0])), keyring.lookup(phone(who[-1]))])).order_by(Mentee.id)))
         lo, hi = ids[0], ids[-1]
         with svc.sessions() as s, s.begin():
             s.execute(insert(DueEvent), [
@@ -621,6 +634,12 @@ class Suite:
                              "msg/s (CPU)", None, f"{len(texts)} distinct texts, 4 runs"))
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds a process (and its threads) has used, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _memory(pid: int) -> tuple[float, float]:
     """(resident, peak resident) MB of a process, from /proc."""
     values = {}
@@ -657,7 +676,14 @@ def run(quick: bool, json_path: str | None, only: list[str] | None = None) -> in
     cores = os.cpu_count() or 0
     print(f"checkins benchmarks{' (quick)' if quick else ''}: {cores} cores, load average "
           f"{os.getloadavg()[0]:.1f}, Python {sys.version.split()[0]}", flush=True)
-    with TimedTwilio() as fake:
+    with TimedTwilio() as fake, tempfile.TemporaryDirectory(prefix="checkins-bench-keys-") as keys:
+        # One set of encryption keys for the run (PostgreSQL refuses to start without): every
+        # process, the service children included, reads them from the environment's key file.
+        from bot.keyring import Keyring, write_key_file
+
+        key_file = Path(keys) / "bench.keys"
+        write_key_file(key_file, Keyring.generate(source=str(key_file)))
+        os.environ["CHECKINS_SECURITY_KEY_FILE"] = str(key_file)
         _run_parts(suite, kinds, want, fake)
     elapsed = time.perf_counter() - began
     print_table(suite, cores, elapsed)

@@ -7,6 +7,7 @@ shaped into GSM-7 before it is stored, and flow wording is checked against it at
 
 from __future__ import annotations
 
+from functools import lru_cache
 import unicodedata
 
 # GSM 03.38 basic character set.
@@ -62,6 +63,7 @@ def gsm7_length(text: str) -> int:
     return sum(2 if ch in EXTENDED else 1 for ch in text)
 
 
+@lru_cache(maxsize=1024)  # pure; the same replies and nudges go out again and again
 def to_gsm7(text: str) -> str:
     """Replace look-alikes (curly quotes, dashes, ellipses, emoji) so the text is pure GSM-7.
 
@@ -83,6 +85,7 @@ def to_gsm7(text: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=1024)
 def segment_count(text: str) -> int:
     """How many SMS segments `text` takes, GSM-7 or UCS-2 as the text requires."""
     if not text:

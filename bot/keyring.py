@@ -38,6 +38,12 @@ PREFIX = "enc:"
 KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 _NONCE = 12
 _TAG = 16
+# Values opened lately, by their stored text. A stored value is unique (its own random nonce) and
+# authenticated, so the same text always opens to the same words: a hit is safe. The service reads
+# the same rows again and again (an inbound row is read to be ordered, then to be handled; a
+# mentee's row every turn), and AES-GCM plus base64 is a visible part of each. Bounded, oldest
+# out first: words of erased rows leave the process's memory as new rows are read.
+OPENED_KEPT = 4096
 
 
 class KeyProblem(ValueError):
@@ -86,6 +92,7 @@ class Keyring:
     source: str  # where the keys came from, for messages: "config", a file path, "memory"
     encrypting: bool = True  # False only for bare engines in tests and migrations: values stay as given
     _ciphers: dict[str, AESGCM] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _opened: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def _cipher(self, key_id: str) -> AESGCM:
         cipher = self._ciphers.get(key_id)
@@ -139,10 +146,30 @@ class Keyring:
             return text
         nonce = os.urandom(_NONCE)
         sealed = self._cipher(self.active).encrypt(nonce, text.encode("utf-8"), self.active.encode())
-        return f"{PREFIX}{self.active}:{_b64(nonce + sealed)}"
+        stored = f"{PREFIX}{self.active}:{_b64(nonce + sealed)}"
+        self._keep(stored, text)  # a row written is often read back in the same turn
+        return stored
+
+    def _keep(self, stored: str, text: str) -> None:
+        opened = self._opened
+        if len(opened) >= OPENED_KEPT:
+            try:
+                del opened[next(iter(opened))]
+            except (KeyError, StopIteration, RuntimeError):  # another thread took it first
+                pass
+        opened[stored] = text
 
     def open(self, stored: str) -> str:
         """The text a stored value holds: decrypted, or as it is if it was never encrypted."""
+        found = self._opened.get(stored)
+        if found is not None:
+            return found
+        text = self._open(stored)
+        if text is not stored:
+            self._keep(stored, text)
+        return text
+
+    def _open(self, stored: str) -> str:
         parsed = _parse(stored)
         if parsed is None:
             return stored

@@ -57,6 +57,13 @@ class SendJob:
     text: str
     buttons: tuple[Button, ...]
     urgent: bool = False
+    purpose: str = ""
+    alert_id: int | None = None
+
+    @property
+    def plain(self) -> bool:
+        """Its receipt is only written on its row (no alert history, no body to blank)."""
+        return self.alert_id is None and self.purpose != SIGNIN_PURPOSE
 
 
 @dataclass(frozen=True)
@@ -139,9 +146,10 @@ def queue_to_mentee(session: Session, svc: Services, mentee: Mentee, text: str, 
                     purpose: str = "flow", conversation_id: int | None = None,
                     buttons: tuple[tuple[str, str], ...] = (), respect_quiet_hours: bool = True,
                     not_after: datetime | None = None, exclude: set[str] = frozenset(),
-                    sent_by_staff_id: int | None = None) -> Message | None:
+                    sent_by_staff_id: int | None = None, flush: bool = True) -> Message | None:
     """Write an outbound message to a mentee in the current transaction (sent after commit).
     `sent_by_staff_id`: the staff member who wrote it (a reply from the staff side).
+    `flush=False`: for a caller that needs no id: the row goes with the next flush.
 
     Within one turn (see `one_turn`) the same text is queued to a mentee once: a safety reply
     and a check-in answer's risk may both call for the same helpline."""
@@ -159,7 +167,7 @@ def queue_to_mentee(session: Session, svc: Services, mentee: Mentee, text: str, 
     return _queue(session, channel=channel, address=address, text=text, now=now, purpose=purpose,
                   mentee_id=mentee.id, conversation_id=conversation_id, buttons=buttons,
                   respect_quiet_hours=respect_quiet_hours, not_after=not_after,
-                  sent_by_staff_id=sent_by_staff_id)
+                  sent_by_staff_id=sent_by_staff_id, flush=flush)
 
 
 def _as_sent_to(svc: Services, mentee: Mentee, text: str) -> str:
@@ -210,9 +218,10 @@ def outbound_values(*, channel: str, address: str, text: str, now: datetime, pur
 
 def queue_to_staff(session: Session, svc: Services, staff: Staff, text: str, now: datetime, *,
                    alert_id: int | None = None, mentee_id: int | None = None,
-                   exclude: set[str] = frozenset(), purpose: str = "alert") -> Message | None:
+                   exclude: set[str] = frozenset(), purpose: str = "alert",
+                   flush: bool = True) -> Message | None:
     """Write an outbound message to a staff member; staff messages ignore quiet hours. A paused
-    staff member (on leave, unavailable) gets nothing."""
+    staff member (on leave, unavailable) gets nothing. `flush` as for queue_to_mentee."""
     if not staff.active:
         return None
     route = route_to_staff(svc, staff, exclude)
@@ -221,14 +230,15 @@ def queue_to_staff(session: Session, svc: Services, staff: Staff, text: str, now
     channel, address = route
     return _queue(session, channel=channel, address=address, text=text, now=now, purpose=purpose,
                   staff_id=staff.id, alert_id=alert_id, mentee_id=mentee_id,
-                  respect_quiet_hours=False)
+                  respect_quiet_hours=False, flush=flush)
 
 
 def _queue(session: Session, *, channel: str, address: str, text: str, now: datetime, purpose: str,
            mentee_id: int | None = None, staff_id: int | None = None,
            conversation_id: int | None = None, alert_id: int | None = None,
            buttons: tuple[tuple[str, str], ...] = (), respect_quiet_hours: bool = True,
-           not_after: datetime | None = None, sent_by_staff_id: int | None = None) -> Message:
+           not_after: datetime | None = None, sent_by_staff_id: int | None = None,
+           flush: bool = True) -> Message:
     # Basic phones: GSM-7 only (one curly quote would triple the cost), and a long text as
     # single-segment texts split between words; later parts wait a moment to arrive in order.
     parts = sms_parts(text) if channel == "sms" else [text]
@@ -240,14 +250,14 @@ def _queue(session: Session, *, channel: str, address: str, text: str, now: date
                          buttons=buttons if index == len(parts) - 1 else (),
                          respect_quiet_hours=respect_quiet_hours, not_after=not_after,
                          next_attempt_at=now + timedelta(seconds=PART_GAP_SECONDS * index) if index else None,
-                         sent_by_staff_id=sent_by_staff_id)
+                         sent_by_staff_id=sent_by_staff_id, flush=flush)
         first = first or row
     assert first is not None
     return first
 
 
-def _queue_one(session: Session, **values: Any) -> Message:
-    return MessageRepo(session).add_outbound(Message(**outbound_values(**values)))
+def _queue_one(session: Session, *, flush: bool = True, **values: Any) -> Message:
+    return MessageRepo(session).add_outbound(Message(**outbound_values(**values)), flush=flush)
 
 
 # ---- the sender loop ----------------------------------------------------------------------------
@@ -276,7 +286,8 @@ def _claim_jobs(svc: Services, limit: int, urgent_only: bool) -> list[SendJob]:
                     continue
             buttons = tuple(Button(label, value) for label, value in (row.buttons or []))
             jobs.append(SendJob(row.id, row.channel, row.address, row.body, buttons,
-                                urgent=row.purpose not in ORDINARY_PURPOSES))
+                                urgent=row.purpose not in ORDINARY_PURPOSES, purpose=row.purpose,
+                                alert_id=row.alert_id))
     return jobs
 
 
@@ -345,9 +356,17 @@ def _record_outcomes(svc: Services, outcomes: list[SendOutcome]) -> None:
 def _record_all(svc: Services, outcomes: list[SendOutcome], now: datetime, *, isolate: bool) -> None:
     with svc.sessions() as session, session.begin():
         messages = MessageRepo(session)
+        if not isolate:  # the common case, a plain send that went: one statement for them all
+            plain = [o for o in outcomes if o.receipt is not None and o.job.plain]
+            messages.record_sent_many([(o.job.message_id, _sent_status(o.receipt), o.receipt.provider_id,
+                                        o.receipt.segments or None)
+                                       for o in plain if o.receipt is not None], now)
+            outcomes = [o for o in outcomes if not (o.receipt is not None and o.job.plain)]
         # One query warms the identity map; the dict keeps the rows alive (the map holds them
         # weakly), else each get below is a query of its own again.
         warm = messages.get_many([o.job.message_id for o in outcomes])  # noqa: F841
+        alerts = AlertRepo(session).get_many({o.job.alert_id for o in outcomes  # noqa: F841
+                                              if o.job.alert_id is not None})
         for outcome in outcomes:
             if not isolate:
                 _record_one(session, svc, messages, outcome, now)
@@ -419,8 +438,12 @@ def _give_up_uncertain(session: Session, svc: Services, row: Message, now: datet
         handle_permanent_failure(session, svc, row, now)
 
 
+def _sent_status(receipt: SendReceipt) -> str:
+    return "sent" if receipt.status in ("", "sending") else receipt.status
+
+
 def _record_sent(session: Session, row: Message, receipt: SendReceipt, now: datetime) -> None:
-    row.status = "sent" if receipt.status in ("", "sending") else receipt.status
+    row.status = _sent_status(receipt)
     row.provider_id = receipt.provider_id
     row.segments = receipt.segments or row.segments
     row.sent_at = now

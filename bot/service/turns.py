@@ -86,13 +86,17 @@ def _process_batch(svc: Services, limit: int, *, isolate: bool) -> tuple[int, bo
                 break
             if handled and urgent_ids and ref.id not in urgent_ids:
                 break  # commit the urgent ones now; their alerts go out as soon as they commit
-            if ref.id not in loaded:
-                loaded.update(messages.get_many([r.id for r in claimed[index:index + LOAD_AHEAD]]))
+            if ref.id not in loaded:  # a pass on a busy machine often handles only one or two
+                ahead = 2 if handled == 0 else LOAD_AHEAD
+                loaded.update(messages.get_many([r.id for r in claimed[index:index + ahead]]))
             row = loaded[ref.id]
-            row.processed_at = now  # set first: it joins the turn's own UPDATE of this row
             if not isolate:
                 handle_message(session, svc, row, now)
+                # Set after the turn, not before: the turn's first query would flush it alone;
+                # now it joins the turn's own UPDATE of this row (mentee id, status).
+                row.processed_at = now
             else:
+                row.processed_at = now
                 try:
                     with session.begin_nested():
                         handle_message(session, svc, row, now)
@@ -117,7 +121,12 @@ def _assessment(text: str, keyword: bool = False) -> Assessment:
 
 
 def _is_urgent(row: Any) -> bool:
-    text = row.body or ""
+    return _urgent_text(row.body or "")
+
+
+@lru_cache(maxsize=1024)
+def _urgent_text(text: str) -> bool:
+    """Pure, and asked of every claimed row on every pass (a pass handles a few of them)."""
     return any(f.severity == "urgent"
                for f in _assessment(text, keyword_of(text) is not None).findings)
 
@@ -219,6 +228,7 @@ def _link_telegram(session: Session, svc: Services, row: Message, code: str, now
 
 def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, now: datetime) -> None:
     row.mentee_id = mentee.id
+    row.processed_at = now  # with the mentee id: one UPDATE of this row (the batch sets it too)
     mentee.last_inbound_at = now
     _mark_reachable(mentee, row.channel)
     text = row.body or ""
@@ -272,11 +282,12 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
     if not urgent and not assessment.findings:
         # Unsolicited: stored, checked for risk, acknowledged, and passed to the mentor; but a
         # run of messages gets one acknowledgement and one nudge, not one per text.
-        messages = MessageRepo(session)
+        said = MessageRepo(session).said_since(mentee.id, now - max(ACK_EVERY, NUDGE_EVERY))
         ack = alerting.ack_reply_text(svc, mentee.language or "en")
-        if not messages.said_recently(mentee.id, ack, now - ACK_EVERY):
-            queue_to_mentee(session, svc, mentee, ack, now, purpose="system", respect_quiet_hours=False)
-        _forward_to_mentor(session, svc, mentee, now)
+        if not _said_within(said, ack, now, ACK_EVERY):
+            queue_to_mentee(session, svc, mentee, ack, now, purpose="system", respect_quiet_hours=False,
+                            flush=False)
+        _forward_to_mentor(session, svc, mentee, now, said)
 
 
 def pauses_checkin(assessment: Assessment) -> bool:
@@ -290,26 +301,34 @@ def _asks_free_text(session: Session, svc: Services, conversation: Conversation)
     return flow.question(conversation.state).answer == "free_text"
 
 
+def _said_within(said: dict[str, datetime], text: str, now: datetime, every: timedelta) -> bool:
+    """Whether `text` went out (see MessageRepo.said_since) within `every` of `now`."""
+    at = said.get(text)
+    return at is not None and at >= now - every
+
+
 def _media_only(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
     """A voice note, photo or picture message: we cannot read it, so say so and tell the mentor."""
-    messages = MessageRepo(session)
+    said = MessageRepo(session).said_since(mentee.id, now - max(ACK_EVERY, NUDGE_EVERY))
     reply = catalogue(getattr(mentee, "language", None) or "en").text("media_only")
-    if not messages.said_recently(mentee.id, reply, now - ACK_EVERY):
-        queue_to_mentee(session, svc, mentee, reply, now, purpose="system", respect_quiet_hours=False)
+    if not _said_within(said, reply, now, ACK_EVERY):
+        queue_to_mentee(session, svc, mentee, reply, now, purpose="system", respect_quiet_hours=False,
+                        flush=False)
     mentor = alerting.mentor_or_cover(session, mentee)
     nudge = staff_text("media_nudge", mentee=mentee.display_name)
-    if mentor is not None and not messages.said_recently(mentee.id, nudge, now - NUDGE_EVERY):
-        queue_to_staff(session, svc, mentor, nudge, now, mentee_id=mentee.id)
+    if mentor is not None and not _said_within(said, nudge, now, NUDGE_EVERY):
+        queue_to_staff(session, svc, mentor, nudge, now, mentee_id=mentee.id, flush=False)
 
 
-def _forward_to_mentor(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
+def _forward_to_mentor(session: Session, svc: Services, mentee: Mentee, now: datetime,
+                       said: dict[str, datetime]) -> None:
     """Tell the mentor a message arrived (no body over SMS: they read it in the service)."""
     mentor = alerting.mentor_or_cover(session, mentee)
     if mentor is None:
         return
     nudge = staff_text("message_nudge", mentee=mentee.display_name)
-    if not MessageRepo(session).said_recently(mentee.id, nudge, now - NUDGE_EVERY):
-        queue_to_staff(session, svc, mentor, nudge, now, mentee_id=mentee.id)
+    if not _said_within(said, nudge, now, NUDGE_EVERY):
+        queue_to_staff(session, svc, mentor, nudge, now, mentee_id=mentee.id, flush=False)
 
 
 def _mark_reachable(mentee: Mentee, channel: str) -> None:

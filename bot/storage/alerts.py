@@ -44,7 +44,10 @@ class AlertRepo:
         return self.session.scalars(stmt).first()
 
     def open_for_mentee(self, mentee_id: int) -> Sequence[Alert]:
-        return self.session.scalars(_OPEN_FOR_MENTEE, {"mentee_id": mentee_id}).all()
+        # No autoflush: an alert is flushed as it is raised (AlertRepo.add), so the other pending
+        # changes (the turn's mentee and message updates) wait for the turn's one flush.
+        with self.session.no_autoflush:
+            return self.session.scalars(_OPEN_FOR_MENTEE, {"mentee_id": mentee_id}).all()
 
     def by_code(self, code: str, lock: bool = False) -> Alert | None:
         stmt = select(Alert).where(Alert.code == code.upper()).options(selectinload(Alert.events))
@@ -53,10 +56,16 @@ class AlertRepo:
         return self.session.scalars(stmt).first()
 
     def get(self, alert_id: int, lock: bool = False) -> Alert | None:
-        stmt = select(Alert).where(Alert.id == alert_id)
-        if lock:
-            stmt = stmt.with_for_update()
+        if not lock:  # one already loaded in this unit (get_many) costs no query
+            return self.session.get(Alert, alert_id)
+        stmt = select(Alert).where(Alert.id == alert_id).with_for_update()
         return self.session.scalars(stmt).first()
+
+    def get_many(self, ids: set[int]) -> dict[int, Alert]:
+        """Load these alerts in one query (keep the dict: the session holds rows weakly)."""
+        if not ids:
+            return {}
+        return {a.id: a for a in self.session.scalars(select(Alert).where(Alert.id.in_(sorted(ids))))}
 
     def list(self, include_closed: bool = False, mentee_ids: Sequence[int] | None = None) -> Sequence[Alert]:
         """Newest first; `mentee_ids` narrows the list to those mentees' alerts."""

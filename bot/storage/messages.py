@@ -28,10 +28,19 @@ def _insert(session: Session) -> Any:
 
 
 # Built once: asked on every unsolicited text. Bodies are encrypted, so they are compared here.
-_SAID_SINCE = select(Message.body).where(
+_SAID_SINCE = select(Message.body, Message.created_at).where(
     Message.mentee_id == bindparam("mentee_id"), Message.direction == "out",
     Message.created_at >= bindparam("since"),
 )
+
+
+# Built once: the receipt of a plain send (no alert to record it on), by primary key, for many
+# rows in one executemany. A receipt without a segment count keeps the stored one.
+_t = Message.__table__.c
+_SENT = (update(Message.__table__).where(_t.id == bindparam("b_id"))
+         .values(status=bindparam("b_status"), provider_id=bindparam("b_provider_id"),
+                 segments=func.coalesce(bindparam("b_segments"), _t.segments),
+                 sent_at=bindparam("b_now"), updated_at=bindparam("b_now"), error_detail=None))
 
 
 class MessageRepo:
@@ -125,9 +134,12 @@ class MessageRepo:
             return rows
         return [r for r in rows if r.id < first_held.get((r.channel, r.address), r.id + 1)]
 
-    def add_outbound(self, message: Message) -> Message:
+    def add_outbound(self, message: Message, *, flush: bool = True) -> Message:
+        """Add an outbox row. `flush=False`: it is written with the transaction's next flush
+        (with the turn's other rows, in one statement) and has no id until then."""
         self.session.add(message)
-        self.session.flush()
+        if flush:
+            self.session.flush()
         return message
 
     def add_outbound_many(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -158,6 +170,13 @@ class MessageRepo:
             row.first_tried_at = row.first_tried_at or now
         return rows
 
+    def record_sent_many(self, sent: Sequence[tuple[int, str, str, int | None]], now: datetime) -> None:
+        """Write many plain receipts at once: (message id, status, provider id, segments or None)."""
+        if sent:
+            self.session.execute(_SENT, [{"b_id": i, "b_status": status, "b_provider_id": provider_id,
+                                          "b_segments": segments, "b_now": now}
+                                         for i, status, provider_id, segments in sent])
+
     def renew_leases(self, message_ids: Sequence[int], now: datetime) -> int:
         """Keep holding messages this worker is still sending; returns how many it still holds."""
         if not message_ids:
@@ -169,8 +188,16 @@ class MessageRepo:
 
     def said_recently(self, mentee_id: int, body: str, since: datetime) -> bool:
         """Whether this exact text went out about this mentee since `since` (to them or staff)."""
-        said = self.session.scalars(_SAID_SINCE, {"mentee_id": mentee_id, "since": since})
-        return any(text == body for text in said)
+        return body in self.said_since(mentee_id, since)
+
+    def said_since(self, mentee_id: int, since: datetime) -> dict[str, datetime]:
+        """Each text that went out about this mentee since `since` (to them or staff), with when
+        it last did: one query answers "said within the hour?" and "within three hours?"."""
+        said: dict[str, datetime] = {}
+        for body, at in self.session.execute(_SAID_SINCE, {"mentee_id": mentee_id, "since": since}):
+            if body not in said or at > said[body]:
+                said[body] = at
+        return said
 
     def get_many(self, ids: Sequence[int]) -> dict[int, Message]:
         if not ids:

@@ -129,7 +129,10 @@ class StaffRepo:
         # map only holds weak references, so keep them for the life of this unit of work.
         cache: dict[int, Staff | None] = self.session.info.setdefault("staff_by_id", {})
         if staff_id not in cache:
-            cache[staff_id] = self.session.get(Staff, staff_id)
+            # No autoflush: by primary key, a staff row changed in this unit is the one in the
+            # identity map already, so pending writes need not be flushed first.
+            with self.session.no_autoflush:
+                cache[staff_id] = self.session.get(Staff, staff_id)
         return cache[staff_id]
 
     def matching(self, ref: str, phone: str | None = None) -> Sequence[Staff]:

@@ -129,6 +129,24 @@ def test_keys_never_show_in_a_repr_and_a_wrong_or_missing_key_is_one_line() -> N
     assert "keys" not in repr(cfg.security) and "lookup_key" not in repr(cfg.security)
 
 
+def test_values_opened_lately_are_kept_bounded_and_only_for_their_own_keyring(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.keyring as keyring_module
+
+    monkeypatch.setattr(keyring_module, "OPENED_KEPT", 3)
+    ring = Keyring.generate()
+    fresh = Keyring(keys=ring.keys, active=ring.active, lookup_key=ring.lookup_key, source="same keys")
+    stored = [ring.seal(f"words {i}") for i in range(5)]
+    # Another keyring with the same keys decrypts each value itself and gets the same words.
+    assert [fresh.open(s) for s in stored] == [ring.open(s) for s in stored] == [f"words {i}" for i in range(5)]
+    assert len(ring._opened) == 3 and len(fresh._opened) == 3  # oldest out first
+    assert list(ring._opened.values()) == ["words 2", "words 3", "words 4"]
+    assert "words" not in repr(ring)
+    with pytest.raises(WrongKey):  # a value kept by one keyring never opens under another
+        Keyring.generate().open(stored[4])
+    assert ring.open("written in clear") == "written in clear" and "written in clear" not in ring._opened
+
+
 def test_a_sqlite_database_gets_a_private_key_file_beside_it(tmp_path: Path, clock: ManualClock,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """No keys configured: the first run writes <db>.keys (0600); a lost key file is refused."""

@@ -186,10 +186,6 @@ class MessageRepo:
                 .values(updated_at=now))
         return int(self.session.execute(stmt).rowcount or 0)
 
-    def said_recently(self, mentee_id: int, body: str, since: datetime) -> bool:
-        """Whether this exact text went out about this mentee since `since` (to them or staff)."""
-        return body in self.said_since(mentee_id, since)
-
     def said_since(self, mentee_id: int, since: datetime) -> dict[str, datetime]:
         """Each text that went out about this mentee since `since` (to them or staff), with when
         it last did: one query answers "said within the hour?" and "within three hours?"."""

@@ -301,10 +301,7 @@ def _hold_back(svc: Services, row: Message, mentee: Mentee, now: datetime) -> bo
     quiet = quiet_hours_for(svc.config, mentee)
     tz = tz_for(mentee)
     if quiet is not None and quiet.is_quiet(now, tz):
-        row.status = "pending"
-        row.attempts -= 1
-        if row.attempts <= 0:
-            row.first_tried_at = None  # held back, never tried
+        row.status = "pending"  # held back, not tried: no attempt is counted
         row.next_attempt_at = quiet.next_open(now, tz)
         return True
     return False
@@ -363,19 +360,23 @@ def _record_one(session: Session, svc: Services, messages: MessageRepo, outcome:
     row = messages.get(outcome.job.message_id)
     if row is None:
         return
+    if not isinstance(outcome.error, RateLimitedError):
+        # A try: the provider was asked (a rate limit's "not yet" is not one). Counted here, with
+        # its outcome, never at the claim: a worker that died holding the row tried nothing.
+        row.attempts += 1
+        row.first_tried_at = row.first_tried_at or now
     if outcome.receipt is not None:
         _record_sent(session, row, outcome.receipt, now)
     elif isinstance(outcome.error, RateLimitedError):
         # Held back by a rate limit (ours or the provider's): not a failed attempt.
         row.status = "pending"
-        row.attempts = max(0, row.attempts - 1)
         row.next_attempt_at = now + timedelta(seconds=outcome.error.retry_after or 1)
         row.updated_at = now
     elif isinstance(outcome.error, TransientSendError) and outcome.error.uncertain \
-            and _resend_window_over(svc, row, now + _backoff(row, outcome.error)):
+            and _resend_window_over(svc, row, now + _backoff(svc, row, outcome.error)):
         _give_up_uncertain(session, svc, row, now)
     elif isinstance(outcome.error, TransientSendError) and row.attempts < MAX_ATTEMPTS:
-        delay = _backoff(row, outcome.error).total_seconds()
+        delay = _backoff(svc, row, outcome.error).total_seconds()
         row.status = "pending"
         row.next_attempt_at = now + timedelta(seconds=delay)
         detail = str(outcome.error)
@@ -393,9 +394,13 @@ def _record_one(session: Session, svc: Services, messages: MessageRepo, outcome:
             unreachable=isinstance(error, PermanentSendError) and error.unreachable)
 
 
-def _backoff(row: Message, error: TransientSendError) -> timedelta:
-    return timedelta(seconds=error.retry_after
-                     or BACKOFF_SECONDS[min(row.attempts, len(BACKOFF_SECONDS)) - 1])
+def _backoff(svc: Services, row: Message, error: TransientSendError) -> timedelta:
+    """The wait before the next try: what the provider said, else the table by tries so far,
+    at most `[service] send_retry_max_seconds`."""
+    if error.retry_after:
+        return timedelta(seconds=error.retry_after)
+    step = BACKOFF_SECONDS[min(max(row.attempts, 1), len(BACKOFF_SECONDS)) - 1]
+    return timedelta(seconds=min(step, svc.config.service.send_retry_max_seconds))
 
 
 def _resend_window_over(svc: Services, row: Message, next_try: datetime) -> bool:

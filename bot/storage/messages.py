@@ -139,6 +139,9 @@ class MessageRepo:
         """Claim due outbound messages for sending (status -> sending); safe across workers.
 
         Urgent rows first (or only, with `urgent_only`); rows whose lease ran out are taken back.
+        A claim is not a try: `attempts` counts sends the provider was asked for, written with
+        their outcome (bot.service.outbox), so a worker that died holding a row spends none of
+        its tries (a few restarts must not turn one 5xx into a long wait, or a failed message).
         """
         due = or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now)
         pending = (Message.direction == "out") & (Message.status == "pending") & due
@@ -153,9 +156,7 @@ class MessageRepo:
         rows = list(self.session.scalars(stmt).all())
         for row in rows:
             row.status = "sending"
-            row.attempts += 1
             row.updated_at = now
-            row.first_tried_at = row.first_tried_at or now
         return rows
 
     def renew_leases(self, message_ids: Sequence[int], now: datetime) -> int:

@@ -290,3 +290,57 @@ def test_telegram_down_at_start_up_does_not_keep_a_crisis_text_out(
     assert stack.sms("Got a rope and im doing it tonight, ive had enough").status_code == 200
     stack.wait_for(lambda: any("116 123" in t for t in stack.texts_to(MENTEE_PHONE)))
     stack.wait_for(lambda: stack.telegram.webhook)  # and Telegram is set up once it answers
+
+
+class DownPhone(RecordingPhone):
+    """A provider answering 5xx: every send fails for a passing reason."""
+
+    async def send(self, message: OutboundText) -> SendReceipt:
+        self.sent.append(message)
+        raise TransientSendError("Bad Gateway", code="network")
+
+
+def row_of(svc: Services, body: str) -> Message:
+    with svc.sessions() as s:
+        [row] = [m for m in s.scalars(select(Message).where(Message.direction == "out")) if m.body == body]
+        return row
+
+
+def test_restarts_that_took_back_a_claim_spend_none_of_its_tries_so_one_5xx_after_them_is_a_short_wait(
+        new_services: ServicesFactory, clock: ManualClock) -> None:
+    """A claim left by a dead worker is not a try: after more restarts than MAX_ATTEMPTS, one 5xx
+    is the first failure (a 5 s wait), not the last (the message failed and, with no other
+    channel, lost) nor the fourth (a 5-minute wait)."""
+    from bot.service.outbox import BACKOFF_SECONDS, MAX_ATTEMPTS
+
+    svc = tuned(new_services())
+    queue(svc, "How are you doing this week?")
+    for _ in range(MAX_ATTEMPTS + 1):  # each worker claims it and dies before sending it
+        assert [j.text for j in claim_jobs(tuned(new_services()))] == ["How are you doing this week?"]
+        clock.advance(seconds=LEASE + 1)
+    down = tuned(new_services())
+    down.channels = {"console": DownPhone()}
+    assert asyncio.run(send_pass(down)) == 1
+    row = row_of(svc, "How are you doing this week?")
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.next_attempt_at == clock.now() + timedelta(seconds=BACKOFF_SECONDS[0])
+    clock.set(row.next_attempt_at)
+    assert asyncio.run(send_pass(svc)) == 1  # and it goes
+    assert (row_of(svc, "How are you doing this week?").status,
+            row_of(svc, "How are you doing this week?").attempts) == ("delivered", 2)
+
+
+def test_the_longest_wait_between_tries_is_a_setting(new_services: ServicesFactory,
+                                                     clock: ManualClock) -> None:
+    """`[service] send_retry_max_seconds` caps the backoff (a test on the wall clock sets it low)."""
+    svc = tuned(new_services(), send_retry_max_seconds=7.0)
+    svc.channels = {"console": DownPhone()}
+    queue(svc, "hello")
+    waits = []
+    for _ in range(5):
+        asyncio.run(send_pass(svc))
+        row = row_of(svc, "hello")
+        assert row.next_attempt_at is not None
+        waits.append((row.next_attempt_at - clock.now()).total_seconds())
+        clock.set(row.next_attempt_at)
+    assert waits == [5, 7, 7, 7, 7]

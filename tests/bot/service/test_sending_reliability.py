@@ -32,6 +32,7 @@ from tests.conftest import RecordingPhone, ServicesFactory
 from tests.fakes.telegram_server import FakeTelegram, TelegramFault
 from tests.fakes.fixtures import twilio_channel_for
 from tests.fakes.twilio_server import FakeTwilio, TwilioFault
+from tests.waiting import PATIENCE
 
 LEASE = 2.0  # seconds: the tests' sending lease ([service] send_lease_seconds)
 
@@ -55,7 +56,7 @@ def status_of(svc: Services) -> dict[str, str]:
         return {m.body: m.status for m in s.scalars(select(Message).where(Message.direction == "out"))}
 
 
-async def eventually(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+async def eventually(condition: Callable[[], bool], timeout: float = PATIENCE) -> None:
     """Wait for a condition with generous bounded polling (never a fixed sleep as an assertion)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -344,3 +345,4 @@ def test_the_longest_wait_between_tries_is_a_setting(new_services: ServicesFacto
         waits.append((row.next_attempt_at - clock.now()).total_seconds())
         clock.set(row.next_attempt_at)
     assert waits == [5, 7, 7, 7, 7]
+

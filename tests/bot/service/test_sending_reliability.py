@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from bot.channels.base import OutboundText, SendReceipt, TransientSendError
 from bot.clock import ManualClock
-from bot.config import ConfigError, load_config
+from bot.config import Config, ConfigError, load_config
 from bot.service import admin
 from bot.service.outbox import claim_jobs, outbound_values, queue_to_staff, send_pass
-from bot.service.runtime import Services
+from bot.service.runtime import Services, build_services
 from bot.storage.messages import MessageRepo
 from bot.storage.models import Message
 from tests.bot.service.channels_stack import (  # noqa: F401 - make_stack is a fixture
@@ -28,7 +28,7 @@ from tests.bot.service.channels_stack import (  # noqa: F401 - make_stack is a f
     StackFactory,
     make_stack,
 )
-from tests.conftest import RecordingPhone, ServicesFactory
+from tests.conftest import RecordingPhone, ServicesFactory, pg_schema_url
 from tests.fakes.telegram_server import FakeTelegram, TelegramFault
 from tests.fakes.fixtures import twilio_channel_for
 from tests.fakes.twilio_server import FakeTwilio, TwilioFault
@@ -346,3 +346,27 @@ def test_the_longest_wait_between_tries_is_a_setting(new_services: ServicesFacto
         clock.set(row.next_attempt_at)
     assert waits == [5, 7, 7, 7, 7]
 
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, db_url: str) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield db_url
+    else:
+        yield from pg_schema_url()
+
+
+def test_a_claim_takes_urgent_rows_first_across_the_whole_queue_not_only_within_its_batch(
+        any_db: str, clock: ManualClock) -> None:
+    """A backlog longer than one claim: the helpline reply and the staff alert written last are
+    in the first batch, ahead of every ordinary message written before them."""
+    svc = tuned(build_services(Config().with_database(any_db), clock))
+    try:
+        for i in range(5):
+            queue(svc, f"question {i}", address=f"+44770090060{i}")
+        queue(svc, "Samaritans are free, day or night: 116 123.", address="+447700900699", purpose="safety")
+        queue(svc, "URGENT alert", address="+447700900001", purpose="alert")
+        assert [j.text for j in claim_jobs(svc, limit=2)] == [
+            "Samaritans are free, day or night: 116 123.", "URGENT alert"]
+        assert [j.text for j in claim_jobs(svc, limit=2)] == ["question 0", "question 1"]
+    finally:
+        svc.engine.dispose()

@@ -261,9 +261,9 @@ def claim_jobs(svc: Services, limit: int = 200, *, urgent_only: bool = False) ->
 
 
 def _claim_jobs(svc: Services, limit: int, urgent_only: bool) -> list[SendJob]:
-    now = svc.clock.now()
     jobs: list[SendJob] = []
     with svc.sessions() as session, session.begin():
+        now = _locked_now(svc, session)
         rows = MessageRepo(session).claim_outbox(now, svc.worker_id, limit, lease=send_lease(svc),
                                                  urgent_only=urgent_only)
         mentees = MenteeRepo(session).get_many(
@@ -283,9 +283,18 @@ def renew_leases(svc: Services, message_ids: list[int]) -> int:
     """Renew this worker's hold on messages it claimed and has not yet recorded."""
     def work() -> int:
         with svc.sessions() as session, session.begin():
-            return MessageRepo(session).renew_leases(message_ids, svc.clock.now())
+            return MessageRepo(session).renew_leases(message_ids, _locked_now(svc, session))
 
     return svc.retrying(work, "renewing the sending lease")
+
+
+def _locked_now(svc: Services, session: Session) -> datetime:
+    """The time, read once the transaction has begun: on SQLite that is once it holds the write
+    lock (BEGIN IMMEDIATE), which a busy database may take seconds to give. A lease stamped with
+    the time from before that wait would start out already run out, and the next claim (the other
+    lane's, a moment later) would take the message again and send it a second time."""
+    session.connection()  # begins the transaction (and waits for the lock) now
+    return svc.clock.now()
 
 
 def _hold_back(svc: Services, row: Message, mentee: Mentee, now: datetime) -> bool:

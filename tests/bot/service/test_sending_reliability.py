@@ -370,3 +370,27 @@ def test_a_claim_takes_urgent_rows_first_across_the_whole_queue_not_only_within_
         assert [j.text for j in claim_jobs(svc, limit=2)] == ["question 0", "question 1"]
     finally:
         svc.engine.dispose()
+
+
+def test_a_claim_that_waited_for_the_lock_stamps_its_lease_with_the_time_it_got_it(
+        any_db: str, clock: ManualClock) -> None:
+    """A claim that waited longer than a lease for a busy database must not hand out messages
+    whose lease has already run out: the next claim (the other lane's) would send them again."""
+    from sqlalchemy import event
+
+    svc = tuned(build_services(Config().with_database(any_db), clock))
+    other = tuned(build_services(Config().with_database(any_db), clock))
+    try:
+        queue(svc, "URGENT alert", address="+447700900001", purpose="alert")
+
+        def lock_wait(_conn: object) -> None:  # getting the lock took longer than a lease
+            clock.advance(seconds=LEASE + 1)
+
+        event.listen(svc.engine, "begin", lock_wait, once=True)
+        assert [j.text for j in claim_jobs(svc)] == ["URGENT alert"]
+        assert claim_jobs(other, urgent_only=True) == []  # held, not taken again
+        clock.advance(seconds=LEASE + 1)
+        assert [j.text for j in claim_jobs(other, urgent_only=True)] == ["URGENT alert"]  # once it runs out
+    finally:
+        svc.engine.dispose()
+        other.engine.dispose()

@@ -16,7 +16,8 @@ import contextlib
 import heapq
 import itertools
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -254,18 +255,51 @@ def send_lease(svc: Services) -> timedelta:
     return timedelta(seconds=svc.config.service.send_lease_seconds)
 
 
-def claim_jobs(svc: Services, limit: int = 200, *, urgent_only: bool = False) -> list[SendJob]:
+def claim_jobs(svc: Services, limit: int = 200, *, urgent_only: bool = False,
+               held_here: list[int] | None = None) -> list[SendJob]:
     """Claim due outbox rows, urgent first, deferring any that would land in a mentee's quiet
-    hours. `urgent_only`: helpline replies and staff alerts alone (the urgent lane)."""
-    return svc.retrying(lambda: _claim_jobs(svc, limit, urgent_only), "claiming messages to send")
+    hours. `urgent_only`: helpline replies and staff alerts alone (the urgent lane).
+    `held_here`: messages this process is still sending, never taken back (see Holding)."""
+    return svc.retrying(lambda: _claim_jobs(svc, limit, urgent_only, held_here or []),
+                        "claiming messages to send")
 
 
-def _claim_jobs(svc: Services, limit: int, urgent_only: bool) -> list[SendJob]:
+class Holding:
+    """The messages this process has claimed and not yet recorded, across both lanes. A lease
+    is how other processes tell a dead worker from a live one; within the process there is no
+    need to guess, and a lease that lapsed while the machine was busy (a renewal held up behind
+    the database or a full thread pool) must not let the other lane send a message again."""
+
+    def __init__(self) -> None:
+        self._ids: set[int] = set()
+        self._lock = threading.Lock()  # claims run in worker threads, receipts on the loop
+
+    def ids(self) -> list[int]:
+        with self._lock:
+            return sorted(self._ids)
+
+    def add(self, ids: Iterable[int]) -> None:
+        with self._lock:
+            self._ids.update(ids)
+
+    def drop(self, ids: Iterable[int]) -> None:
+        with self._lock:
+            self._ids.difference_update(ids)
+
+
+def holding(svc: Services) -> Holding:
+    found = svc.extras.get("holding")
+    if found is None:
+        found = svc.extras["holding"] = Holding()
+    return found  # type: ignore[no-any-return]
+
+
+def _claim_jobs(svc: Services, limit: int, urgent_only: bool, held_here: list[int]) -> list[SendJob]:
     jobs: list[SendJob] = []
     with svc.sessions() as session, session.begin():
         now = _locked_now(svc, session)
         rows = MessageRepo(session).claim_outbox(now, svc.worker_id, limit, lease=send_lease(svc),
-                                                 urgent_only=urgent_only)
+                                                 urgent_only=urgent_only, held_here=held_here)
         mentees = MenteeRepo(session).get_many(
             {r.mentee_id for r in rows if r.respect_quiet_hours and r.mentee_id is not None})
         for row in rows:
@@ -594,6 +628,7 @@ class _Receipts:
                 log.warning("could not record %d sends (they will be sent again): %s",
                             len(outcomes), type(exc).__name__)
             self.held.difference_update(o.job.message_id for o in outcomes)
+            holding(self.svc).drop(o.job.message_id for o in outcomes)
             for _, future in items:
                 if not future.done():
                     future.set_result(None)
@@ -619,9 +654,12 @@ async def send_pass(svc: Services, limit: int = 200, concurrency: int | None = N
     A send holds its place at the gate until its receipt is written, so at most
     `[service] send_concurrency` messages (or `concurrency`) are ever out and unrecorded.
     """
-    jobs = await asyncio.to_thread(claim_jobs, svc, limit, urgent_only=urgent_only)
+    here = holding(svc)
+    jobs = await asyncio.to_thread(claim_jobs, svc, limit, urgent_only=urgent_only, held_here=here.ids())
     if not jobs:
         return 0
+    # Held from the moment the claim committed (its leases are fresh until the first renewal).
+    here.add(job.message_id for job in jobs)
     gate = SendGate(concurrency) if concurrency else send_gate(svc)
     # One person's messages go one after another, in the order they were written (a safety
     # reply before the next question); different people's go in parallel, urgent ones first.
@@ -651,4 +689,5 @@ async def send_pass(svc: Services, limit: int = 200, concurrency: int | None = N
             await recorder  # even when cancelled (shutdown): what was sent is recorded
         finally:
             keeper.cancel()
+            holding(svc).drop(held)  # unrecorded (cancelled): left to their lease, as if we died
     return len(jobs)

@@ -394,3 +394,28 @@ def test_a_claim_that_waited_for_the_lock_stamps_its_lease_with_the_time_it_got_
     finally:
         svc.engine.dispose()
         other.engine.dispose()
+
+
+def test_a_lapsed_lease_never_lets_the_other_lane_of_the_same_process_send_a_message_again(
+        new_services: ServicesFactory, clock: ManualClock) -> None:
+    """A renewal held up on a busy machine lets a lease run out while its worker is alive and
+    sending: another process may take the message back then, but the same process knows better."""
+    svc = tuned(new_services(), send_lease_seconds=600.0)  # no renewal comes during the test
+    queue(svc, "URGENT alert", address="+447700900001", purpose="alert")
+    phone = GatedPhone(hold="URGENT alert")
+    svc.channels = {"console": phone}
+
+    async def scenario() -> int:
+        ordinary = asyncio.create_task(send_pass(svc))  # the ordinary lane takes urgent rows too
+        await eventually(lambda: phone.arrived == ["URGENT alert"])
+        clock.advance(seconds=601)  # by the clock its lease has run out
+        urgent = asyncio.create_task(send_pass(svc, urgent_only=True))
+        await eventually(lambda: urgent.done() or len(phone.arrived) > 1)  # a pass, or a 2nd copy
+        assert phone.release is not None
+        phone.release.set()
+        await ordinary
+        return await urgent
+
+    assert asyncio.run(scenario()) == 0
+    assert [m.text for m in phone.sent] == ["URGENT alert"]
+    assert status_of(svc) == {"URGENT alert": "delivered"}

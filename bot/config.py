@@ -46,11 +46,13 @@ class ServiceConfig:
     # the worker sending it (renewed while it works; a dead worker's rows are taken back after
     # this), how many sends run at once, how long a provider call may take, how long after its
     # first try a send whose outcome is unknown (the provider answered too slowly) may be tried
-    # again, and how long an SQLite writer waits for the lock before its unit of work is retried.
+    # again, the longest wait between two tries of a send that failed for a passing reason (5xx,
+    # timeout), and how long an SQLite writer waits for the lock before its unit of work is retried.
     send_lease_seconds: float = 15.0
     send_concurrency: int = 32
     send_timeout_seconds: float = 10.0
     resend_window_minutes: float = 30.0
+    send_retry_max_seconds: float = 1800.0
     sqlite_busy_timeout_seconds: float = 5.0
 
 
@@ -260,7 +262,7 @@ def _validate(cfg: Config) -> None:
     except InvalidDetails as exc:
         raise ConfigError(f"config [service] sms_regions: {exc}") from None
     for key, least in (("send_concurrency", 1), ("send_lease_seconds", 1), ("send_timeout_seconds", 0.1),
-                       ("sqlite_busy_timeout_seconds", 0.01)):
+                       ("send_retry_max_seconds", 1), ("sqlite_busy_timeout_seconds", 0.01)):
         if getattr(cfg.service, key) < least:
             raise ConfigError(f"config [service] {key}: must be at least {least}, "
                               f"got {getattr(cfg.service, key)!r}")

@@ -16,7 +16,8 @@ import contextlib
 import heapq
 import itertools
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -265,18 +266,51 @@ def send_lease(svc: Services) -> timedelta:
     return timedelta(seconds=svc.config.service.send_lease_seconds)
 
 
-def claim_jobs(svc: Services, limit: int = 200, *, urgent_only: bool = False) -> list[SendJob]:
+def claim_jobs(svc: Services, limit: int = 200, *, urgent_only: bool = False,
+               held_here: list[int] | None = None) -> list[SendJob]:
     """Claim due outbox rows, urgent first, deferring any that would land in a mentee's quiet
-    hours. `urgent_only`: helpline replies and staff alerts alone (the urgent lane)."""
-    return svc.retrying(lambda: _claim_jobs(svc, limit, urgent_only), "claiming messages to send")
+    hours. `urgent_only`: helpline replies and staff alerts alone (the urgent lane).
+    `held_here`: messages this process is still sending, never taken back (see Holding)."""
+    return svc.retrying(lambda: _claim_jobs(svc, limit, urgent_only, held_here or []),
+                        "claiming messages to send")
 
 
-def _claim_jobs(svc: Services, limit: int, urgent_only: bool) -> list[SendJob]:
-    now = svc.clock.now()
+class Holding:
+    """The messages this process has claimed and not yet recorded, across both lanes. A lease
+    is how other processes tell a dead worker from a live one; within the process there is no
+    need to guess, and a lease that lapsed while the machine was busy (a renewal held up behind
+    the database or a full thread pool) must not let the other lane send a message again."""
+
+    def __init__(self) -> None:
+        self._ids: set[int] = set()
+        self._lock = threading.Lock()  # claims run in worker threads, receipts on the loop
+
+    def ids(self) -> list[int]:
+        with self._lock:
+            return sorted(self._ids)
+
+    def add(self, ids: Iterable[int]) -> None:
+        with self._lock:
+            self._ids.update(ids)
+
+    def drop(self, ids: Iterable[int]) -> None:
+        with self._lock:
+            self._ids.difference_update(ids)
+
+
+def holding(svc: Services) -> Holding:
+    found = svc.extras.get("holding")
+    if found is None:
+        found = svc.extras["holding"] = Holding()
+    return found  # type: ignore[no-any-return]
+
+
+def _claim_jobs(svc: Services, limit: int, urgent_only: bool, held_here: list[int]) -> list[SendJob]:
     jobs: list[SendJob] = []
     with svc.sessions() as session, session.begin():
+        now = _locked_now(svc, session)
         rows = MessageRepo(session).claim_outbox(now, svc.worker_id, limit, lease=send_lease(svc),
-                                                 urgent_only=urgent_only)
+                                                 urgent_only=urgent_only, held_here=held_here)
         mentees = MenteeRepo(session).get_many(
             {r.mentee_id for r in rows if r.respect_quiet_hours and r.mentee_id is not None})
         for row in rows:
@@ -295,9 +329,18 @@ def renew_leases(svc: Services, message_ids: list[int]) -> int:
     """Renew this worker's hold on messages it claimed and has not yet recorded."""
     def work() -> int:
         with svc.sessions() as session, session.begin():
-            return MessageRepo(session).renew_leases(message_ids, svc.clock.now())
+            return MessageRepo(session).renew_leases(message_ids, _locked_now(svc, session))
 
     return svc.retrying(work, "renewing the sending lease")
+
+
+def _locked_now(svc: Services, session: Session) -> datetime:
+    """The time, read once the transaction has begun: on SQLite that is once it holds the write
+    lock (BEGIN IMMEDIATE), which a busy database may take seconds to give. A lease stamped with
+    the time from before that wait would start out already run out, and the next claim (the other
+    lane's, a moment later) would take the message again and send it a second time."""
+    session.connection()  # begins the transaction (and waits for the lock) now
+    return svc.clock.now()
 
 
 def _hold_back(svc: Services, row: Message, mentee: Mentee, now: datetime) -> bool:
@@ -313,10 +356,7 @@ def _hold_back(svc: Services, row: Message, mentee: Mentee, now: datetime) -> bo
     quiet = quiet_hours_for(svc.config, mentee)
     tz = tz_for(mentee)
     if quiet is not None and quiet.is_quiet(now, tz):
-        row.status = "pending"
-        row.attempts -= 1
-        if row.attempts <= 0:
-            row.first_tried_at = None  # held back, never tried
+        row.status = "pending"  # held back, not tried: no attempt is counted
         row.next_attempt_at = quiet.next_open(now, tz)
         return True
     return False
@@ -383,19 +423,23 @@ def _record_one(session: Session, svc: Services, messages: MessageRepo, outcome:
     row = messages.get(outcome.job.message_id)
     if row is None:
         return
+    if not isinstance(outcome.error, RateLimitedError):
+        # A try: the provider was asked (a rate limit's "not yet" is not one). Counted here, with
+        # its outcome, never at the claim: a worker that died holding the row tried nothing.
+        row.attempts += 1
+        row.first_tried_at = row.first_tried_at or now
     if outcome.receipt is not None:
         _record_sent(session, row, outcome.receipt, now)
     elif isinstance(outcome.error, RateLimitedError):
         # Held back by a rate limit (ours or the provider's): not a failed attempt.
         row.status = "pending"
-        row.attempts = max(0, row.attempts - 1)
         row.next_attempt_at = now + timedelta(seconds=outcome.error.retry_after or 1)
         row.updated_at = now
     elif isinstance(outcome.error, TransientSendError) and outcome.error.uncertain \
-            and _resend_window_over(svc, row, now + _backoff(row, outcome.error)):
+            and _resend_window_over(svc, row, now + _backoff(svc, row, outcome.error)):
         _give_up_uncertain(session, svc, row, now)
     elif isinstance(outcome.error, TransientSendError) and row.attempts < MAX_ATTEMPTS:
-        delay = _backoff(row, outcome.error).total_seconds()
+        delay = _backoff(svc, row, outcome.error).total_seconds()
         row.status = "pending"
         row.next_attempt_at = now + timedelta(seconds=delay)
         detail = str(outcome.error)
@@ -413,9 +457,13 @@ def _record_one(session: Session, svc: Services, messages: MessageRepo, outcome:
             unreachable=isinstance(error, PermanentSendError) and error.unreachable)
 
 
-def _backoff(row: Message, error: TransientSendError) -> timedelta:
-    return timedelta(seconds=error.retry_after
-                     or BACKOFF_SECONDS[min(row.attempts, len(BACKOFF_SECONDS)) - 1])
+def _backoff(svc: Services, row: Message, error: TransientSendError) -> timedelta:
+    """The wait before the next try: what the provider said, else the table by tries so far,
+    at most `[service] send_retry_max_seconds`."""
+    if error.retry_after:
+        return timedelta(seconds=error.retry_after)
+    step = BACKOFF_SECONDS[min(max(row.attempts, 1), len(BACKOFF_SECONDS)) - 1]
+    return timedelta(seconds=min(step, svc.config.service.send_retry_max_seconds))
 
 
 def _resend_window_over(svc: Services, row: Message, next_try: datetime) -> bool:
@@ -604,6 +652,7 @@ class _Receipts:
                 log.warning("could not record %d sends (they will be sent again): %s",
                             len(outcomes), type(exc).__name__)
             self.held.difference_update(o.job.message_id for o in outcomes)
+            holding(self.svc).drop(o.job.message_id for o in outcomes)
             for _, future in items:
                 if not future.done():
                     future.set_result(None)
@@ -629,9 +678,12 @@ async def send_pass(svc: Services, limit: int = 200, concurrency: int | None = N
     A send holds its place at the gate until its receipt is written, so at most
     `[service] send_concurrency` messages (or `concurrency`) are ever out and unrecorded.
     """
-    jobs = await asyncio.to_thread(claim_jobs, svc, limit, urgent_only=urgent_only)
+    here = holding(svc)
+    jobs = await asyncio.to_thread(claim_jobs, svc, limit, urgent_only=urgent_only, held_here=here.ids())
     if not jobs:
         return 0
+    # Held from the moment the claim committed (its leases are fresh until the first renewal).
+    here.add(job.message_id for job in jobs)
     gate = SendGate(concurrency) if concurrency else send_gate(svc)
     # One person's messages go one after another, in the order they were written (a safety
     # reply before the next question); different people's go in parallel, urgent ones first.
@@ -661,4 +713,5 @@ async def send_pass(svc: Services, limit: int = 200, concurrency: int | None = N
             await recorder  # even when cancelled (shutdown): what was sent is recorded
         finally:
             keeper.cancel()
+            holding(svc).drop(held)  # unrecorded (cancelled): left to their lease, as if we died
     return len(jobs)

@@ -147,10 +147,16 @@ class MessageRepo:
         insert_rows(self.session, Message.__table__, rows)  # type: ignore[arg-type]
 
     def claim_outbox(self, now: datetime, worker: str, limit: int = 100, *,
-                     lease: timedelta = SENDING_LEASE, urgent_only: bool = False) -> list[Message]:
+                     lease: timedelta = SENDING_LEASE, urgent_only: bool = False,
+                     held_here: Sequence[int] = ()) -> list[Message]:
         """Claim due outbound messages for sending (status -> sending); safe across workers.
 
-        Urgent rows first (or only, with `urgent_only`); rows whose lease ran out are taken back.
+        Urgent rows first (or only, with `urgent_only`); rows whose lease ran out are taken back,
+        except `held_here`: those the calling process is still sending (its lease on them may
+        have lapsed on a busy machine, but it is alive: taking them back would send them twice).
+        A claim is not a try: `attempts` counts sends the provider was asked for, written with
+        their outcome (bot.service.outbox), so a worker that died holding a row spends none of
+        its tries (a few restarts must not turn one 5xx into a long wait, or a failed message).
         """
         due = or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now)
         pending = (Message.direction == "out") & (Message.status == "pending") & due
@@ -161,13 +167,13 @@ class MessageRepo:
         stmt = select(Message).where(or_(pending, stale))
         if urgent_only:
             stmt = stmt.where(~ordinary)
+        if held_here:
+            stmt = stmt.where(~one_of(self.session, Message.id, list(held_here)))
         stmt = stmt.order_by(ordinary, Message.id).limit(limit).with_for_update(skip_locked=True)
         rows = list(self.session.scalars(stmt).all())
         for row in rows:
             row.status = "sending"
-            row.attempts += 1
             row.updated_at = now
-            row.first_tried_at = row.first_tried_at or now
         return rows
 
     def record_sent_many(self, sent: Sequence[tuple[int, str, str, int | None]], now: datetime) -> None:

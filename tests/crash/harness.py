@@ -26,6 +26,7 @@ import httpx
 
 from tests.fakes.telegram_server import FakeTelegram, text_update
 from tests.fakes.twilio_server import FakeTwilio, inbound_sms_form, twilio_signature
+from tests.waiting import PATIENCE
 
 PUBLIC = "https://checkins.example.org"
 TELEGRAM_SECRET = "crash-test-secret-0123456789"
@@ -45,7 +46,7 @@ ROUND = (
 HELPLINE = "116 123"
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 600.0,
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 2 * PATIENCE,
              interval: float = 0.1) -> None:
     """Poll `condition` until true. The bound is generous (a loaded machine starts the service
     slowly): it only stops a hung run. The interval keeps a dozen pollers from starving it."""
@@ -118,7 +119,7 @@ class ServiceProcess:
                                         env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.starts += 1
-        wait_for(self.ready, "the service to accept webhooks", timeout=1800, interval=0.25)
+        wait_for(self.ready, "the service to accept webhooks", timeout=6 * PATIENCE, interval=0.25)
         self._up_since = time.monotonic()
 
     def ready(self) -> bool:
@@ -139,10 +140,11 @@ class ServiceProcess:
             self._up_since = None
         self.process.wait(timeout=30)
 
-    def wait_for(self, condition: Callable[[], bool], what: str, uptime: float = 300.0,
+    def wait_for(self, condition: Callable[[], bool], what: str, uptime: float = PATIENCE,
                  interval: float = 0.1) -> None:
         """Poll `condition` until true, giving up only after `uptime` seconds of the service
-        being up (generous: it only stops a hung run)."""
+        being up (generous: it only stops a hung run; every wall-clock deadline of the service
+        itself, such as its longest wait between tries, is set well inside it by the test)."""
         limit = self.uptime() + uptime
         while not condition():
             if self.uptime() > limit:

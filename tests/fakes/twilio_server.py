@@ -29,6 +29,7 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
 from tests.fakes.server import Fault, FakeProviderServer, RecordedRequest
+from tests.waiting import PATIENCE
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "fake-auth-token-0123456789abcdef"
@@ -251,7 +252,7 @@ def post_twilio_webhook(
     *,
     public_url: str | None = None,
     signature: str | None = "sign",
-    timeout: float = 10.0,
+    timeout: float = PATIENCE,
 ) -> httpx.Response:
     """POST `params` form-encoded to `url`, signed as Twilio signs a call to `public_url`.
 

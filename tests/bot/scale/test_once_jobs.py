@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time as wall
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from bot.config import Config
 from bot.service import once
 from bot.service.once import OnceJob, last_slot
 from bot.service.runtime import Services, build_services
+from tests.waiting import wait_until
 
 MON_0900 = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)  # GMT: London time is UTC in March before the 29th
 
@@ -92,10 +92,8 @@ def test_a_dead_holders_job_is_taken_over_on_postgresql(pg_url: str) -> None:
         holder.kill()
         holder.wait()
         # Its connection closes with it and the server lets the lock go; the next look takes it.
-        deadline = wall.monotonic() + 30
-        while once.run_due(svc, [job]) != ["count"]:
-            assert wall.monotonic() < deadline, "the dead holder's lock was never released"
-            wall.sleep(0.05)
+        wait_until(lambda: once.run_due(svc, [job]) == ["count"], "the dead holder's lock to be let go",
+                   interval=0.05)
     finally:
         if holder.poll() is None:
             holder.kill()

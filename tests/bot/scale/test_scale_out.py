@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ from bot.service import admin
 from bot.service.runtime import build_services
 from bot.storage.models import Message
 from tests.fakes.twilio_server import FakeTwilio, inbound_sms_form, post_twilio_webhook
+from tests.waiting import PATIENCE, wait_until
 
 PUBLIC = "https://checkins.example.org"
 MENTOR, SUPERVISOR = "+447700900001", "+447700900002"
@@ -73,17 +73,16 @@ enabled = false
     return path
 
 
-def _wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
+    def ready() -> bool:
         assert proc.poll() is None, "a serve process exited during start-up"
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", trust_env=False, timeout=2).status_code == 200:
-                return
+            return httpx.get(f"http://127.0.0.1:{port}/readyz", trust_env=False,
+                             timeout=PATIENCE).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("a serve process did not become ready")
+            return False
+
+    wait_until(ready, "a serve process to be ready", interval=0.1)
 
 
 def _settled(svc, total: int) -> bool:  # type: ignore[no-untyped-def]
@@ -137,15 +136,13 @@ def test_two_serve_processes_handle_each_message_once_and_each_mentee_in_order(
                 list(pool.map(texts_of, MENTEES))
 
             total = len(MENTEES) * PER_MENTEE
-            deadline = time.monotonic() + 90
-            while not _settled(setup, total):
-                assert time.monotonic() < deadline, "the processes did not handle every message"
-                time.sleep(0.1)
+            wait_until(lambda: _settled(setup, total), "the processes to handle every message",
+                       interval=0.1)
             for proc in procs:
                 proc.send_signal(signal.SIGTERM)
             for proc in procs:
                 # uvicorn stops gracefully, then re-raises the signal (as systemd expects)
-                assert proc.wait(timeout=60) in (0, -signal.SIGTERM)
+                assert proc.wait(timeout=PATIENCE) in (0, -signal.SIGTERM)
             for port in ports:
                 log = (tmp_path / f"serve-{port}.log").read_text()
                 assert "Application shutdown complete" in log, log[-2000:]

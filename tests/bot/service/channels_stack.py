@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
@@ -43,6 +42,7 @@ from bot.storage.models import Alert, Conversation, Mentee, Message
 from tests.fakes.server import ThreadedServer
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.twilio_server import FakeTwilio, post_twilio_webhook
+from tests.waiting import PATIENCE, wait_until
 
 T = TypeVar("T")
 LONDON = ZoneInfo("Europe/London")
@@ -196,13 +196,15 @@ class Stack:
         if secret is not None:
             headers["X-Telegram-Bot-Api-Secret-Token"] = secret
         return httpx.post(self.server.url + "/telegram/webhook", content=body, headers=headers,
-                          trust_env=False, timeout=10)
+                          trust_env=False, timeout=PATIENCE)
 
     # ---- driving --------------------------------------------------------------------------------
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
-        """Run `coro` on the server's event loop (where the channels' connections live)."""
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run `coro` on the server's event loop (where the channels' connections live); the
+        bound (default PATIENCE) only stops a hung test."""
         assert self._app.loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self._app.loop).result(timeout)
+        return asyncio.run_coroutine_threadsafe(coro, self._app.loop).result(
+            PATIENCE if timeout is None else timeout)
 
     def settle(self) -> int:
         """Pass by pass: handle stored inbound, due events and the outbox until nothing is left."""
@@ -215,16 +217,10 @@ class Stack:
                 return total
         raise AssertionError("the service never settled")
 
-    def wait_for(self, what: Callable[[], T], timeout: float = 15.0) -> T:
-        """Wait (real time) until `what()` is truthy, for run_loops=True; returns its value."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = what()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {getattr(what, '__name__', what)}")
-            time.sleep(0.02)
+    def wait_for(self, what: Callable[[], T], timeout: float | None = None) -> T:
+        """Wait (real time) until `what()` is truthy, for run_loops=True; returns its value. The
+        bound (default PATIENCE, see tests.waiting) only stops a hung test."""
+        return wait_until(what, timeout=timeout)
 
     def wait_for_texts(self, number: str, count: int) -> list[str]:
         """Wait until Twilio has taken `count` SMS for `number`; returns them all."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from bot.channels.base import OutboundText, SendReceipt, TransientSendError
 from bot.clock import ManualClock
-from bot.config import ConfigError, load_config
+from bot.config import Config, ConfigError, load_config
 from bot.service import admin
 from bot.service.outbox import claim_jobs, outbound_values, queue_to_staff, send_pass
-from bot.service.runtime import Services
+from bot.service.runtime import Services, build_services
 from bot.storage.messages import MessageRepo
 from bot.storage.models import Message
 from tests.bot.service.channels_stack import (  # noqa: F401 - make_stack is a fixture
@@ -28,10 +28,11 @@ from tests.bot.service.channels_stack import (  # noqa: F401 - make_stack is a f
     StackFactory,
     make_stack,
 )
-from tests.conftest import RecordingPhone, ServicesFactory
+from tests.conftest import RecordingPhone, ServicesFactory, pg_schema_url
 from tests.fakes.telegram_server import FakeTelegram, TelegramFault
 from tests.fakes.fixtures import twilio_channel_for
 from tests.fakes.twilio_server import FakeTwilio, TwilioFault
+from tests.waiting import PATIENCE
 
 LEASE = 2.0  # seconds: the tests' sending lease ([service] send_lease_seconds)
 
@@ -55,7 +56,7 @@ def status_of(svc: Services) -> dict[str, str]:
         return {m.body: m.status for m in s.scalars(select(Message).where(Message.direction == "out"))}
 
 
-async def eventually(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+async def eventually(condition: Callable[[], bool], timeout: float = PATIENCE) -> None:
     """Wait for a condition with generous bounded polling (never a fixed sleep as an assertion)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -290,3 +291,131 @@ def test_telegram_down_at_start_up_does_not_keep_a_crisis_text_out(
     assert stack.sms("Got a rope and im doing it tonight, ive had enough").status_code == 200
     stack.wait_for(lambda: any("116 123" in t for t in stack.texts_to(MENTEE_PHONE)))
     stack.wait_for(lambda: stack.telegram.webhook)  # and Telegram is set up once it answers
+
+
+class DownPhone(RecordingPhone):
+    """A provider answering 5xx: every send fails for a passing reason."""
+
+    async def send(self, message: OutboundText) -> SendReceipt:
+        self.sent.append(message)
+        raise TransientSendError("Bad Gateway", code="network")
+
+
+def row_of(svc: Services, body: str) -> Message:
+    with svc.sessions() as s:
+        [row] = [m for m in s.scalars(select(Message).where(Message.direction == "out")) if m.body == body]
+        return row
+
+
+def test_restarts_that_took_back_a_claim_spend_none_of_its_tries_so_one_5xx_after_them_is_a_short_wait(
+        new_services: ServicesFactory, clock: ManualClock) -> None:
+    """A claim left by a dead worker is not a try: after more restarts than MAX_ATTEMPTS, one 5xx
+    is the first failure (a 5 s wait), not the last (the message failed and, with no other
+    channel, lost) nor the fourth (a 5-minute wait)."""
+    from bot.service.outbox import BACKOFF_SECONDS, MAX_ATTEMPTS
+
+    svc = tuned(new_services())
+    queue(svc, "How are you doing this week?")
+    for _ in range(MAX_ATTEMPTS + 1):  # each worker claims it and dies before sending it
+        assert [j.text for j in claim_jobs(tuned(new_services()))] == ["How are you doing this week?"]
+        clock.advance(seconds=LEASE + 1)
+    down = tuned(new_services())
+    down.channels = {"console": DownPhone()}
+    assert asyncio.run(send_pass(down)) == 1
+    row = row_of(svc, "How are you doing this week?")
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.next_attempt_at == clock.now() + timedelta(seconds=BACKOFF_SECONDS[0])
+    clock.set(row.next_attempt_at)
+    assert asyncio.run(send_pass(svc)) == 1  # and it goes
+    assert (row_of(svc, "How are you doing this week?").status,
+            row_of(svc, "How are you doing this week?").attempts) == ("delivered", 2)
+
+
+def test_the_longest_wait_between_tries_is_a_setting(new_services: ServicesFactory,
+                                                     clock: ManualClock) -> None:
+    """`[service] send_retry_max_seconds` caps the backoff (a test on the wall clock sets it low)."""
+    svc = tuned(new_services(), send_retry_max_seconds=7.0)
+    svc.channels = {"console": DownPhone()}
+    queue(svc, "hello")
+    waits = []
+    for _ in range(5):
+        asyncio.run(send_pass(svc))
+        row = row_of(svc, "hello")
+        assert row.next_attempt_at is not None
+        waits.append((row.next_attempt_at - clock.now()).total_seconds())
+        clock.set(row.next_attempt_at)
+    assert waits == [5, 7, 7, 7, 7]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, db_url: str) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield db_url
+    else:
+        yield from pg_schema_url()
+
+
+def test_a_claim_takes_urgent_rows_first_across_the_whole_queue_not_only_within_its_batch(
+        any_db: str, clock: ManualClock) -> None:
+    """A backlog longer than one claim: the helpline reply and the staff alert written last are
+    in the first batch, ahead of every ordinary message written before them."""
+    svc = tuned(build_services(Config().with_database(any_db), clock))
+    try:
+        for i in range(5):
+            queue(svc, f"question {i}", address=f"+44770090060{i}")
+        queue(svc, "Samaritans are free, day or night: 116 123.", address="+447700900699", purpose="safety")
+        queue(svc, "URGENT alert", address="+447700900001", purpose="alert")
+        assert [j.text for j in claim_jobs(svc, limit=2)] == [
+            "Samaritans are free, day or night: 116 123.", "URGENT alert"]
+        assert [j.text for j in claim_jobs(svc, limit=2)] == ["question 0", "question 1"]
+    finally:
+        svc.engine.dispose()
+
+
+def test_a_claim_that_waited_for_the_lock_stamps_its_lease_with_the_time_it_got_it(
+        any_db: str, clock: ManualClock) -> None:
+    """A claim that waited longer than a lease for a busy database must not hand out messages
+    whose lease has already run out: the next claim (the other lane's) would send them again."""
+    from sqlalchemy import event
+
+    svc = tuned(build_services(Config().with_database(any_db), clock))
+    other = tuned(build_services(Config().with_database(any_db), clock))
+    try:
+        queue(svc, "URGENT alert", address="+447700900001", purpose="alert")
+
+        def lock_wait(_conn: object) -> None:  # getting the lock took longer than a lease
+            clock.advance(seconds=LEASE + 1)
+
+        event.listen(svc.engine, "begin", lock_wait, once=True)
+        assert [j.text for j in claim_jobs(svc)] == ["URGENT alert"]
+        assert claim_jobs(other, urgent_only=True) == []  # held, not taken again
+        clock.advance(seconds=LEASE + 1)
+        assert [j.text for j in claim_jobs(other, urgent_only=True)] == ["URGENT alert"]  # once it runs out
+    finally:
+        svc.engine.dispose()
+        other.engine.dispose()
+
+
+def test_a_lapsed_lease_never_lets_the_other_lane_of_the_same_process_send_a_message_again(
+        new_services: ServicesFactory, clock: ManualClock) -> None:
+    """A renewal held up on a busy machine lets a lease run out while its worker is alive and
+    sending: another process may take the message back then, but the same process knows better."""
+    svc = tuned(new_services(), send_lease_seconds=600.0)  # no renewal comes during the test
+    queue(svc, "URGENT alert", address="+447700900001", purpose="alert")
+    phone = GatedPhone(hold="URGENT alert")
+    svc.channels = {"console": phone}
+
+    async def scenario() -> int:
+        ordinary = asyncio.create_task(send_pass(svc))  # the ordinary lane takes urgent rows too
+        await eventually(lambda: phone.arrived == ["URGENT alert"])
+        clock.advance(seconds=601)  # by the clock its lease has run out
+        urgent = asyncio.create_task(send_pass(svc, urgent_only=True))
+        await eventually(lambda: urgent.done() or len(phone.arrived) > 1)  # a pass, or a 2nd copy
+        assert phone.release is not None
+        phone.release.set()
+        await ordinary
+        return await urgent
+
+    assert asyncio.run(scenario()) == 0
+    assert [m.text for m in phone.sent] == ["URGENT alert"]
+    assert status_of(svc) == {"URGENT alert": "delivered"}

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -23,17 +21,10 @@ from bot.service.server import build_app, build_channels, run_worker
 from bot.storage.models import Message
 from tests.fakes.server import ThreadedServer
 from tests.fakes.twilio_server import FakeTwilio, inbound_sms_form, post_twilio_webhook
+from tests.waiting import PATIENCE, wait_until
 
 PUBLIC = "https://checkins.example.org"
 MENTEE, MENTOR, SUPERVISOR = "+447700900123", "+447700900001", "+447700900002"
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.02)
 
 
 def test_web_only_stores_and_a_separate_worker_handles_and_alerts(tmp_path: Path) -> None:
@@ -54,7 +45,7 @@ def test_web_only_stores_and_a_separate_worker_handles_and_alerts(tmp_path: Path
             admin.add_mentee(s, web, now, first_name="Sam", last_name="Taylor", phone=MENTEE,
                              mentor="Dan Carter")
         web.channels = build_channels(cfg, web.clock)
-        app, _ = build_app(web, run_loops=False)
+        app, runner = build_app(web, run_loops=False)
         with ThreadedServer(app) as server:
             form = inbound_sms_form(MENTEE, "I'm going to kill myself tonight")
             response = post_twilio_webhook(server.url + "/twilio/sms", form, twilio.auth_token,
@@ -63,8 +54,12 @@ def test_web_only_stores_and_a_separate_worker_handles_and_alerts(tmp_path: Path
             with web.sessions() as s:
                 [stored] = s.scalars(select(Message).where(Message.direction == "in")).all()
             assert stored.processed_at is None  # the web role only stores
-            time.sleep(0.3)
-            assert twilio.messages == []  # and sends nothing
+            # And sends nothing: its lifespan has run (the server is up) and started no loop and
+            # no scheduler, so nothing in this process can send (no fixed sleep to 'see' it not).
+            assert runner.tasks == [] and runner.scheduler is None
+            with web.sessions() as s:
+                assert s.scalars(select(Message).where(Message.direction == "out")).all() == []
+            assert twilio.messages == []
 
             worker = build_services(cfg, create_schema=False)
             worker.channels = build_channels(cfg, worker.clock)
@@ -73,10 +68,11 @@ def test_web_only_stores_and_a_separate_worker_handles_and_alerts(tmp_path: Path
             thread = threading.Thread(target=loop.run_until_complete, args=(run_worker(worker, stop),))
             thread.start()
             try:
-                wait_for(lambda: {m["To"] for m in twilio.messages} >= {MENTEE, MENTOR, SUPERVISOR})
+                wait_until(lambda: {m["To"] for m in twilio.messages} >= {MENTEE, MENTOR, SUPERVISOR},
+                           "the worker's replies and alerts")
             finally:
                 loop.call_soon_threadsafe(stop.set)
-                thread.join(timeout=15)
+                thread.join(timeout=PATIENCE)
             assert not thread.is_alive()
         alerts_to = [m for m in twilio.messages if m["To"] in (MENTOR, SUPERVISOR)]
         assert all("URGENT" in m["Body"] for m in alerts_to)

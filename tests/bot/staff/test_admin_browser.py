@@ -22,6 +22,7 @@ from bot.app.actor import Actor
 from bot.staff.pages import SESSION_COOKIE
 from bot.storage.models import Mentee
 from tests.bot.staff.conftest import StaffWeb, skip_without_browser
+from tests.waiting import PATIENCE
 
 skip_without_browser()
 
@@ -35,6 +36,7 @@ def signed_in(browser: Any, web: StaffWeb, who: Actor, width: int = WIDTH) -> An
     context.add_cookies([{"name": SESSION_COOKIE, "domain": "127.0.0.1", "path": "/staff",
                           "httpOnly": True,
                           "value": signin.start_session(web.svc, who.staff_id, client="browser")}])
+    context.set_default_timeout(PATIENCE * 1000)  # Playwright's waits end on the event, not at 30 s
     return context.new_page()
 
 
@@ -50,7 +52,7 @@ def crisis(web: StaffWeb) -> None:
     """Sam texts a crisis; in a thread, as Playwright's sync API holds this thread's event loop."""
     worker = threading.Thread(target=web.crisis)
     worker.start()
-    worker.join(timeout=60)
+    worker.join(timeout=PATIENCE)
     assert not worker.is_alive()
 
 

@@ -10,22 +10,24 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.config import load_config
 from bot.service import admin
 from bot.service.runtime import build_services
 from bot.service.server import build_app, build_channels
+from bot.storage.models import Message
 from escalation.detect import warm_up
 from tests.bot.staff.conftest import skip_without_browser
 from tests.fakes.server import ThreadedServer
 from tests.fakes.twilio_server import FakeTwilio, inbound_sms_form, post_twilio_webhook
+from tests.waiting import PATIENCE, wait_until
 
 skip_without_browser()
 
@@ -36,16 +38,9 @@ CRISIS = "Got a rope and im doing it tonight, ive had enough"
 WIDTH = 360
 
 
-def wait_for(what: Callable[[], T], timeout: float = 20.0) -> T:
-    """Wait (real time, with a generous deadline) for the service's own loops to do something."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = what()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+def wait_for(what: Callable[[], T]) -> T:
+    """Wait (real time, bounded by PATIENCE) for the service's own loops to do something."""
+    return wait_until(what)
 
 
 class Service:
@@ -82,7 +77,7 @@ link_secret = "browser-test-link-secret-0123456789"
             self.sam = admin.add_mentee(s, self.svc, now, first_name="Sam", last_name="Taylor",
                                         phone=SAM, mentor="Dan Carter", plan="").id
         warm_up()  # the risk model loads once per process: not inside the server's start-up wait
-        self.server = ThreadedServer(app).start(timeout=60)
+        self.server = ThreadedServer(app).start(timeout=PATIENCE)
         self.url = self.server.url
 
     def texts_to(self, number: str) -> list[str]:
@@ -112,6 +107,7 @@ def service(tmp_path: Path, clock: ManualClock, fake_twilio: FakeTwilio) -> Iter
 
 def phone_page(browser: Any) -> Any:
     context = browser.new_context(viewport={"width": WIDTH, "height": 740}, device_scale_factor=1)
+    context.set_default_timeout(PATIENCE * 1000)  # Playwright's waits end on the event, not at 30 s
     return context.new_page()
 
 
@@ -203,6 +199,11 @@ def test_a_form_without_its_csrf_token_is_refused(service: Service, browser: Any
     forged = page.context.request.post(f"{service.url}/staff/mentees/{service.sam}/reply",
                                        form={"text": "Nor this"})
     assert forged.status == 403
-    time.sleep(0)  # nothing to wait for: a refused form stores nothing
+    # A refused form queues nothing (the request's own transaction would have: no wait needed),
+    # and so nothing can reach Sam.
+    with service.svc.sessions() as s:
+        queued = [m.body for m in s.scalars(select(Message).where(Message.direction == "out",
+                                                                  Message.mentee_id == service.sam))]
+    assert not any("should not" in b or "Nor this" in b for b in queued)
     assert not any("should not" in t or "Nor this" in t for t in service.texts_to(SAM))
     assert json.dumps(service.texts_to(SAM)).count("Dan") == 0

@@ -17,6 +17,7 @@ from escalation.digest.records import DigestRecords
 from escalation.digest.render import render_html
 from escalation.digest.week import parse_week
 from escalation.digest.wording import MOOD_COLOURS
+from tests.waiting import PATIENCE
 
 from .digest_caseload import hand_built_records
 from .digest_html import row_texts, table_rows
@@ -37,7 +38,7 @@ def _chromium(page: Path, profile: Path, *mode: str) -> str:
         "--no-first-run", f"--user-data-dir={profile}", "--window-size=1000,2600",
         *mode, page.as_uri(),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=PATIENCE, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 

@@ -40,6 +40,7 @@ from bot.storage.db import is_lock_error
 from bot.storage.messages import ORDINARY_PURPOSES, MessageRepo
 from bot.storage.models import Mentee, Message, Staff
 from bot.storage.people import MenteeRepo, StaffRepo
+from escalation.alert_text import staff_text
 
 log = logging.getLogger("checkins.outbox")
 
@@ -558,12 +559,33 @@ def _fall_back(session: Session, svc: Services, row: Message, now: datetime) -> 
         if mentee is not None:
             order = [mentee.preferred_channel] + [c for c in ("sms", "telegram", "console")
                                                   if c != mentee.preferred_channel]
-            queue_to_mentee(session, svc, mentee, row.body, now, purpose=row.purpose,
-                            conversation_id=row.conversation_id,
-                            buttons=tuple(tuple(b) for b in (row.buttons or [])),  # type: ignore[misc]
-                            respect_quiet_hours=row.respect_quiet_hours, not_after=row.not_after,
-                            exclude=_tried_up_to(order, row.channel),
-                            sent_by_staff_id=row.sent_by_staff_id)
+            again = queue_to_mentee(session, svc, mentee, row.body, now, purpose=row.purpose,
+                                    conversation_id=row.conversation_id,
+                                    buttons=tuple(tuple(b) for b in (row.buttons or [])),  # type: ignore[misc]
+                                    respect_quiet_hours=row.respect_quiet_hours, not_after=row.not_after,
+                                    exclude=_tried_up_to(order, row.channel),
+                                    sent_by_staff_id=row.sent_by_staff_id)
+            if again is None:
+                _tell_staff_not_delivered(session, svc, mentee, row, now)
+
+
+def _tell_staff_not_delivered(session: Session, svc: Services, mentee: Mentee, row: Message,
+                              now: datetime) -> None:
+    """A staff reply or a safety reply that no channel could deliver is not left to a log line:
+    the writer (a reply) or the mentor (helplines) is told, to get in touch another way. A
+    check-in question is not: the missed check-in says it, through the usual no-contact rules."""
+    from bot.service import alerting  # late: alerting queues through this module
+
+    if row.purpose == "staff_reply" and row.sent_by_staff_id is not None:
+        writer = StaffRepo(session).get(row.sent_by_staff_id)
+        text = staff_text("reply_not_delivered", mentee=mentee.display_name)
+    elif row.purpose == "safety":
+        writer = alerting.mentor_or_cover(session, mentee)
+        text = staff_text("safety_not_delivered", mentee=mentee.display_name)
+    else:
+        return
+    if writer is not None:
+        queue_to_staff(session, svc, writer, text, now, mentee_id=mentee.id)
 
 
 def _already_fallen_back(session: Session, row: Message, exclude: set[str]) -> bool:

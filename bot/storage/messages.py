@@ -35,12 +35,15 @@ _SAID_SINCE = select(Message.body, Message.created_at).where(
 
 
 # Built once: the receipt of a plain send (no alert to record it on), by primary key, for many
-# rows in one executemany. A receipt without a segment count keeps the stored one.
+# rows in one executemany. A receipt without a segment count keeps the stored one. It counts the
+# try as `_record_one` does for every other outcome.
 _t = Message.__table__.c
 _SENT = (update(Message.__table__).where(_t.id == bindparam("b_id"))
          .values(status=bindparam("b_status"), provider_id=bindparam("b_provider_id"),
                  segments=func.coalesce(bindparam("b_segments"), _t.segments),
-                 sent_at=bindparam("b_now"), updated_at=bindparam("b_now"), error_detail=None))
+                 sent_at=bindparam("b_now"), updated_at=bindparam("b_now"), error_detail=None,
+                 # A send is a try, counted with its outcome (never at the claim).
+                 attempts=_t.attempts + 1, first_tried_at=func.coalesce(_t.first_tried_at, bindparam("b_now"))))
 
 
 class MessageRepo:

@@ -315,3 +315,38 @@ def test_a_staff_message_refused_by_sms_goes_to_their_telegram(make_stack: Stack
     [refused] = [m for m in stack.messages(direction="out", channel="sms") if m.address == MENTOR_PHONE]
     assert (refused.status, refused.error_code) == ("failed", "21614")
     assert "Sam T. replied STOP" in stack.telegrams_to(mentor_chat)[-1]["text"]
+
+
+def test_a_staff_reply_no_channel_can_deliver_is_reported_to_its_writer(make_stack: StackFactory,
+                                                                        clock: ManualClock) -> None:
+    """Sam has only SMS and Twilio refuses the number for good: Dan is told, not just the log."""
+    from bot.app import messages
+    from bot.app.actor import Actor
+    from bot.storage.models import Staff
+
+    stack = make_stack()
+    sam = stack.add_people(preferred="sms")
+    with stack.svc.sessions() as s:
+        dan = s.query(Staff).filter_by(name="Dan Carter").one()
+        dan_actor = Actor.staff(dan.id, dan.name)
+    clock.set(london(2026, 3, 10, 12, 0))
+    stack.twilio.fail_recipient(MENTEE_PHONE, TwilioFault.error(30006, "Landline or unreachable carrier"))
+    messages.reply_to_mentee(stack.svc, dan_actor, sam, "Are you free for a call at 3?")
+    stack.settle()
+    [reply] = [m for m in stack.messages(direction="out") if m.purpose == "staff_reply"]
+    assert reply.status == "failed"
+    assert stack.texts_to(MENTOR_PHONE)[-1] == (
+        "Your message to Sam T. could not be delivered on any channel. "
+        "Please try to reach them another way.")
+
+
+def test_a_check_in_question_no_channel_can_deliver_tells_no_one_at_once(make_stack: StackFactory,
+                                                                         clock: ManualClock) -> None:
+    """A question that cannot arrive is left to the missed check-in (one no-contact rule), not a text per question."""
+    stack = make_stack()
+    stack.add_people(preferred="sms")
+    stack.twilio.fail_recipient(MENTEE_PHONE, TwilioFault.error(30006, "Landline or unreachable carrier"))
+    clock.set(CHECKIN_TIME)
+    stack.settle()
+    assert [m.status for m in stack.messages(direction="out") if m.address == MENTEE_PHONE] == ["failed"]
+    assert stack.texts_to(MENTOR_PHONE) == []

@@ -86,14 +86,15 @@ class Block:
             self.index[feature] = len(self.rows)
             self.rows.append((idf * idf, *(idf * w for w in weights)))
         self._pieces: dict[str, tuple[int, ...]] = {}
+        # Every row has the same width (from_dict builds them so): decided once, not per call.
+        self._width = {len(row) for row in self.rows}
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def ids(self, items: Iterable[str]) -> list[int]:
         """Row numbers of the known features among `items` (repeats kept)."""
-        index = self.index
-        return [index[f] for f in items if f in index]
+        return [i for i in map(self.index.get, items) if i is not None]
 
     def piece_ids(self, word: str) -> tuple[int, ...]:
         """Row numbers of the known letter pieces of one word (cached: words repeat a lot)."""
@@ -109,7 +110,7 @@ class Block:
         (sublinear term frequency) dotted with the weights."""
         rows = self.rows
         counts = Counter(ids)
-        if n_categories == 4 and all(len(rows[r]) == 5 for r in counts):
+        if n_categories == 4 and self._width <= {5}:
             return self._dot4(counts)
         sums = [0.0] * n_categories
         norm = 0.0
@@ -197,36 +198,47 @@ class LearnedModel:
 
     def contributions(self, text: str, category: str) -> list[tuple[Token, float]]:
         """How much each word of `text` pushed `category` up (its own features, its letter
-        pieces, half of each word pair it is in), most first; for evidence a person can read."""
+        pieces, half of each word pair it is in), most first; for evidence a person can read.
+
+        Works on row numbers (a word's letter pieces are cached per word), with the same sums in
+        the same order as counting the feature strings of `features(text)` would give.
+        """
         i = self.outputs.index(category) + 1
         toks = tokens(text)
         words = [t.text for t in toks]
-        word_counts, char_counts = features(text)
+        word_index = self.word.index
+        single = [word_index.get(w) for w in words]
+        pairs = [word_index.get(f"{a} {b}") for a, b in zip(words, words[1:])]
+        pieces = [self.char.piece_ids(w) for w in words]
+        # The known features in the order `features()` lists them (words, then pairs; each
+        # word's pieces in turn): Counter keeps first appearances in order, as with strings.
+        word_counts = Counter([r for r in single if r is not None] + [r for r in pairs if r is not None])
+        char_counts: Counter[int] = Counter()
+        for ids in pieces:
+            char_counts.update(ids)
 
-        def share(block: Block, counts: Counter[str]) -> tuple[dict[str, float], float]:
-            # Each feature's part of the score per occurrence, and the block's vector length.
-            part: dict[str, float] = {}
+        def share(rows: Sequence[tuple[float, ...]], counts: Counter[int]) -> dict[int, float]:
+            # Each feature's part of the score per occurrence, over the block's vector length.
+            part: dict[int, float] = {}
             norm = 0.0
-            for feature, count in counts.items():
-                row_id = block.index.get(feature)
-                if row_id is None:
-                    continue
-                row = block.rows[row_id]
+            for row_id, count in counts.items():
+                row = rows[row_id]
                 tf = 1.0 + math.log(count)
                 norm += tf * tf * row[0]
-                part[feature] = tf * row[i] / count
+                part[row_id] = tf * row[i] / count
             length = math.sqrt(norm) or 1.0
-            return {f: v / length for f, v in part.items()}, length
+            return {f: v / length for f, v in part.items()}
 
-        word_part, _ = share(self.word, word_counts)
-        char_part, _ = share(self.char, char_counts)
+        word_part = share(self.word.rows, word_counts)
+        char_part = share(self.char.rows, char_counts)
         out = []
+        last = len(words) - 1
         for k, tok in enumerate(toks):
-            total = word_part.get(tok.text, 0.0)
+            total = word_part.get(single[k], 0.0)
             for pair_index in (k - 1, k):
-                if 0 <= pair_index < len(words) - 1:
-                    total += word_part.get(f"{words[pair_index]} {words[pair_index + 1]}", 0.0) / 2
-            total += sum(char_part.get(piece, 0.0) for piece in char_features(tok.text))
+                if 0 <= pair_index < last:
+                    total += word_part.get(pairs[pair_index], 0.0) / 2
+            total += sum([char_part[r] for r in pieces[k]])
             out.append((tok, total))
         return sorted(out, key=lambda pair: -pair[1])
 

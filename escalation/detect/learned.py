@@ -23,7 +23,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -86,6 +86,7 @@ class Block:
             self.index[feature] = len(self.rows)
             self.rows.append((idf * idf, *(idf * w for w in weights)))
         self._pieces: dict[str, tuple[int, ...]] = {}
+        self._pairs: dict[tuple[str, ...], int] | None = None  # built on first use (word block)
         # Every row has the same width (from_dict builds them so): decided once, not per call.
         self._width = {len(row) for row in self.rows}
 
@@ -96,6 +97,16 @@ class Block:
         """Row numbers of the known features among `items` (repeats kept)."""
         return [i for i in map(self.index.get, items) if i is not None]
 
+    def word_ids(self, words: Sequence[str]) -> list[int]:
+        """`ids(word_features(words))` (the word block's hot path): word pairs are looked up
+        by their two words, so no "a b" string is built and hashed for each message."""
+        pairs = self._pairs
+        if pairs is None:
+            pairs = self._pairs = {tuple(f.split(" ")): i for f, i in self.index.items() if f.count(" ") == 1}
+        index = self.index.get
+        return ([i for i in map(index, words) if i is not None]
+                + [i for i in map(pairs.get, zip(words, words[1:])) if i is not None])
+
     def piece_ids(self, word: str) -> tuple[int, ...]:
         """Row numbers of the known letter pieces of one word (cached: words repeat a lot)."""
         found = self._pieces.get(word)
@@ -104,6 +115,15 @@ class Block:
             if len(self._pieces) < _WORD_CACHE_SIZE:
                 self._pieces[word] = found
         return found
+
+    def pieces_of(self, words: Iterable[str]) -> list[int]:
+        """Row numbers of the known letter pieces of each word in turn (repeats kept)."""
+        cache = self._pieces
+        out: list[int] = []
+        for word in words:
+            found = cache.get(word)
+            out += self.piece_ids(word) if found is None else found
+        return out
 
     def dot(self, ids: Iterable[int], n_categories: int) -> list[float]:
         """The block's contribution to each category's score: its unit-length TF-IDF vector
@@ -171,7 +191,7 @@ class LearnedModel:
     # Per category, the stricter threshold used when another category was found in the message.
     with_other: Mapping[str, float] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def categories(self) -> tuple[str, ...]:
         """The risk categories the model can flag."""
         return tuple(o for o in self.outputs if o != URGENCY)
@@ -189,58 +209,66 @@ class LearnedModel:
     def _probabilities(self, text: str) -> tuple[float, ...]:
         words = _WORD.findall(text)
         n = len(self.outputs)
-        w = self.word.dot(self.word.ids(word_features(words)), n)
-        pieces: list[int] = []
-        for word in words:
-            pieces.extend(self.char.piece_ids(word))
-        c = self.char.dot(pieces, n)
+        w = self.word.dot(self.word.word_ids(words), n)
+        c = self.char.dot(self.char.pieces_of(words), n)
         return tuple(_sigmoid(w[i] + c[i] + self.bias[i]) for i in range(n))
 
     def contributions(self, text: str, category: str) -> list[tuple[Token, float]]:
         """How much each word of `text` pushed `category` up (its own features, its letter
-        pieces, half of each word pair it is in), most first; for evidence a person can read.
+        pieces, half of each word pair it is in), most first; for evidence a person can read."""
+        found, weights = self._weights(text, category)
+        ranked = sorted(range(len(found)), key=lambda k: -weights[k])
+        return [(Token(found[k].group(), found[k].start(), found[k].end()), weights[k]) for k in ranked]
 
-        Works on row numbers (a word's letter pieces are cached per word), with the same sums in
-        the same order as counting the feature strings of `features(text)` would give.
-        """
+    def _weights(self, text: str, category: str) -> tuple[list[re.Match[str]], list[float]]:
+        """The words of `text` (as matches) and each one's weight for `category` (see
+        `contributions`). Works on row numbers (a word's letter pieces are cached per word),
+        with the same sums in the same order as counting the feature strings of
+        `features(text)` would give, so the weights are exactly those."""
         i = self.outputs.index(category) + 1
-        toks = tokens(text)
-        words = [t.text for t in toks]
-        word_index = self.word.index
-        single = [word_index.get(w) for w in words]
-        pairs = [word_index.get(f"{a} {b}") for a, b in zip(words, words[1:])]
-        pieces = [self.char.piece_ids(w) for w in words]
+        found = list(_WORD.finditer(text))
+        words = [m.group() for m in found]
+        word_index = self.word.index.get
+        single = list(map(word_index, words))
+        pairs = [word_index(f"{a} {b}") for a, b in zip(words, words[1:])]
+        piece_cache, piece_ids = self.char._pieces, self.char.piece_ids
+        pieces = [piece_cache.get(w) or piece_ids(w) for w in words]
         # The known features in the order `features()` lists them (words, then pairs; each
         # word's pieces in turn): Counter keeps first appearances in order, as with strings.
         word_counts = Counter([r for r in single if r is not None] + [r for r in pairs if r is not None])
-        char_counts: Counter[int] = Counter()
-        for ids in pieces:
-            char_counts.update(ids)
+        char_counts = Counter([r for ids in pieces for r in ids])
+        log, sqrt = math.log, math.sqrt
 
         def share(rows: Sequence[tuple[float, ...]], counts: Counter[int]) -> dict[int, float]:
             # Each feature's part of the score per occurrence, over the block's vector length.
+            # (A single occurrence has tf 1.0 exactly: 1.0 + log(1).)
             part: dict[int, float] = {}
             norm = 0.0
             for row_id, count in counts.items():
                 row = rows[row_id]
-                tf = 1.0 + math.log(count)
-                norm += tf * tf * row[0]
-                part[row_id] = tf * row[i] / count
-            length = math.sqrt(norm) or 1.0
+                if count == 1:
+                    norm += row[0]
+                    part[row_id] = row[i]
+                else:
+                    tf = 1.0 + log(count)
+                    norm += tf * tf * row[0]
+                    part[row_id] = tf * row[i] / count
+            length = sqrt(norm) or 1.0
             return {f: v / length for f, v in part.items()}
 
         word_part = share(self.word.rows, word_counts)
         char_part = share(self.char.rows, char_counts)
-        out = []
+        weights = []
         last = len(words) - 1
-        for k, tok in enumerate(toks):
+        for k in range(len(words)):
             total = word_part.get(single[k], 0.0)
-            for pair_index in (k - 1, k):
-                if 0 <= pair_index < last:
-                    total += word_part.get(pairs[pair_index], 0.0) / 2
+            if k >= 1:
+                total += word_part.get(pairs[k - 1], 0.0) / 2
+            if k < last:
+                total += word_part.get(pairs[k], 0.0) / 2
             total += sum([char_part[r] for r in pieces[k]])
-            out.append((tok, total))
-        return sorted(out, key=lambda pair: -pair[1])
+            weights.append(total)
+        return found, weights
 
 
 def _sigmoid(x: float) -> float:
@@ -311,6 +339,23 @@ def evidence_words(model: LearnedModel, text: str, category: str, limit: int = 3
     """The few words of normalised `text` that weighed most for `category`, in reading order."""
     chosen = [tok for tok, weight in model.contributions(text, category)[:limit] if weight > 0]
     return sorted(chosen, key=lambda t: t.start)
+
+
+def evidence_spans(model: LearnedModel, text: str, category: str, limit: int = 3) -> list[tuple[int, int]]:
+    """`phrases(text, evidence_words(model, text, category, limit))`, in one pass."""
+    found, weights = model._weights(text, category)
+    ranked = sorted(range(len(found)), key=lambda k: -weights[k])[:limit]
+    chosen = sorted(k for k in ranked if weights[k] > 0)
+    spans: list[list[int]] = []
+    last_index = -10
+    for index in chosen:
+        m = found[index]
+        if spans and index - last_index <= 2:  # next word or one word between: one phrase
+            spans[-1][1] = m.end()
+        else:
+            spans.append([m.start(), m.end()])
+        last_index = index
+    return [(a, b) for a, b in spans]
 
 
 def phrases(text: str, words: Sequence[Token]) -> list[tuple[int, int]]:

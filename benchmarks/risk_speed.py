@@ -119,6 +119,8 @@ def distinct_run(texts: list[str]) -> float:
 
     learned.load.cache_clear()  # a new model object: its caches (texts, words) start empty
     learned.LearnedModel._probabilities.cache_clear()
+    if hasattr(learned.LearnedModel, "_analysis"):
+        learned.LearnedModel._analysis.cache_clear()
     detector = default_detector()
     detector.check()
     cpu0 = time.process_time()

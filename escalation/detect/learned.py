@@ -97,15 +97,19 @@ class Block:
         """Row numbers of the known features among `items` (repeats kept)."""
         return [i for i in map(self.index.get, items) if i is not None]
 
-    def word_ids(self, words: Sequence[str]) -> list[int]:
-        """`ids(word_features(words))` (the word block's hot path): word pairs are looked up
-        by their two words, so no "a b" string is built and hashed for each message."""
+    def pair_index(self) -> dict[tuple[str, ...], int]:
+        """Row numbers of the word pairs ("a b") keyed by their two words: a tuple of two words
+        hashes from the words' own cached hashes, where "a b" would be built and hashed anew."""
         pairs = self._pairs
         if pairs is None:
             pairs = self._pairs = {tuple(f.split(" ")): i for f, i in self.index.items() if f.count(" ") == 1}
-        index = self.index.get
+        return pairs
+
+    def word_ids(self, words: Sequence[str]) -> list[int]:
+        """`ids(word_features(words))`, with pairs looked up by their two words."""
+        index, pairs = self.index.get, self.pair_index().get
         return ([i for i in map(index, words) if i is not None]
-                + [i for i in map(pairs.get, zip(words, words[1:])) if i is not None])
+                + [i for i in map(pairs, zip(words, words[1:])) if i is not None])
 
     def piece_ids(self, word: str) -> tuple[int, ...]:
         """Row numbers of the known letter pieces of one word (cached: words repeat a lot)."""
@@ -128,8 +132,11 @@ class Block:
     def dot(self, ids: Iterable[int], n_categories: int) -> list[float]:
         """The block's contribution to each category's score: its unit-length TF-IDF vector
         (sublinear term frequency) dotted with the weights."""
+        return self.dot_counts(Counter(ids), n_categories)
+
+    def dot_counts(self, counts: Counter[int], n_categories: int) -> list[float]:
+        """`dot` of the features counted in `counts` (row number -> occurrences)."""
         rows = self.rows
-        counts = Counter(ids)
         if n_categories == 4 and self._width <= {5}:
             return self._dot4(counts)
         sums = [0.0] * n_categories
@@ -207,11 +214,27 @@ class LearnedModel:
 
     @lru_cache(maxsize=4096)  # noqa: B019 - models live as long as the process; texts repeat
     def _probabilities(self, text: str) -> tuple[float, ...]:
-        words = _WORD.findall(text)
+        _, _, _, _, word_counts, char_counts = self._analysis(text)
         n = len(self.outputs)
-        w = self.word.dot(self.word.word_ids(words), n)
-        c = self.char.dot(self.char.pieces_of(words), n)
+        w = self.word.dot_counts(word_counts, n)
+        c = self.char.dot_counts(char_counts, n)
         return tuple(_sigmoid(w[i] + c[i] + self.bias[i]) for i in range(n))
+
+    @lru_cache(maxsize=64)  # noqa: B019 - the evidence of a text just scored reads it again
+    def _analysis(self, text: str) -> tuple[list[str], list[int | None], list[int | None], list[tuple[int, ...]],
+                                            Counter[int], Counter[int]]:
+        """The words of normalised `text`; per word its row in the word block (or None), per
+        adjacent pair likewise, per word its letter pieces' rows; and the counts of each
+        block's known features in the order `features()` lists them (words, then pairs; each
+        word's pieces in turn: a Counter keeps first appearances in order, as with strings)."""
+        words = _WORD.findall(text)
+        single = list(map(self.word.index.get, words))
+        pairs = list(map(self.word.pair_index().get, zip(words, words[1:])))
+        piece_cache, piece_ids = self.char._pieces, self.char.piece_ids
+        pieces = [piece_cache.get(w) or piece_ids(w) for w in words]
+        word_counts = Counter([r for r in single if r is not None] + [r for r in pairs if r is not None])
+        char_counts = Counter([r for ids in pieces for r in ids])
+        return words, single, pairs, pieces, word_counts, char_counts
 
     def contributions(self, text: str, category: str) -> list[tuple[Token, float]]:
         """How much each word of `text` pushed `category` up (its own features, its letter
@@ -227,16 +250,7 @@ class LearnedModel:
         `features(text)` would give, so the weights are exactly those."""
         i = self.outputs.index(category) + 1
         found = list(_WORD.finditer(text))
-        words = [m.group() for m in found]
-        word_index = self.word.index.get
-        single = list(map(word_index, words))
-        pairs = [word_index(f"{a} {b}") for a, b in zip(words, words[1:])]
-        piece_cache, piece_ids = self.char._pieces, self.char.piece_ids
-        pieces = [piece_cache.get(w) or piece_ids(w) for w in words]
-        # The known features in the order `features()` lists them (words, then pairs; each
-        # word's pieces in turn): Counter keeps first appearances in order, as with strings.
-        word_counts = Counter([r for r in single if r is not None] + [r for r in pairs if r is not None])
-        char_counts = Counter([r for ids in pieces for r in ids])
+        words, single, pairs, pieces, word_counts, char_counts = self._analysis(text)
         log, sqrt = math.log, math.sqrt
 
         def share(rows: Sequence[tuple[float, ...]], counts: Counter[int]) -> dict[int, float]:

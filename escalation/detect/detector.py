@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from typing import Any, Iterable, Sequence
 
 from escalation.detect.anchors import anchors_for, index, required_sets
@@ -30,6 +32,7 @@ _TOKEN = re.compile(r"[a-z0-9'][a-z0-9']+")
 _WORDS = re.compile(r"[a-z0-9']+")
 MIN_MODEL_WORDS = 3  # the learned layer adds nothing to a message of fewer words (see _model_traces)
 _WORD_CACHE_SIZE = 50_000
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 _UNSEEN = object()  # a word not yet in the pre-check's cache (None there means "starts nothing")
 
 
@@ -420,20 +423,22 @@ class Detector:
         # more patterns run, never fewer.
         if "'" in text:
             words |= {w.strip("'") for w in words if w[0] == "'" or w[-1] == "'"} - {""}
-        entries = []
-        for word in words:
-            entry = cache.get(word, _UNSEEN)
-            if entry is _UNSEEN:
-                entry = self._word_entry(word)
-                if len(cache) < _WORD_CACHE_SIZE:  # words repeat a lot; bounded so memory cannot grow
-                    cache[word] = entry
-            if entry is not None:
-                entries.append(entry)
+        found_entries = list(map(cache.get, words, repeat(_UNSEEN)))
+        if _UNSEEN in found_entries:  # words not seen before: work out what they may start
+            found_entries = []
+            for word in words:
+                entry = cache.get(word, _UNSEEN)
+                if entry is _UNSEEN:
+                    entry = self._word_entry(word)
+                    if len(cache) < _WORD_CACHE_SIZE:  # words repeat a lot; bounded so memory cannot grow
+                        cache[word] = entry
+                found_entries.append(entry)
+        entries = [e for e in found_entries if e is not None]
         if not entries:
             return sorted(self._always), set()
         # One union of every word's sets (in C), not two updates per word.
-        triggered = self._always.union(*[e[0] for e in entries])
-        clauses: set[int] = set().union(*[e[1] for e in entries])
+        triggered = self._always.union(*map(_FIRST, entries))
+        clauses: set[int] = set().union(*map(_SECOND, entries))
         needs = self._needs
         found = [n for n in triggered if needs[n] <= clauses]
         found.sort()

@@ -24,6 +24,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -230,10 +231,12 @@ class LearnedModel:
         words = _WORD.findall(text)
         single = list(map(self.word.index.get, words))
         pairs = list(map(self.word.pair_index().get, zip(words, words[1:])))
-        piece_cache, piece_ids = self.char._pieces, self.char.piece_ids
-        pieces = [piece_cache.get(w) or piece_ids(w) for w in words]
+        pieces = list(map(self.char._pieces.get, words))
+        if None in pieces:  # a word not seen before (the cache holds a tuple for every word seen)
+            piece_ids = self.char.piece_ids
+            pieces = [ids if ids is not None else piece_ids(w) for w, ids in zip(words, pieces)]
         word_counts = Counter([r for r in single if r is not None] + [r for r in pairs if r is not None])
-        char_counts = Counter([r for ids in pieces for r in ids])
+        char_counts = Counter(chain.from_iterable(pieces))
         return words, single, pairs, pieces, word_counts, char_counts
 
     def contributions(self, text: str, category: str) -> list[tuple[Token, float]]:

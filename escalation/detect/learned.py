@@ -318,9 +318,11 @@ def from_dict(data: Mapping[str, Any]) -> LearnedModel:
         thresholds = {o: float(data["thresholds"][o]) for o in outputs}
     except KeyError as exc:
         raise ModelFileError(f"model file: no threshold for {exc}") from None
+    word = block(data["blocks"]["word"])
+    word.pair_index()  # built now, at load, not in the first message's time
     return LearnedModel(
         name=str(data["name"]), version=int(data["version"]), outputs=outputs,
-        word=block(data["blocks"]["word"]), char=block(data["blocks"]["char"]),
+        word=word, char=block(data["blocks"]["char"]),
         bias=tuple(float(b) for b in data["bias"]), thresholds=thresholds, info=dict(data.get("info", {})),
         with_other={c: float(v) for c, v in data.get("with_other", {}).items() if c in outputs},
     )

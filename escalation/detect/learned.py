@@ -106,12 +106,6 @@ class Block:
             pairs = self._pairs = {tuple(f.split(" ")): i for f, i in self.index.items() if f.count(" ") == 1}
         return pairs
 
-    def word_ids(self, words: Sequence[str]) -> list[int]:
-        """`ids(word_features(words))`, with pairs looked up by their two words."""
-        index, pairs = self.index.get, self.pair_index().get
-        return ([i for i in map(index, words) if i is not None]
-                + [i for i in map(pairs, zip(words, words[1:])) if i is not None])
-
     def piece_ids(self, word: str) -> tuple[int, ...]:
         """Row numbers of the known letter pieces of one word (cached: words repeat a lot)."""
         found = self._pieces.get(word)
@@ -120,15 +114,6 @@ class Block:
             if len(self._pieces) < _WORD_CACHE_SIZE:
                 self._pieces[word] = found
         return found
-
-    def pieces_of(self, words: Iterable[str]) -> list[int]:
-        """Row numbers of the known letter pieces of each word in turn (repeats kept)."""
-        cache = self._pieces
-        out: list[int] = []
-        for word in words:
-            found = cache.get(word)
-            out += self.piece_ids(word) if found is None else found
-        return out
 
     def dot(self, ids: Iterable[int], n_categories: int) -> list[float]:
         """The block's contribution to each category's score: its unit-length TF-IDF vector

@@ -618,20 +618,16 @@ class Suite:
 
     # figure 7: detection
     def detection(self) -> None:
-        from benchmarks.risk_speed import EVERYDAY, RISK
-        from escalation.detect import assess, warm_up
+        """Every labelled text once (distinct: no cache of whole texts helps), on a fresh
+        detector each run, by this process's CPU time (one core); see benchmarks/risk_speed.py."""
+        from benchmarks.risk_speed import distinct_run, labelled_texts
 
-        warm_up()
-        texts = [f"{t} {i}" for i in range(400) for t in EVERYDAY + RISK]  # distinct: no cache hits
-        rates = []
-        chunk = len(texts) // 4
-        for k in range(4):
-            began = time.process_time()
-            for t in texts[k * chunk:(k + 1) * chunk]:
-                assess(t)
-            rates.append(chunk / (time.process_time() - began))
-        self.add(rate_figure("detection (rules and learned layer), one core", "none", rates,
-                             "msg/s (CPU)", None, f"{len(texts)} distinct texts, 4 runs"))
+        texts = labelled_texts()
+        runs = 3 if self.sizes.quick else 5
+        rates = [distinct_run(texts) for _ in range(runs)]
+        self.add(rate_figure("detection (rules and learned layer), one core, distinct texts", "none", rates,
+                             "msg/s (CPU)", None,
+                             f"every labelled text once ({len(texts):,}, ~60% risky), {runs} runs"))
 
 
 def _cpu_seconds(pid: int) -> float:

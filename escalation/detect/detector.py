@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 from typing import Any, Iterable, Sequence
 
 from escalation.detect.anchors import anchors_for, index, required_sets
 from escalation.detect import severity
 from escalation.detect.context import Context
-from escalation.detect.learned import URGENCY, LearnedModel, evidence_words, phrases
+from escalation.detect.learned import URGENCY, LearnedModel, evidence_spans
 from escalation.detect.learned import load as load_model
 from escalation.detect.normalise import Normalised, Normaliser, dropped_g, missing_apostrophes, typos
 from escalation.detect.ruleset import (
@@ -30,6 +32,8 @@ _TOKEN = re.compile(r"[a-z0-9'][a-z0-9']+")
 _WORDS = re.compile(r"[a-z0-9']+")
 MIN_MODEL_WORDS = 3  # the learned layer adds nothing to a message of fewer words (see _model_traces)
 _WORD_CACHE_SIZE = 50_000
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
+_UNSEEN = object()  # a word not yet in the pre-check's cache (None there means "starts nothing")
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,7 @@ class Detector:
             for p in context.idiom_patterns
         )
         self._units = tuple(units)
+        self._compiled: list[Any] = [None] * len(units)  # each unit's compiled pattern, once run
         self._always = frozenset(always)
         self._index = index(anchored)
         self._needs = tuple(needs)
@@ -261,11 +266,15 @@ class Detector:
         # Nothing the model could add: every category kept, crisis already urgent.
         if not every_category and all(c in kept for c in model.categories) and kept.get("crisis") == "urgent":
             return []
+        too_short = len(_WORDS.findall(norm.text)) < MIN_MODEL_WORDS
+        # Nothing it could add either: too few words to flag anything, and no crisis the rules
+        # kept for its urgency output to raise (see below; "yes", "ok thanks" end here).
+        if not every_category and too_short and "crisis" not in kept:
+            return []
         aside = self._set_aside(norm.text, traces)
         plain = model.probabilities(norm.text)
         probability = {c: plain[c] if c not in aside else model.probabilities(_blank(norm.text, aside[c]))[c]
                        for c in model.categories}
-        too_short = len(_WORDS.findall(norm.text)) < MIN_MODEL_WORDS
         found_first = {c for c in model.categories
                        if c in kept or (probability[c] >= model.thresholds[c] and not too_short)}
         out: list[Trace] = []
@@ -323,7 +332,7 @@ class Detector:
         text = _blank(normalised, rule_aside)
         why = frozenset({"context-set-aside"}) if text != normalised else frozenset()
         probability = model.probabilities(text)[output]
-        return LearnedScore(probability, tuple(phrases(text, evidence_words(model, text, output))), why)
+        return LearnedScore(probability, tuple(evidence_spans(model, text, output)), why)
 
     def _set_aside(self, text: str, traces: Iterable[Trace]) -> dict[str, list[tuple[int, int]]]:
         """Per category, the words the context step set aside: the match itself, and for a
@@ -347,9 +356,14 @@ class Detector:
         ctx = self._context
         idioms = None
         candidates, clauses = self._candidates(t)
+        units, compiled = self._units, self._compiled
         for n in candidates:
-            rule, part = self._units[n]
-            for m in part.finditer(t):
+            rule, part = units[n]
+            pattern = compiled[n]
+            if pattern is None:  # compiled on first use (see ruleset.LazyPattern), then kept here
+                compile_now = getattr(part, "compiled", None)
+                pattern = compiled[n] = compile_now() if compile_now is not None else part
+            for m in pattern.finditer(t):
                 start, end = m.span()
                 ev_start, ev_end = start, end
                 if rule.also:
@@ -403,23 +417,28 @@ class Detector:
         A unit is run only when, for every word set its pattern requires, one of the message's
         words is in the set (or starts with one of its prefixes); one pass over the words.
         """
-        triggered: set[int] = set(self._always)
-        clauses: set[int] = set()
         cache = self._word_units
         words = set(_TOKEN.findall(text))
         # A quoted word ('rope', 'pills') is also looked up bare: the pre-check may only ever let
         # more patterns run, never fewer.
-        words |= {w.strip("'") for w in words if w[0] == "'" or w[-1] == "'"} - {""}
-        for word in words:
-            if word in cache:
-                entry = cache[word]
-            else:
-                entry = self._word_entry(word)
-                if len(cache) < _WORD_CACHE_SIZE:  # words repeat a lot; bounded so memory cannot grow
-                    cache[word] = entry
-            if entry is not None:
-                triggered.update(entry[0])
-                clauses.update(entry[1])
+        if "'" in text:
+            words |= {w.strip("'") for w in words if w[0] == "'" or w[-1] == "'"} - {""}
+        found_entries = list(map(cache.get, words, repeat(_UNSEEN)))
+        if _UNSEEN in found_entries:  # words not seen before: work out what they may start
+            found_entries = []
+            for word in words:
+                entry = cache.get(word, _UNSEEN)
+                if entry is _UNSEEN:
+                    entry = self._word_entry(word)
+                    if len(cache) < _WORD_CACHE_SIZE:  # words repeat a lot; bounded so memory cannot grow
+                        cache[word] = entry
+                found_entries.append(entry)
+        entries = [e for e in found_entries if e is not None]
+        if not entries:
+            return sorted(self._always), set()
+        # One union of every word's sets (in C), not two updates per word.
+        triggered = self._always.union(*map(_FIRST, entries))
+        clauses: set[int] = set().union(*map(_SECOND, entries))
         needs = self._needs
         found = [n for n in triggered if needs[n] <= clauses]
         found.sort()

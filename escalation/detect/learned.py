@@ -23,7 +23,8 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -86,14 +87,24 @@ class Block:
             self.index[feature] = len(self.rows)
             self.rows.append((idf * idf, *(idf * w for w in weights)))
         self._pieces: dict[str, tuple[int, ...]] = {}
+        self._pairs: dict[tuple[str, ...], int] | None = None  # built on first use (word block)
+        # Every row has the same width (from_dict builds them so): decided once, not per call.
+        self._width = {len(row) for row in self.rows}
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def ids(self, items: Iterable[str]) -> list[int]:
         """Row numbers of the known features among `items` (repeats kept)."""
-        index = self.index
-        return [index[f] for f in items if f in index]
+        return [i for i in map(self.index.get, items) if i is not None]
+
+    def pair_index(self) -> dict[tuple[str, ...], int]:
+        """Row numbers of the word pairs ("a b") keyed by their two words: a tuple of two words
+        hashes from the words' own cached hashes, where "a b" would be built and hashed anew."""
+        pairs = self._pairs
+        if pairs is None:
+            pairs = self._pairs = {tuple(f.split(" ")): i for f, i in self.index.items() if f.count(" ") == 1}
+        return pairs
 
     def piece_ids(self, word: str) -> tuple[int, ...]:
         """Row numbers of the known letter pieces of one word (cached: words repeat a lot)."""
@@ -107,9 +118,12 @@ class Block:
     def dot(self, ids: Iterable[int], n_categories: int) -> list[float]:
         """The block's contribution to each category's score: its unit-length TF-IDF vector
         (sublinear term frequency) dotted with the weights."""
+        return self.dot_counts(Counter(ids), n_categories)
+
+    def dot_counts(self, counts: Counter[int], n_categories: int) -> list[float]:
+        """`dot` of the features counted in `counts` (row number -> occurrences)."""
         rows = self.rows
-        counts = Counter(ids)
-        if n_categories == 4 and all(len(rows[r]) == 5 for r in counts):
+        if n_categories == 4 and self._width <= {5}:
             return self._dot4(counts)
         sums = [0.0] * n_categories
         norm = 0.0
@@ -170,7 +184,7 @@ class LearnedModel:
     # Per category, the stricter threshold used when another category was found in the message.
     with_other: Mapping[str, float] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def categories(self) -> tuple[str, ...]:
         """The risk categories the model can flag."""
         return tuple(o for o in self.outputs if o != URGENCY)
@@ -186,49 +200,77 @@ class LearnedModel:
 
     @lru_cache(maxsize=4096)  # noqa: B019 - models live as long as the process; texts repeat
     def _probabilities(self, text: str) -> tuple[float, ...]:
-        words = _WORD.findall(text)
+        _, _, _, _, word_counts, char_counts = self._analysis(text)
         n = len(self.outputs)
-        w = self.word.dot(self.word.ids(word_features(words)), n)
-        pieces: list[int] = []
-        for word in words:
-            pieces.extend(self.char.piece_ids(word))
-        c = self.char.dot(pieces, n)
+        w = self.word.dot_counts(word_counts, n)
+        c = self.char.dot_counts(char_counts, n)
         return tuple(_sigmoid(w[i] + c[i] + self.bias[i]) for i in range(n))
+
+    @lru_cache(maxsize=64)  # noqa: B019 - the evidence of a text just scored reads it again
+    def _analysis(self, text: str) -> tuple[list[str], list[int | None], list[int | None], list[tuple[int, ...]],
+                                            Counter[int], Counter[int]]:
+        """The words of normalised `text`; per word its row in the word block (or None), per
+        adjacent pair likewise, per word its letter pieces' rows; and the counts of each
+        block's known features in the order `features()` lists them (words, then pairs; each
+        word's pieces in turn: a Counter keeps first appearances in order, as with strings)."""
+        words = _WORD.findall(text)
+        single = list(map(self.word.index.get, words))
+        pairs = list(map(self.word.pair_index().get, zip(words, words[1:])))
+        pieces = list(map(self.char._pieces.get, words))
+        if None in pieces:  # a word not seen before (the cache holds a tuple for every word seen)
+            piece_ids = self.char.piece_ids
+            pieces = [ids if ids is not None else piece_ids(w) for w, ids in zip(words, pieces)]
+        word_counts = Counter([r for r in single if r is not None] + [r for r in pairs if r is not None])
+        char_counts = Counter(chain.from_iterable(pieces))
+        return words, single, pairs, pieces, word_counts, char_counts
 
     def contributions(self, text: str, category: str) -> list[tuple[Token, float]]:
         """How much each word of `text` pushed `category` up (its own features, its letter
         pieces, half of each word pair it is in), most first; for evidence a person can read."""
+        found, weights = self._weights(text, category)
+        ranked = sorted(range(len(found)), key=lambda k: -weights[k])
+        return [(Token(found[k].group(), found[k].start(), found[k].end()), weights[k]) for k in ranked]
+
+    def _weights(self, text: str, category: str) -> tuple[list[re.Match[str]], list[float]]:
+        """The words of `text` (as matches) and each one's weight for `category` (see
+        `contributions`). Works on row numbers (a word's letter pieces are cached per word),
+        with the same sums in the same order as counting the feature strings of
+        `features(text)` would give, so the weights are exactly those."""
         i = self.outputs.index(category) + 1
-        toks = tokens(text)
-        words = [t.text for t in toks]
-        word_counts, char_counts = features(text)
+        found = list(_WORD.finditer(text))
+        words, single, pairs, pieces, word_counts, char_counts = self._analysis(text)
+        log, sqrt = math.log, math.sqrt
 
-        def share(block: Block, counts: Counter[str]) -> tuple[dict[str, float], float]:
-            # Each feature's part of the score per occurrence, and the block's vector length.
-            part: dict[str, float] = {}
+        def share(rows: Sequence[tuple[float, ...]], counts: Counter[int]) -> dict[int, float]:
+            # Each feature's part of the score per occurrence, over the block's vector length.
+            # (A single occurrence has tf 1.0 exactly: 1.0 + log(1).)
+            part: dict[int, float] = {}
             norm = 0.0
-            for feature, count in counts.items():
-                row_id = block.index.get(feature)
-                if row_id is None:
-                    continue
-                row = block.rows[row_id]
-                tf = 1.0 + math.log(count)
-                norm += tf * tf * row[0]
-                part[feature] = tf * row[i] / count
-            length = math.sqrt(norm) or 1.0
-            return {f: v / length for f, v in part.items()}, length
+            for row_id, count in counts.items():
+                row = rows[row_id]
+                if count == 1:
+                    norm += row[0]
+                    part[row_id] = row[i]
+                else:
+                    tf = 1.0 + log(count)
+                    norm += tf * tf * row[0]
+                    part[row_id] = tf * row[i] / count
+            length = sqrt(norm) or 1.0
+            return {f: v / length for f, v in part.items()}
 
-        word_part, _ = share(self.word, word_counts)
-        char_part, _ = share(self.char, char_counts)
-        out = []
-        for k, tok in enumerate(toks):
-            total = word_part.get(tok.text, 0.0)
-            for pair_index in (k - 1, k):
-                if 0 <= pair_index < len(words) - 1:
-                    total += word_part.get(f"{words[pair_index]} {words[pair_index + 1]}", 0.0) / 2
-            total += sum(char_part.get(piece, 0.0) for piece in char_features(tok.text))
-            out.append((tok, total))
-        return sorted(out, key=lambda pair: -pair[1])
+        word_part = share(self.word.rows, word_counts)
+        char_part = share(self.char.rows, char_counts)
+        weights = []
+        last = len(words) - 1
+        for k in range(len(words)):
+            total = word_part.get(single[k], 0.0)
+            if k >= 1:
+                total += word_part.get(pairs[k - 1], 0.0) / 2
+            if k < last:
+                total += word_part.get(pairs[k], 0.0) / 2
+            total += sum([char_part[r] for r in pieces[k]])
+            weights.append(total)
+        return found, weights
 
 
 def _sigmoid(x: float) -> float:
@@ -261,9 +303,11 @@ def from_dict(data: Mapping[str, Any]) -> LearnedModel:
         thresholds = {o: float(data["thresholds"][o]) for o in outputs}
     except KeyError as exc:
         raise ModelFileError(f"model file: no threshold for {exc}") from None
+    word = block(data["blocks"]["word"])
+    word.pair_index()  # built now, at load, not in the first message's time
     return LearnedModel(
         name=str(data["name"]), version=int(data["version"]), outputs=outputs,
-        word=block(data["blocks"]["word"]), char=block(data["blocks"]["char"]),
+        word=word, char=block(data["blocks"]["char"]),
         bias=tuple(float(b) for b in data["bias"]), thresholds=thresholds, info=dict(data.get("info", {})),
         with_other={c: float(v) for c, v in data.get("with_other", {}).items() if c in outputs},
     )
@@ -299,6 +343,23 @@ def evidence_words(model: LearnedModel, text: str, category: str, limit: int = 3
     """The few words of normalised `text` that weighed most for `category`, in reading order."""
     chosen = [tok for tok, weight in model.contributions(text, category)[:limit] if weight > 0]
     return sorted(chosen, key=lambda t: t.start)
+
+
+def evidence_spans(model: LearnedModel, text: str, category: str, limit: int = 3) -> list[tuple[int, int]]:
+    """`phrases(text, evidence_words(model, text, category, limit))`, in one pass."""
+    found, weights = model._weights(text, category)
+    ranked = sorted(range(len(found)), key=lambda k: -weights[k])[:limit]
+    chosen = sorted(k for k in ranked if weights[k] > 0)
+    spans: list[list[int]] = []
+    last_index = -10
+    for index in chosen:
+        m = found[index]
+        if spans and index - last_index <= 2:  # next word or one word between: one phrase
+            spans[-1][1] = m.end()
+        else:
+            spans.append([m.start(), m.end()])
+        last_index = index
+    return [(a, b) for a, b in spans]
 
 
 def phrases(text: str, words: Sequence[Token]) -> list[tuple[int, int]]:

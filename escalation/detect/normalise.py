@@ -107,19 +107,20 @@ class Normaliser:
         stretched = _REPEATS.search(lowered) is not None
         for m in self._interesting.finditer(lowered):
             token = m.group()
-            replacement = emoji.get(token)
-            if replacement is not None:
-                replacement = f" {replacement} "
-            elif m.lastgroup == "phrase":
-                replacement = self._phrases[" ".join(token.split())]
-            else:
+            kind = m.lastgroup
+            # (A word or phrase match is never an emoji: the emoji alternative comes first.)
+            if kind == "word":
                 replacement = words.get(token)
                 if replacement is None:
-                    if not stretched and not token.startswith("'") and not token.endswith("'"):
+                    if not stretched and token[0] != "'" and token[-1] != "'":
                         continue  # the common case: an ordinary word, left as it is
                     replacement = self._rewrite_word(token, words)
                     if replacement is None:
                         continue
+            elif kind == "emoji":
+                replacement = f" {emoji[token]} "
+            else:
+                replacement = self._phrases[" ".join(token.split())]
             start, end = m.span()
             if start > last:
                 segments.append((n_pos, last, start, False))

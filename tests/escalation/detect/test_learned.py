@@ -16,7 +16,7 @@ import pytest
 
 from escalation.detect import DEFAULT, Detector, rules_only
 from escalation.detect.learned import (
-    MODEL_FILE, URGENCY, ModelFileError, from_dict, load, read_model_file, write_model_file,
+    MODEL_FILE, URGENCY, ModelFileError, features, from_dict, iter_jsonl, load, read_model_file, write_model_file,
 )
 from escalation.detect.train import TRAINING_DIR, data_digest, load_sources
 
@@ -185,3 +185,19 @@ def test_the_same_model_always_writes_the_same_bytes(tmp_path: Path) -> None:
 
 def test_the_shipped_model_file_is_small() -> None:
     assert MODEL_FILE.stat().st_size < 5_000_000
+
+
+def test_the_scorer_counts_exactly_the_features_the_trainer_counts() -> None:
+    """The scorer counts features by row number from letter pieces cached per word; the trainer
+    counts the strings of `features()`. Same features in the same order give the same sums, so
+    this is checked on every labelled text: a change to `features()` cannot leave the scorer behind."""
+    model = load()
+    texts = [row["text"].lower() for path in sorted(TRAINING_DIR.glob("*.jsonl")) for row in iter_jsonl(path)]
+    assert len(texts) > 1000
+    for text in texts + ["", "a", "lalala lalala", "it's i'm 2nite 2nite 2nite"]:
+        words, chars = features(text)
+        expected_words = [(model.word.index[f], n) for f, n in words.items() if f in model.word.index]
+        expected_chars = [(model.char.index[f], n) for f, n in chars.items() if f in model.char.index]
+        *_, word_counts, char_counts = model._analysis(text)
+        assert list(word_counts.items()) == expected_words, text
+        assert list(char_counts.items()) == expected_chars, text

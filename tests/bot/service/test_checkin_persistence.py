@@ -141,20 +141,22 @@ def test_a_whole_check_in_is_sent_answered_and_stored_as_typed_answers(
     assert text(svc, "3 i guess") == [prompt("safe_place")]
     assert text(svc, "yeh") == [prompt("safe_home")]
     assert text(svc, "Yes.") == [prompt("anything_else")]
-    (closing,) = text(svc, "can we meet at the library next time")
+    # (Not "can we meet at the library next time": model v14 reads that as a safe-contact cue,
+    # a known false alarm pinned in tests/escalation/detect/test_unseen_phrasings.py.)
+    (closing,) = text(svc, "see you on thursday at the usual place")
     assert closing.startswith("Thanks Sam, that's it for this week.")
 
     conv = conversation(svc, mentee_id)
     assert (conv.outcome, conv.state) == ("completed", "done")
     assert conv.finished_at == svc.clock.now() and conv.first_reply_at is not None
     assert conv.answers == {"mood": "4", "sleep": "3", "safe_place": "yes", "safe_home": "yes",
-                            "anything_else": "can we meet at the library next time"}
+                            "anything_else": "see you on thursday at the usual place"}
     answers = [(a.question, a.raw_text, a.value, a.number) for a in rows(svc, Answer)]
     assert answers == [
         ("mood", "4/5", "4", 4), ("sleep", "3 i guess", "3", 3), ("safe_place", "yeh", "yes", None),
         ("safe_home", "Yes.", "yes", None),
-        ("anything_else", "can we meet at the library next time",
-         "can we meet at the library next time", None),
+        ("anything_else", "see you on thursday at the usual place",
+         "see you on thursday at the usual place", None),
     ]
     # Every message in and out is kept: inbound processed and tied to the check-in, outbound sent.
     inbound = rows(svc, Message, Message.direction == "in")

@@ -130,6 +130,10 @@ def sign_in(page: Any, service: Service, url: str, number: str, shots: Path | No
     page.get_by_role("button", name="Send me a code").click()
     page.get_by_label("6-digit code").fill(service.code_for(number, already))
     page.get_by_role("button", name="Sign in").click()
+    # The code form redirects to where the person was going: wait for that page, not the click
+    # (reading the page mid-navigation gives "" on a busy machine).
+    page.wait_for_url(lambda url: "/sign-in" not in url)
+    page.wait_for_load_state()
 
 
 def test_a_mentor_answers_an_alert_from_sign_in_to_reply(service: Service, browser: Any, shots: Path) -> None:
@@ -179,7 +183,7 @@ def test_a_mentor_answers_an_alert_from_sign_in_to_reply(service: Service, brows
 def test_a_mentor_cannot_open_another_mentors_mentee(service: Service, browser: Any, shots: Path) -> None:
     page = phone_page(browser)
     sign_in(page, service, service.url + "/staff/", OMAR)
-    assert "Signed in as Omar Hill" in page.content()
+    assert "Signed in as Omar Hill" in page.locator("body").inner_text()
     assert "Sam T." not in page.content()
     response = page.goto(f"{service.url}/staff/mentees/{service.sam}")
     assert response is not None and response.status == 404

@@ -8,12 +8,11 @@ import io
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.bot.test_cli import Cli, cli, db, mentee_lines, one_error_line, staffed  # noqa: F401 - fixtures
+from tests.escalation.escalation_world import Inbox, smtp_server
 
 
 def staff_lines(cli: Cli) -> list[str]:
@@ -239,24 +238,10 @@ def test_checkin_send_to_a_mentee_who_texted_stop_is_one_line(with_sam: Cli) -> 
 
 
 # ---- the digest ---------------------------------------------------------------------------------
-class Inbox:
-    def __init__(self) -> None:
-        self.received: list[list[str]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append(list(envelope.rcpt_tos))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), _refused_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+    with smtp_server() as running:
+        yield running
 
 
 def test_sending_a_weeks_digest_again_asks_for_again(staffed: Cli, smtp: tuple[Inbox, int], tmp_path: Path) -> None:
@@ -270,9 +255,9 @@ def test_sending_a_weeks_digest_again_asks_for_again(staffed: Cli, smtp: tuple[I
     assert code == 2 and out == ""
     assert one_error_line(err) == ("checkins: error: the digest for 2026-W10 was already sent to Priya Shah; "
                                    "add --again to send it again")
-    assert len(inbox.received) == 1
+    assert len(inbox.messages) == 1
     assert "Priya Shah: sent" in staffed.ok(*c, "digest", "--week", "2026-W10", "--send", "--again")
-    assert len(inbox.received) == 2
+    assert len(inbox.messages) == 2
     assert "Priya Shah: sent" in staffed.ok(*c, "digest", "--week", "2026-W11", "--send")  # a new week: no question
 
 

@@ -12,6 +12,23 @@ from bot.service.runtime import Services, build_services
 from tests.bot.app.conftest import World, build_world
 from tests.conftest import RecordingPhone
 
+def clear_database(url: str, clock: ManualClock, first_name: str) -> None:
+    """A database as a version before encryption left it: migrated, a mentor Dan and a mentee
+    (`first_name` Row, +447700900555) written in clear by an engine with no keyring."""
+    from bot.storage.db import make_engine, make_session_factory, migrate
+    from bot.storage.models import Mentee, Staff
+
+    bare = make_engine(url)
+    migrate(bare)
+    with make_session_factory(bare)() as s, s.begin():
+        dan = Staff(name="Dan", role="mentor", phone="+447700900001", created_at=clock.now())
+        s.add(dan)
+        s.flush()
+        s.add(Mentee(first_name=first_name, last_name="Row", phone="+447700900555", mentor_id=dan.id,
+                     created_at=clock.now()))
+    bare.dispose()
+
+
 # One crisis finding, urgent (the suite's agreed crisis text).
 CRISIS = "Got a rope and im doing it tonight, ive had enough"
 

@@ -14,12 +14,12 @@ from bot.clock import ManualClock
 from bot.config import Config, ConfigError, load_config
 from bot.keyring import Keyring, MissingKey, WrongKey, beside, key_id_of, read_key_file
 from bot.service.runtime import build_services
-from bot.storage.db import make_engine, make_session_factory, migrate
+from bot.storage.db import make_engine, migrate
 from bot.storage.models import Mentee, Message
 from bot.storage.people import MenteeRepo
 from bot.storage.sealed import attach, fill_missing_hashes
 from tests.bot.app.conftest import SAM_PHONE, World
-from tests.bot.protect.conftest import CRISIS
+from tests.bot.protect.conftest import CRISIS, clear_database
 
 SECRET_WORDS = ("Taylor", "+447700900123", "7700900123", "a rope", "ive had enough", "Called his sister")
 
@@ -90,15 +90,8 @@ def test_rows_written_before_encryption_are_read_and_found(tmp_path: Path, clock
     """A database written in clear (before this version) reads as before, and its people are
     found by phone once the service has started on it."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    bare = make_engine(url)  # no keyring: values are stored as given
-    migrate(bare)
-    with make_session_factory(bare)() as s, s.begin():
-        from bot.storage.models import Staff
-        mentor = Staff(name="Dan", role="mentor", phone="+447700900001", created_at=clock.now())
-        s.add(mentor)
-        s.flush()
-        s.add(Mentee(first_name="Old", last_name="Row", phone="+447700900555", mentor_id=mentor.id,
-                     created_at=clock.now()))
+    clear_database(url, clock, "Old")
+    bare = make_engine(url)
     with bare.connect() as conn:  # what an old version left: no hashes
         conn.execute(text("update mentees set phone_hash = null"))
         conn.commit()

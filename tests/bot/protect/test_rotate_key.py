@@ -16,13 +16,12 @@ from bot.clock import ManualClock
 from bot.config import Config, SecurityConfig
 from bot.keyring import Keyring, add_key, read_key_file, write_key_file
 from bot.service.runtime import build_services
-from bot.storage.db import make_engine, make_session_factory, migrate
 from bot.storage.models import Mentee, Message, Staff
 from bot.storage.people import MenteeRepo
 from bot.storage.rekey import key_usage
 from bot.storage.sealed import attach, keyring_of
 from tests.bot.app.conftest import SAM_PHONE, World
-from tests.bot.protect.conftest import CRISIS
+from tests.bot.protect.conftest import CRISIS, clear_database
 
 
 class Killed(Exception):
@@ -84,15 +83,7 @@ def test_rotation_stopped_part_way_loses_nothing_and_a_second_run_finishes(dp_wo
 def test_rows_written_in_clear_are_encrypted_by_rotate_key(tmp_path: Path, clock: ManualClock) -> None:
     """A database from before encryption: rotate-key leaves no value in clear."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    bare = make_engine(url)
-    migrate(bare)
-    with make_session_factory(bare)() as s, s.begin():
-        dan = Staff(name="Dan", role="mentor", phone="+447700900001", created_at=clock.now())
-        s.add(dan)
-        s.flush()
-        s.add(Mentee(first_name="Ozymandias", last_name="Row", phone="+447700900555", mentor_id=dan.id,
-                     created_at=clock.now()))
-    bare.dispose()
+    clear_database(url, clock, "Ozymandias")
     svc = build_services(Config().with_database(url), clock)
     try:
         assert key_usage(svc.engine)["clear"] == 4

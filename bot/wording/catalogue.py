@@ -199,6 +199,8 @@ def use_folder(folder: str | Path | None) -> None:
     raise CatalogueError (one line) if the folder or any file in it is wrong."""
     global _folder
     path = Path(folder) if folder else None
+    if path == _folder:
+        return  # every config load asks; the catalogues are already read and checked for it
     if path is not None and not path.is_dir():
         raise CatalogueError(f"{path}: wording folder not found")
     previous, _folder = _folder, path

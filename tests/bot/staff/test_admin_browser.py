@@ -40,6 +40,13 @@ def signed_in(browser: Any, web: StaffWeb, who: Actor, width: int = WIDTH) -> An
     return context.new_page()
 
 
+def shown(locator: Any) -> bool:
+    """Whether `locator` is on screen, once the navigation a click started has got there (read at
+    once, mid-navigation, it is not there yet on a busy machine); bounded by PATIENCE."""
+    locator.wait_for(state="visible")
+    return bool(locator.is_visible())
+
+
 def fits(page: Any, shots: Path, name: str, width: int = WIDTH) -> None:
     """A screenshot of the page, and no sideways scrolling."""
     page.screenshot(path=str(shots / f"staff-{name}.png"),
@@ -112,8 +119,8 @@ def test_a_supervisor_reads_the_digest_online(browser: Any, web: StaffWeb, shots
     page.get_by_role("link", name="Digest").click()
     page.get_by_label("Week").fill("2026-W11")
     page.get_by_role("button", name="Show").click()
-    assert page.get_by_role("heading", name="Check-in digest for Priya Shah").is_visible()
-    assert page.get_by_role("heading", name="Alerts raised (1)").is_visible()
+    assert shown(page.get_by_role("heading", name="Check-in digest for Priya Shah"))
+    assert shown(page.get_by_role("heading", name="Alerts raised (1)"))
     # On a phone, each alert is a block of "label: value" lines rather than a wide table.
     first = page.locator("table.alerts tbody tr").first
     assert first.locator("td[data-label=Mentee]").inner_text() == "Sam T."
@@ -138,7 +145,7 @@ def test_each_page_fits_a_360_px_screen(browser: Any, web: StaffWeb, shots: Path
     page = signed_in(browser, web, web.world.cora)
     complaints = no_csp_complaints(page)
     page.goto(web.url + path.format(sam=web.world.sam, dan=web.world.dan.staff_id))
-    assert page.locator("h1").first.is_visible()
+    assert shown(page.locator("h1").first)
     fits(page, shots, name)
     assert complaints == []
 
@@ -183,6 +190,6 @@ def test_the_coordinator_picks_a_flow_for_a_mentee_in_the_browser(browser: Any, 
     for name, link in (("safety", "Safe contact"), ("match", "Mentor matching")):
         page.goto(web.url + f"/staff/admin/mentees/{web.world.sam}")
         page.get_by_role("link", name=link).click()
-        assert page.locator("h1").first.is_visible()
+        assert shown(page.locator("h1").first)
         fits(page, shots, name)
     assert complaints == []

@@ -24,13 +24,21 @@ DUE = datetime(2026, 3, 9, 10, 0, tzinfo=UTC)  # a Monday, 10:00 GMT: outside qu
 def _work_until_idle(svc: Services, barrier: threading.Barrier, errors: list[BaseException]) -> None:
     try:
         barrier.wait()
+        first_round = True
         while True:
             worked = tick(svc, limit=50)
             worked += asyncio.run(send_pass(svc, limit=50))
+            if first_round:
+                # Every worker finishes its first claim before any takes a second, so each has
+                # raced for rows whatever the machine's speed (one fast thread could otherwise
+                # take all 2000 before another was scheduled).
+                barrier.wait()
+                first_round = False
             if not worked:
                 return
     except BaseException as exc:  # noqa: BLE001 - reported by the test
         errors.append(exc)
+        barrier.abort()  # the others stop waiting for this worker
 
 
 def _assert_each_handed_over_once(svc: Services, phone: StampedPhone, mentee_ids: list[int]) -> None:

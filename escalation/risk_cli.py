@@ -44,7 +44,7 @@ def print_figures(report: Any, out: TextIO) -> None:
     out.write(f"thresholds chosen without the judged source (nested): {nested}\n")
 
 
-SEARCH = (2.0, 5.0, 10.0, 20.0)
+SEARCH = (3.0, 10.0, 30.0)  # each category takes its best (see train.Settings.c_values)
 
 
 def run_train(data: Path, out_path: Path, stdout: TextIO = sys.stdout, *, search: bool = False,
@@ -55,7 +55,7 @@ def run_train(data: Path, out_path: Path, stdout: TextIO = sys.stdout, *, search
     except ImportError:
         raise TrainingUnavailable(
             "training needs scikit-learn: pip install -e \".[train]\"") from None
-    from escalation.detect.train import Settings, load_sources, next_version, to_dict, train
+    from escalation.detect.train import Settings, load_sources, next_version, strength_label, to_dict, train
 
     examples = load_sources(data)
     settings = Settings(c_values=SEARCH) if search else Settings()
@@ -65,7 +65,7 @@ def run_train(data: Path, out_path: Path, stdout: TextIO = sys.stdout, *, search
     print_figures(report, stdout)
     thresholds = ", ".join(f"{SHORT.get(c, c)} {t:.3f}" for c, t in report.thresholds.items())
     second = ", ".join(f"{SHORT.get(c, c)} {t:.3f}" for c, t in report.with_other.items())
-    stdout.write(f"C = {report.chosen_c:g}; thresholds: {thresholds}; with another category found: {second}\n")
+    stdout.write(f"C = {strength_label(report.chosen_c)}; thresholds: {thresholds}; with another category found: {second}\n")
     sev = report.severity
     stdout.write(f"crisis severity (messages whose authors marked it): {sev['urgent_found_urgent']:.2f} of "
                  f"{sev['urgent_marked']} urgent ones found urgent; {sev['concern_made_urgent']:.2f} of "

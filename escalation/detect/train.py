@@ -6,8 +6,8 @@
    the others (vocabulary and IDF included), and the held-out source is scored exactly as the
    service would score it (set-aside words removed for that category). Messages are never split
    at random, because one author's sentences resemble each other.
-3. The regularisation strength is picked by those out-of-source scores, then each category's
-   threshold: the highest one at which rules + model still find `target_recall` of the risky
+3. The regularisation strength (C, one per output) is picked by those out-of-source scores,
+   then each category's threshold: the highest one at which rules + model still find `target_recall` of the risky
    messages. A last output, trained on the messages whose authors marked how urgent a crisis
    was, says "urgent" where, among crisis messages, it is right `urgent_precision` of the time.
 4. The final model is fitted on every source and written, with the thresholds and the figures,
@@ -33,6 +33,23 @@ from escalation.detect.ruleset import CATEGORIES
 TRAINING_DIR = Path(__file__).parent / "training"
 MODEL_NAME = "risk-lr"
 OUTPUTS = (*CATEGORIES, URGENCY)
+# A regularisation strength: one C for every output, or one per output (see Settings.c_values).
+Strength = float | Mapping[str, float]
+
+
+def per_output(strength: Strength) -> dict[str, float]:
+    """`strength` as one C per output."""
+    if isinstance(strength, Mapping):
+        return {o: float(strength[o]) for o in OUTPUTS}
+    return {o: float(strength) for o in OUTPUTS}
+
+
+def strength_label(strength: Strength) -> str:
+    """"10" for one C; "crisis 30, housing 10, domestic_abuse 3, crisis_urgent 10" for one per output."""
+    each = per_output(strength)
+    if len(set(each.values())) == 1:
+        return f"{each[OUTPUTS[0]]:g}"
+    return ", ".join(f"{o} {c:g}" for o, c in each.items())
 
 
 @dataclass(frozen=True)
@@ -71,9 +88,13 @@ class RuleView:
 
 @dataclass(frozen=True)
 class Settings:
-    # Picked by `checkins risk train --search` (grouped cross-validation over C in 2, 5, 10, 20;
-    # round five: 10 best, 5 level with it, 2 and 20 lower): the default trains with it alone.
-    c_values: tuple[float, ...] = (10.0,)
+    # Candidate strengths; with more than one, each category takes the one that does best for it
+    # (`checkins risk train --search` tries 3, 10 and 30 for every output). The default trains
+    # with the per-category choice that search made in round eight (28 sources, grouped CV, each
+    # category's precision at 0.97 recall): crisis 30 (0.748; 10: 0.745, 3: 0.725), housing 10
+    # (0.766; 30: 0.756, 3: 0.760), domestic abuse 3 (0.708; 10 and 30: 0.685); urgency kept at 10.
+    c_values: tuple[Strength, ...] = (
+        {"crisis": 30.0, "housing": 10.0, "domestic_abuse": 3.0, URGENCY: 10.0},)
     min_df: int = 2
     target_recall: float = 0.97
     urgent_precision: float = 0.9
@@ -97,8 +118,8 @@ class Fitted:
 class Report:
     """Everything training found out, for printing and for the model file's `info`."""
 
-    chosen_c: float
-    c_scores: dict[float, float]
+    chosen_c: dict[str, float]  # per output
+    c_scores: dict[str, dict[str, float]]  # per candidate strength (its label), per category
     thresholds: dict[str, float]
     with_other: dict[str, float] = field(default_factory=dict)
     severity: dict[str, Any] = field(default_factory=dict)
@@ -186,8 +207,9 @@ def _design(texts: Sequence[str], fitted: Fitted) -> Any:
     return hstack([word, char]).tocsr()
 
 
-def fit(texts: Sequence[str], examples: Sequence[Example], c_value: float, settings: Settings) -> Fitted:
-    """Fit the vocabulary, IDF and one regularised logistic regression per output."""
+def fit(texts: Sequence[str], examples: Sequence[Example], c_value: Strength, settings: Settings) -> Fitted:
+    """Fit the vocabulary, IDF and one regularised logistic regression per output (`c_value`: one
+    C for all, or one per output)."""
     from sklearn.linear_model import LogisticRegression
 
     feats = [features(t) for t in texts]
@@ -195,6 +217,7 @@ def fit(texts: Sequence[str], examples: Sequence[Example], c_value: float, setti
     char_vocab, char_idf = _vocab([f[1] for f in feats], settings.min_df)
     fitted = Fitted(word_vocab, char_vocab, word_idf, char_idf, [], [])
     x = _design(texts, fitted)
+    strength = per_output(c_value)
     for output in OUTPUTS:
         labels = [target(e, output) for e in examples]
         rows = [k for k, y in enumerate(labels) if y is not None]
@@ -203,7 +226,7 @@ def fit(texts: Sequence[str], examples: Sequence[Example], c_value: float, setti
             fitted.coefs.append([0.0] * x.shape[1])
             fitted.bias.append(10.0 if seen == {True} else -10.0)
             continue
-        model = LogisticRegression(C=c_value, class_weight="balanced", max_iter=2000,
+        model = LogisticRegression(C=strength[output], class_weight="balanced", max_iter=2000,
                                    solver="liblinear", random_state=settings.seed)
         model.fit(x[rows], [labels[k] for k in rows])
         fitted.coefs.append([float(v) for v in model.coef_[0]])
@@ -242,7 +265,7 @@ def runtime_probabilities(fitted: Fitted, views: Sequence[RuleView]) -> dict[str
 
 
 # ---- cross-validation, thresholds, figures -------------------------------------------------------
-def _held_out(examples: Sequence[Example], views: Sequence[RuleView], source: str, c_value: float,
+def _held_out(examples: Sequence[Example], views: Sequence[RuleView], source: str, c_value: Strength,
               settings: Settings) -> tuple[list[int], dict[str, list[float]]]:
     """Fit without `source`, then score `source` as the service would."""
     train_at = [k for k, e in enumerate(examples) if e.source != source]
@@ -251,7 +274,7 @@ def _held_out(examples: Sequence[Example], views: Sequence[RuleView], source: st
     return test_at, runtime_probabilities(fitted, [views[k] for k in test_at])
 
 
-def _cached_out_of_source(examples: Sequence[Example], views: Sequence[RuleView], c_value: float,
+def _cached_out_of_source(examples: Sequence[Example], views: Sequence[RuleView], c_value: Strength,
                           settings: Settings, progress: Callable[[str], None]) -> dict[str, list[float]]:
     """out_of_source, kept in the folder CHECKINS_RISK_OOF_CACHE names (for development: trying
     another threshold rule needs no refitting). Keyed by the data, C and the scoring code."""
@@ -262,9 +285,10 @@ def _cached_out_of_source(examples: Sequence[Example], views: Sequence[RuleView]
         return out_of_source(examples, views, c_value, settings, progress)
     code = hashlib.sha256(Path(__file__).with_name("learned.py").read_bytes()
                           + Path(__file__).with_name("detector.py").read_bytes()).hexdigest()[:12]
-    path = Path(folder) / f"oof-{data_digest(examples)}-{c_value:g}-{settings.min_df}-{code}.pickle"
+    each = "-".join(f"{c:g}" for c in per_output(c_value).values())
+    path = Path(folder) / f"oof-{data_digest(examples)}-{each}-{settings.min_df}-{code}.pickle"
     if path.exists():
-        progress(f"  C={c_value:g}: out-of-source scores from {path}")
+        progress(f"  C={strength_label(c_value)}: out-of-source scores from {path}")
         with open(path, "rb") as handle:
             cached: dict[str, list[float]] = pickle.load(handle)
         return cached
@@ -275,7 +299,7 @@ def _cached_out_of_source(examples: Sequence[Example], views: Sequence[RuleView]
     return oof
 
 
-def out_of_source(examples: Sequence[Example], views: Sequence[RuleView], c_value: float,
+def out_of_source(examples: Sequence[Example], views: Sequence[RuleView], c_value: Strength,
                   settings: Settings, progress: Callable[[str], None] = lambda _: None) -> dict[str, list[float]]:
     """Runtime probabilities for every example from a model that never saw its source (the
     sources are held out in parallel, one process per core)."""
@@ -288,7 +312,7 @@ def out_of_source(examples: Sequence[Example], views: Sequence[RuleView], c_valu
         jobs = [pool.submit(_held_out, examples, views, s, c_value, settings) for s in sources]
         for source, job in zip(sources, jobs):
             test_at, probs = job.result()
-            progress(f"  C={c_value:g}: held out {source} ({len(test_at)} messages)")
+            progress(f"  C={strength_label(c_value)}: held out {source} ({len(test_at)} messages)")
             for output in OUTPUTS:
                 for k, p in zip(test_at, probs[output]):
                     out[output][k] = p
@@ -433,22 +457,32 @@ def train(examples: Sequence[Example], settings: Settings = Settings(),
     views = rule_views(examples)
     everything = list(range(len(examples)))
     truth = {c: [c in e.risks for e in examples] for c in CATEGORIES}
-    best: tuple[float, float, dict[str, list[float]]] | None = None
-    c_scores: dict[float, float] = {}
+    # Each category takes the candidate strength that does best for it: the precision left at the
+    # thresholds that keep the target recall (plus the recall, capped there); higher is better.
+    # The urgency output takes the crisis choice when the candidates give it one C.
+    best: dict[str, tuple[float, float, list[float]]] = {}
+    c_scores: dict[str, dict[str, float]] = {}
     for c_value in settings.c_values:
+        strength = per_output(c_value)
+        label = strength_label(c_value)
         oof = _cached_out_of_source(examples, views, c_value, settings, progress)
-        # Higher is better: the mean precision left at the thresholds that keep the target recall.
         decided = apply_policy(choose_policy(examples, views, oof, everything, settings.target_recall), views, oof)
-        score = 0.0
+        c_scores[label] = {}
         for category in CATEGORIES:
             recall, precision = recall_precision(truth[category], [category in d for d in decided])
-            score += precision + min(recall, settings.target_recall)
-        c_scores[c_value] = score / len(CATEGORIES)
-        progress(f"C={c_value:g}: mean recall-capped precision score {c_scores[c_value]:.4f}")
-        if best is None or c_scores[c_value] > best[1]:
-            best = (c_value, c_scores[c_value], oof)
-    assert best is not None
-    chosen_c, _, oof = best
+            c_scores[label][category] = precision + min(recall, settings.target_recall)
+            if category not in best or c_scores[label][category] > best[category][1]:
+                best[category] = (strength[category], c_scores[label][category], oof[category])
+                if category == "crisis":
+                    best[URGENCY] = (strength[URGENCY], 0.0, oof[URGENCY])
+        progress(f"C={label}: recall-capped precision score "
+                 + ", ".join(f"{c} {v:.4f}" for c, v in c_scores[label].items()))
+    chosen_c = {o: best[o][0] for o in OUTPUTS}
+    oof = {o: best[o][2] for o in OUTPUTS}
+    if len(settings.c_values) > 1 and len(set(map(strength_label, settings.c_values))) > 1:
+        # Out-of-source scores mixed from several candidates are each a true held-out score, but
+        # the thresholds below are chosen on the mix, as the final model will be fitted with it.
+        progress(f"chosen per category: C={strength_label(chosen_c)}")
     policy = choose_policy(examples, views, oof, everything, settings.target_recall)
     thresholds = dict(policy.alone)
     # Urgency only matters once a crisis is found: its precision is judged among crisis messages.
@@ -475,7 +509,7 @@ def train(examples: Sequence[Example], settings: Settings = Settings(),
             if e.source == source:
                 nested[k] = apply_policy(held, [views[k]], {c: [oof[c][k]] for c in CATEGORIES})[0]
     report.nested = {c: recall_precision(truth[c], [c in d for d in nested]) for c in CATEGORIES}
-    progress(f"fitting the final model on all {len(examples)} messages (C={chosen_c:g})")
+    progress(f"fitting the final model on all {len(examples)} messages (C={strength_label(chosen_c)})")
     final = fit([v.normalised for v in views], examples, chosen_c, settings)
     return final, report
 

@@ -457,7 +457,11 @@ def test_a_crisis_said_with_no_to_a_safe_place_pauses_and_still_raises_the_housi
             ("crisis", "urgent"), ("housing", "urgent")}
         assert _conversations(world)[0].paused_at is not None
         assert "safe_place" not in _answers(world)
-        assert not any("council" in t for t in world.sms_to(MENTEE_PHONE))
+        # The check-in does not go on to the referral questions. (Since model v15 the detector
+        # itself finds housing in "no and ... tonight", so the safety reply may carry the
+        # housing advice, which names the council's homelessness team: that is not the flow.)
+        texts = world.sms_to(MENTEE_PHONE)
+        assert not any("pass your details to the council" in t or "council area" in t for t in texts)
 
 
 def test_someone_first_paged_on_a_re_page_still_gets_the_duty_to_refer_advice(tmp_path: Path) -> None:

@@ -79,7 +79,12 @@ def test_recall_and_precision_on_the_whole_challenge_set(category: str) -> None:
 def test_recall_and_precision_on_the_fresh_set(category: str) -> None:
     recall, precision, missed = figures(FRESH_ROWS)[category]
     assert recall >= 0.9, f"{category} recall {recall:.3f}; missed: {missed}"
-    assert precision >= 0.8, f"{category} precision {precision:.3f}"
+    # This set is in training, so these are floors against regressions, not measures. Abuse is
+    # 0.78: model v15 fits abuse with stronger regularisation (C 3, chosen because grouped CV
+    # precision at 0.97 recall rose 0.685 -> 0.708), which leaves its scores on training texts
+    # less extreme; its precision here fell from 0.83 (v14) to 0.79.
+    floor = 0.78 if category == "domestic_abuse" else 0.8
+    assert precision >= floor, f"{category} precision {precision:.3f}"
 
 
 @pytest.mark.parametrize("category", CATEGORIES)

@@ -76,6 +76,28 @@ def test_the_plain_python_scorer_gives_scikit_learns_probabilities(tmp_path: Pat
             assert got[output] == pytest.approx(expected[i][k], abs=1e-9)
 
 
+def test_each_output_is_fitted_with_its_own_regularisation_strength(tmp_path: Path) -> None:
+    """C per output: each output's weights are those a single C of that value would give."""
+    small_world(tmp_path)
+    examples = load_sources(tmp_path)
+    texts = [e.text for e in examples]
+    mixed = fit(texts, examples, {"crisis": 0.1, "housing": 5.0, "domestic_abuse": 0.1, "crisis_urgent": 5.0}, SETTINGS)
+    weak, strong = fit(texts, examples, 0.1, SETTINGS), fit(texts, examples, 5.0, SETTINGS)
+    assert mixed.coefs[0] == weak.coefs[0] and mixed.coefs[1] == strong.coefs[1]
+    assert mixed.coefs[0] != strong.coefs[0]
+
+
+def test_with_several_strengths_each_category_takes_the_one_that_does_best_for_it(tmp_path: Path) -> None:
+    small_world(tmp_path)
+    _, report = train(load_sources(tmp_path), Settings(c_values=(0.1, 5.0), workers=1))
+    assert set(report.c_scores) == {"0.1", "5"}
+    for category, c in report.chosen_c.items():
+        if category != "crisis_urgent":
+            best = max(report.c_scores, key=lambda label: report.c_scores[label][category])
+            assert report.c_scores[f"{c:g}"][category] == report.c_scores[best][category]
+    assert report.chosen_c["crisis_urgent"] == report.chosen_c["crisis"]
+
+
 def test_cross_validation_never_lets_a_model_see_the_source_it_judges(tmp_path: Path) -> None:
     """Only source "a" has the word "zzqx": held out, its messages cannot be known by it."""
     small_world(tmp_path)

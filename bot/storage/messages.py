@@ -204,6 +204,20 @@ class MessageRepo:
                 said[body] = at
         return said
 
+    def said_since_many(self, mentee_ids: Sequence[int], since: datetime) -> dict[int, dict[str, datetime]]:
+        """As said_since, for many mentees in one query (one with nothing said maps to {})."""
+        said: dict[int, dict[str, datetime]] = {i: {} for i in mentee_ids}
+        if not said:
+            return said
+        stmt = select(Message.mentee_id, Message.body, Message.created_at).where(
+            one_of(self.session, Message.mentee_id, sorted(said)), Message.direction == "out",
+            Message.created_at >= since)
+        for mentee_id, body, at in self.session.execute(stmt):
+            theirs = said[mentee_id]
+            if body not in theirs or at > theirs[body]:
+                theirs[body] = at
+        return said
+
     def get_many(self, ids: Sequence[int]) -> dict[int, Message]:
         if not ids:
             return {}

@@ -28,7 +28,7 @@ from bot.wording.catalogue import catalogue
 from bot.storage.alerts import AlertRepo
 from bot.storage.conversations import ConversationRepo
 from bot.storage.db import is_lock_error, scrub_wal
-from bot.storage.messages import MessageRepo
+from bot.storage.messages import MessageRepo, outbox_rows_later
 from bot.storage.models import Alert, Conversation, Mentee, Message
 from bot.storage.people import MenteeRepo, StaffRepo
 from escalation.alert_text import staff_text
@@ -73,54 +73,63 @@ def _process_or_isolate(svc: Services, limit: int) -> tuple[int, bool]:
 
 def _process_batch(svc: Services, limit: int, *, isolate: bool) -> tuple[int, bool]:
     """Handle one batch; returns how many, and whether any stranger's words were blanked."""
-    handled = 0
-    blanked = False
     # A batch commits within about BATCH_TIME even in a burst: a crisis text's alerts are
     # sent only after its batch commits, so a long batch would hold them back (the rows left
     # over are released by the commit and taken by the next pass at once).
     with svc.sessions() as session, session.begin():
         now = svc.clock.now()
-        deadline = now + BATCH_TIME
-        messages = MessageRepo(session)
-        claimed, urgent_ids = _urgent_first(messages.claim_inbound(limit))
-        loaded: dict[int, Message] = {}  # ORM rows, built a few at a time as they are reached
-        known: dict[int, Known] = {}  # what a chunk read at once for its turns, by message id
-        considered: set[int] = set()  # messages a read-ahead has looked at
-        for index, ref in enumerate(claimed):
-            if handled and svc.clock.now() > deadline:
-                break
-            if handled and urgent_ids and ref.id not in urgent_ids:
-                break  # commit the urgent ones now; their alerts go out as soon as they commit
-            # A pass reads ahead as many as the last one handled: on a busy machine that may be
-            # one or two inside BATCH_TIME, in a backlog on a quiet one, dozens.
-            ahead = max(2, svc.extras.get(LAST_PASS, 2)) if handled == 0 else LOAD_AHEAD
-            if ref.id not in loaded:  # a pass on a busy machine often handles only one or two
-                loaded.update(messages.get_many([r.id for r in claimed[index:index + ahead]]))
-            row = loaded[ref.id]
-            if not isolate:
-                if ref.id not in considered:
-                    chunk = [loaded[r.id] for r in claimed[index:index + ahead] if r.id in loaded]
-                    found, looked_at = read_ahead(session, chunk, now)
-                    known.update(found)
-                    considered.update(looked_at)
-                handle_message(session, svc, row, now, known.pop(row.id, None))
-                # Set after the turn, not before: the turn's first query would flush it alone;
-                # now it joins the turn's own UPDATE of this row (mentee id, status).
+        claimed, urgent_ids = _urgent_first(MessageRepo(session).claim_inbound(limit))
+        if isolate:
+            return _run_turns(session, svc, claimed, urgent_ids, now, isolate=True)
+        # The turns' routine replies and nudges are written together, in one INSERT.
+        with outbox_rows_later(session):
+            handled, blanked = _run_turns(session, svc, claimed, urgent_ids, now, isolate=False)
+    svc.extras[LAST_PASS] = handled
+    return handled, blanked
+
+
+def _run_turns(session: Session, svc: Services, claimed: Sequence[Any], urgent_ids: set[int],
+               now: datetime, *, isolate: bool) -> tuple[int, bool]:
+    handled = 0
+    blanked = False
+    deadline = now + BATCH_TIME
+    messages = MessageRepo(session)
+    loaded: dict[int, Message] = {}  # ORM rows, built a few at a time as they are reached
+    known: dict[int, Known] = {}  # what a chunk read at once for its turns, by message id
+    considered: set[int] = set()  # messages a read-ahead has looked at
+    for index, ref in enumerate(claimed):
+        if handled and svc.clock.now() > deadline:
+            break
+        if handled and urgent_ids and ref.id not in urgent_ids:
+            break  # commit the urgent ones now; their alerts go out as soon as they commit
+        # A pass reads ahead as many as the last one handled: on a busy machine that may be
+        # one or two inside BATCH_TIME, in a backlog on a quiet one, dozens.
+        ahead = max(2, svc.extras.get(LAST_PASS, 2)) if handled == 0 else LOAD_AHEAD
+        if ref.id not in loaded:  # a pass on a busy machine often handles only one or two
+            loaded.update(messages.get_many([r.id for r in claimed[index:index + ahead]]))
+        row = loaded[ref.id]
+        if not isolate:
+            if ref.id not in considered:
+                chunk = [loaded[r.id] for r in claimed[index:index + ahead] if r.id in loaded]
+                found, looked_at = read_ahead(session, chunk, now)
+                known.update(found)
+                considered.update(looked_at)
+            handle_message(session, svc, row, now, known.pop(row.id, None))
+            # Set after the turn, not before: the turn's first query would flush it alone;
+            # now it joins the turn's own UPDATE of this row (mentee id, status).
+            row.processed_at = now
+        else:
+            row.processed_at = now
+            try:
+                with session.begin_nested():
+                    handle_message(session, svc, row, now)
+            except Exception:
+                log.exception("inbound message %s could not be handled; flagged for a human", row.id)
+                with session.begin_nested():
+                    _fail_closed(session, svc, row, now)
                 row.processed_at = now
-            else:
-                row.processed_at = now
-                try:
-                    with session.begin_nested():
-                        handle_message(session, svc, row, now)
-                except Exception:
-                    log.exception("inbound message %s could not be handled; flagged for a human", row.id)
-                    with session.begin_nested():
-                        _fail_closed(session, svc, row, now)
-                    row.processed_at = now
-            handled += 1
-            blanked = blanked or row.status == "unknown_sender"
-    if not isolate:
-        svc.extras[LAST_PASS] = handled
+        handled += 1
+        blanked = blanked or row.status == "unknown_sender"
     return handled, blanked
 
 

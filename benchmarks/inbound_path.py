@@ -91,9 +91,12 @@ with FakeTwilio() as fake, tempfile.TemporaryDirectory() as tmp:
     cpu, wall = time.process_time(), time.perf_counter()
     for k in range(0, n, 64):  # as concurrent webhooks arrive: group commits of up to 64
         sink.store_batch_sync(inbound[k:k + 64])
+    turn_cpu = [0.0]  # CPU in the turns alone (the rest is the webhook's sink and the sends)
     async def drain():
         while True:
+            began = time.process_time()
             handled = turns.process_inbound(svc)
+            turn_cpu[0] += time.process_time() - began
             sent = await outbox.send_pass(svc)
             if not handled and not sent:
                 break
@@ -105,7 +108,7 @@ with FakeTwilio() as fake, tempfile.TemporaryDirectory() as tmp:
         profiler.stop()
         open(args["profile"], "w").write(profiler.output_text(unicode=False, color=False))
     print(json.dumps({"messages": n, "sends": len(fake.messages), "cpu": cpu, "wall": wall,
-                      "statements": statements[0]}))
+                      "statements": statements[0], "turn_cpu": turn_cpu[0]}))
 '''
 
 
@@ -130,6 +133,7 @@ def main() -> int:
         print(run_tree(ROOT, args.messages, args.database, False, str(Path(args.profile).resolve())))
         return 0
     per: dict[str, list[float]] = {"before": [], "after": []}
+    turn: dict[str, list[float]] = {"before": [], "after": []}
     for r in range(args.rounds):
         for name, tree, hide in (("before", Path(args.before), args.before_without_sniffio),
                                  ("after", ROOT, False)):
@@ -138,14 +142,21 @@ def main() -> int:
             result = run_tree(tree, args.messages, args.database, hide)
             ms = result["cpu"] / result["messages"] * 1000
             per[name].append(ms)
-            print(f"round {r + 1} {name:6}: {ms:.2f} ms CPU per message ({result['sends']} sends, "
+            turn[name].append(result["turn_cpu"] / result["messages"] * 1000)
+            print(f"round {r + 1} {name:6}: {ms:.2f} ms CPU per message, of which the turn "
+                  f"{turn[name][-1]:.2f} ms ({result['sends']} sends, "
                   f"{result['statements'] / result['messages']:.1f} SQL statements per message "
                   f"(machine-independent), {result['wall']:.1f} s wall)", flush=True)
     for name, values in per.items():
         if values:
             print(f"{name}: median {statistics.median(values):.2f} ms CPU per message "
                   f"= {1000 / statistics.median(values):,.0f} messages per CPU-second")
+    for name, values in turn.items():
+        if values:
+            print(f"{name}: median {statistics.median(values):.2f} ms CPU per message in the turn")
     if per["before"]:
+        print(f"turn speed-up (before / after, medians): "
+              f"x{statistics.median(turn['before']) / statistics.median(turn['after']):.2f}")
         print(f"speed-up (before / after, medians): x{statistics.median(per['before']) / statistics.median(per['after']):.2f}")
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -116,11 +117,13 @@ def mentor_or_cover(session: Session, mentee: Mentee) -> Staff | None:
 
 # ---- raising ------------------------------------------------------------------------------------
 def note_later_message(session: Session, mentee: Mentee, row: Message, assessment: Assessment,
-                       now: datetime) -> None:
+                       now: datetime, *, open_alerts: Sequence[Alert] | None = None) -> None:
     """A message from a mentee with open alerts joins each alert's record ("I'm fine" included):
-    it never closes one; only a human does that."""
+    it never closes one; only a human does that. `open_alerts`: the mentee's, if already read."""
     flagged = {f.category for f in assessment.findings}
-    for alert in AlertRepo(session).open_for_mentee(mentee.id):
+    if open_alerts is None:
+        open_alerts = AlertRepo(session).open_for_mentee(mentee.id)
+    for alert in open_alerts:
         if alert.category in flagged:
             continue  # recorded as a flag on the alert instead
         AlertRepo(session).record(alert, "mentee wrote", now, channel=row.channel,

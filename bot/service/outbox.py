@@ -151,7 +151,8 @@ def queue_to_mentee(session: Session, svc: Services, mentee: Mentee, text: str, 
                     sent_by_staff_id: int | None = None, flush: bool = True) -> Message | None:
     """Write an outbound message to a mentee in the current transaction (sent after commit).
     `sent_by_staff_id`: the staff member who wrote it (a reply from the staff side).
-    `flush=False`: for a caller that needs no id: the row goes with the next flush.
+    `flush=False`: for a caller that needs no id: the row goes with the next flush (inside
+    messages.outbox_rows_later, with the batch's other rows in one INSERT; returns None).
 
     Within one turn (see `one_turn`) the same text is queued to a mentee once: a safety reply
     and a check-in answer's risk may both call for the same helpline."""
@@ -240,7 +241,7 @@ def _queue(session: Session, *, channel: str, address: str, text: str, now: date
            conversation_id: int | None = None, alert_id: int | None = None,
            buttons: tuple[tuple[str, str], ...] = (), respect_quiet_hours: bool = True,
            not_after: datetime | None = None, sent_by_staff_id: int | None = None,
-           flush: bool = True) -> Message:
+           flush: bool = True) -> Message | None:
     # Basic phones: GSM-7 only (one curly quote would triple the cost), and a long text as
     # single-segment texts split between words; later parts wait a moment to arrive in order.
     parts = sms_parts(text) if channel == "sms" else [text]
@@ -254,12 +255,14 @@ def _queue(session: Session, *, channel: str, address: str, text: str, now: date
                          next_attempt_at=now + timedelta(seconds=PART_GAP_SECONDS * index) if index else None,
                          sent_by_staff_id=sent_by_staff_id, flush=flush)
         first = first or row
-    assert first is not None
     return first
 
 
-def _queue_one(session: Session, *, flush: bool = True, **values: Any) -> Message:
-    return MessageRepo(session).add_outbound(Message(**outbound_values(**values)), flush=flush)
+def _queue_one(session: Session, *, flush: bool = True, **values: Any) -> Message | None:
+    row = outbound_values(**values)
+    if not flush and MessageRepo(session).add_outbound_later(row):
+        return None  # written with the batch's other rows (see messages.outbox_rows_later)
+    return MessageRepo(session).add_outbound(Message(**row), flush=flush)
 
 
 # ---- the sender loop ----------------------------------------------------------------------------

@@ -8,9 +8,10 @@ written in the same transaction, and only after commit does the outbox send.
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
-from collections.abc import Sequence
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,10 +25,11 @@ from bot.service.flows import flow_of
 from bot.service.outbox import one_turn, queue_to_mentee, queue_to_staff
 from bot.service.runtime import Services
 from bot.wording.catalogue import catalogue
+from bot.storage.alerts import AlertRepo
 from bot.storage.conversations import ConversationRepo
 from bot.storage.db import is_lock_error, scrub_wal
-from bot.storage.messages import MessageRepo
-from bot.storage.models import Conversation, Mentee, Message
+from bot.storage.messages import MessageRepo, outbox_rows_later
+from bot.storage.models import Alert, Conversation, Mentee, Message
 from bot.storage.people import MenteeRepo, StaffRepo
 from escalation.alert_text import staff_text
 from escalation.detect import Assessment, assess, rules_only
@@ -38,6 +40,7 @@ log = logging.getLogger("checkins.turns")
 # stands still, so how fast the machine is never changes what a batch holds).
 BATCH_TIME = timedelta(milliseconds=50)
 LOAD_AHEAD = 8  # inbound rows built as ORM objects at a time, as a pass reaches them
+LAST_PASS = "inbound_last_pass"  # Services.extras: how many messages the last pass handled
 ACK_EVERY = timedelta(hours=1)  # a burst of texts gets one "thanks, your mentor will see this"
 NUDGE_EVERY = timedelta(hours=3)  # and the mentor one nudge
 _START_CODE = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{4,64})\s*$")
@@ -70,43 +73,63 @@ def _process_or_isolate(svc: Services, limit: int) -> tuple[int, bool]:
 
 def _process_batch(svc: Services, limit: int, *, isolate: bool) -> tuple[int, bool]:
     """Handle one batch; returns how many, and whether any stranger's words were blanked."""
-    handled = 0
-    blanked = False
     # A batch commits within about BATCH_TIME even in a burst: a crisis text's alerts are
     # sent only after its batch commits, so a long batch would hold them back (the rows left
     # over are released by the commit and taken by the next pass at once).
     with svc.sessions() as session, session.begin():
         now = svc.clock.now()
-        deadline = now + BATCH_TIME
-        messages = MessageRepo(session)
-        claimed, urgent_ids = _urgent_first(messages.claim_inbound(limit))
-        loaded: dict[int, Message] = {}  # ORM rows, built a few at a time as they are reached
-        for index, ref in enumerate(claimed):
-            if handled and svc.clock.now() > deadline:
-                break
-            if handled and urgent_ids and ref.id not in urgent_ids:
-                break  # commit the urgent ones now; their alerts go out as soon as they commit
-            if ref.id not in loaded:  # a pass on a busy machine often handles only one or two
-                ahead = 2 if handled == 0 else LOAD_AHEAD
-                loaded.update(messages.get_many([r.id for r in claimed[index:index + ahead]]))
-            row = loaded[ref.id]
-            if not isolate:
-                handle_message(session, svc, row, now)
-                # Set after the turn, not before: the turn's first query would flush it alone;
-                # now it joins the turn's own UPDATE of this row (mentee id, status).
+        claimed, urgent_ids = _urgent_first(MessageRepo(session).claim_inbound(limit))
+        if isolate:
+            return _run_turns(session, svc, claimed, urgent_ids, now, isolate=True)
+        # The turns' routine replies and nudges are written together, in one INSERT.
+        with outbox_rows_later(session):
+            handled, blanked = _run_turns(session, svc, claimed, urgent_ids, now, isolate=False)
+    svc.extras[LAST_PASS] = handled
+    return handled, blanked
+
+
+def _run_turns(session: Session, svc: Services, claimed: Sequence[Any], urgent_ids: set[int],
+               now: datetime, *, isolate: bool) -> tuple[int, bool]:
+    handled = 0
+    blanked = False
+    deadline = now + BATCH_TIME
+    messages = MessageRepo(session)
+    loaded: dict[int, Message] = {}  # ORM rows, built a few at a time as they are reached
+    known: dict[int, Known] = {}  # what a chunk read at once for its turns, by message id
+    considered: set[int] = set()  # messages a read-ahead has looked at
+    for index, ref in enumerate(claimed):
+        if handled and svc.clock.now() > deadline:
+            break
+        if handled and urgent_ids and ref.id not in urgent_ids:
+            break  # commit the urgent ones now; their alerts go out as soon as they commit
+        # A pass reads ahead as many as the last one handled: on a busy machine that may be
+        # one or two inside BATCH_TIME, in a backlog on a quiet one, dozens.
+        ahead = max(2, svc.extras.get(LAST_PASS, 2)) if handled == 0 else LOAD_AHEAD
+        if ref.id not in loaded:  # a pass on a busy machine often handles only one or two
+            loaded.update(messages.get_many([r.id for r in claimed[index:index + ahead]]))
+        row = loaded[ref.id]
+        if not isolate:
+            if ref.id not in considered:
+                chunk = [loaded[r.id] for r in claimed[index:index + ahead] if r.id in loaded]
+                found, looked_at = read_ahead(session, chunk, now)
+                known.update(found)
+                considered.update(looked_at)
+            handle_message(session, svc, row, now, known.pop(row.id, None))
+            # Set after the turn, not before: the turn's first query would flush it alone;
+            # now it joins the turn's own UPDATE of this row (mentee id, status).
+            row.processed_at = now
+        else:
+            row.processed_at = now
+            try:
+                with session.begin_nested():
+                    handle_message(session, svc, row, now)
+            except Exception:
+                log.exception("inbound message %s could not be handled; flagged for a human", row.id)
+                with session.begin_nested():
+                    _fail_closed(session, svc, row, now)
                 row.processed_at = now
-            else:
-                row.processed_at = now
-                try:
-                    with session.begin_nested():
-                        handle_message(session, svc, row, now)
-                except Exception:
-                    log.exception("inbound message %s could not be handled; flagged for a human", row.id)
-                    with session.begin_nested():
-                        _fail_closed(session, svc, row, now)
-                    row.processed_at = now
-            handled += 1
-            blanked = blanked or row.status == "unknown_sender"
+        handled += 1
+        blanked = blanked or row.status == "unknown_sender"
     return handled, blanked
 
 
@@ -153,13 +176,76 @@ def _fail_closed(session: Session, svc: Services, row: Message, now: datetime) -
                                now, message_id=row.id)
 
 
-def handle_message(session: Session, svc: Services, row: Message, now: datetime) -> None:
-    """One inbound message's turn; no text goes to the same person twice in it."""
+@dataclass(frozen=True)
+class Known:
+    """What a mentee's turn would read first, read for a chunk of turns at once (see read_ahead).
+
+    Each is as the turn itself would read it at its start: the mentee (locked), their open
+    conversation, their open alerts, and what was said to or about them in the last
+    max(ACK_EVERY, NUDGE_EVERY)."""
+
+    mentee: Mentee
+    conversation: Conversation | None
+    open_alerts: list[Alert]
+    said: dict[str, datetime]
+
+
+def read_ahead(session: Session, rows: Sequence[Message], now: datetime) -> tuple[dict[int, Known], set[int]]:
+    """Read what the turns of `rows` (consecutive, in the order they will run) need, in one
+    query per table instead of several per turn; returns it by message id, and the ids of the
+    rows looked at (a row after those gets a read-ahead of its own when it is reached).
+
+    Pending writes are flushed first, so what is read includes every earlier turn's work. A
+    read is good for a turn only if no turn run between the read and it can change what was
+    read. A turn changes only its own mentee's rows, so a mentee's first message among the
+    rows gets its reads, and a second message from the same mentee (by either channel) reads
+    for itself (after the first one's writes). Anything that is not a mentee's message (staff,
+    a stranger, a Telegram link code: their turns can touch other mentees' alerts and
+    messages) ends the read-ahead: it and the rows after it are looked at again when reached.
+    """
+    session.flush()
+    senders = [(r.channel, r.address) for r in rows if not _is_link_code(r)]
+    mentees = MenteeRepo(session).by_addresses(senders)
+    chosen: dict[int, Mentee] = {}  # message id -> mentee, for each mentee's first message
+    seen: set[int] = set()
+    looked_at: set[int] = set()
+    for row in rows:
+        mentee = None if _is_link_code(row) else mentees.get((row.channel, row.address))
+        if mentee is None:
+            if not looked_at:  # the first row: its own turn reads what it needs
+                looked_at.add(row.id)
+            break  # a later one is looked at when reached, after the turns before it have run
+        looked_at.add(row.id)
+        if mentee.id not in seen:
+            seen.add(mentee.id)
+            chosen[row.id] = mentee
+    if not chosen:
+        return {}, looked_at
+    ids = sorted(seen)
+    conversations = ConversationRepo(session).open_for_mentees(ids)
+    alerts = AlertRepo(session).open_for_mentees(ids)
+    said = MessageRepo(session).said_since_many(ids, now - max(ACK_EVERY, NUDGE_EVERY))
+    return {message_id: Known(m, conversations.get(m.id), alerts[m.id], said[m.id])
+            for message_id, m in chosen.items()}, looked_at
+
+
+def _is_link_code(row: Message) -> bool:
+    return row.channel == "telegram" and _START_CODE.match((row.body or "").strip()) is not None
+
+
+def handle_message(session: Session, svc: Services, row: Message, now: datetime,
+                   known: Known | None = None) -> None:
+    """One inbound message's turn; no text goes to the same person twice in it. `known`: what
+    read_ahead read for it, if it did (else the turn reads for itself)."""
     with one_turn(session):
-        _handle(session, svc, row, now)
+        _handle(session, svc, row, now, known)
 
 
-def _handle(session: Session, svc: Services, row: Message, now: datetime) -> None:
+def _handle(session: Session, svc: Services, row: Message, now: datetime,
+            known: Known | None = None) -> None:
+    if known is not None:
+        _from_mentee(session, svc, known.mentee, row, now, known)
+        return
     text = row.body or ""
     code = _START_CODE.match(text.strip())
     if row.channel == "telegram" and code:
@@ -226,7 +312,8 @@ def _link_telegram(session: Session, svc: Services, row: Message, code: str, now
         staff_id=row.staff_id, created_at=now, updated_at=now))
 
 
-def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, now: datetime) -> None:
+def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, now: datetime,
+                 known: Known | None = None) -> None:
     row.mentee_id = mentee.id
     row.processed_at = now  # with the mentee id: one UPDATE of this row (the batch sets it too)
     mentee.last_inbound_at = now
@@ -238,8 +325,11 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
     keyword = keyword_of(text, opted_out=mentee.status == "opted_out",
                          language=mentee.language or "en")
     assessment = _assessment(text, keyword is not None)
-    alerting.note_later_message(session, mentee, row, assessment, now)
+    alerting.note_later_message(session, mentee, row, assessment, now,
+                                open_alerts=known.open_alerts if known is not None else None)
     urgent = alerting.raise_findings(session, svc, mentee, assessment, now, message_id=row.id)
+    if assessment.findings:
+        known = None  # raising them wrote alerts and replies: what follows reads afresh
     if keyword == "stop":
         # The carrier confirms its own STOP keyword on SMS; a phrasing we act on ourselves.
         confirm = row.channel == "telegram" or not is_keyword_alone(text)
@@ -259,9 +349,10 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
         checkins.start_on_demand(session, svc, mentee, now)
         return
     if not text.strip():  # a voice note or picture: the check-in waits for a typed answer
-        _media_only(session, svc, mentee, now)
+        _media_only(session, svc, mentee, now, known.said if known is not None else None)
         return
-    conversation = ConversationRepo(session).open_for(mentee.id)
+    conversation = (known.conversation if known is not None
+                    else ConversationRepo(session).open_for(mentee.id))
     if conversation is not None and conversation.paused_at is None:
         if pauses_checkin(assessment):
             checkins.pause(session, svc, mentee, conversation, now, inbound=row)
@@ -282,7 +373,8 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
     if not urgent and not assessment.findings:
         # Unsolicited: stored, checked for risk, acknowledged, and passed to the mentor; but a
         # run of messages gets one acknowledgement and one nudge, not one per text.
-        said = MessageRepo(session).said_since(mentee.id, now - max(ACK_EVERY, NUDGE_EVERY))
+        said = (known.said if known is not None
+                else MessageRepo(session).said_since(mentee.id, now - max(ACK_EVERY, NUDGE_EVERY)))
         ack = alerting.ack_reply_text(svc, mentee.language or "en")
         if not _said_within(said, ack, now, ACK_EVERY):
             queue_to_mentee(session, svc, mentee, ack, now, purpose="system", respect_quiet_hours=False,
@@ -307,9 +399,11 @@ def _said_within(said: dict[str, datetime], text: str, now: datetime, every: tim
     return at is not None and at >= now - every
 
 
-def _media_only(session: Session, svc: Services, mentee: Mentee, now: datetime) -> None:
+def _media_only(session: Session, svc: Services, mentee: Mentee, now: datetime,
+                said: dict[str, datetime] | None = None) -> None:
     """A voice note, photo or picture message: we cannot read it, so say so and tell the mentor."""
-    said = MessageRepo(session).said_since(mentee.id, now - max(ACK_EVERY, NUDGE_EVERY))
+    if said is None:
+        said = MessageRepo(session).said_since(mentee.id, now - max(ACK_EVERY, NUDGE_EVERY))
     reply = catalogue(getattr(mentee, "language", None) or "en").text("media_only")
     if not _said_within(said, reply, now, ACK_EVERY):
         queue_to_mentee(session, svc, mentee, reply, now, purpose="system", respect_quiet_hours=False,

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
+from bot.storage.bulk import one_of
 from bot.storage.models import Alert, AlertEvent, AlertNote, RiskFlag
 
 # Built once: every inbound message from a mentee asks (see alerting.note_later_message).
@@ -48,6 +49,18 @@ class AlertRepo:
         # changes (the turn's mentee and message updates) wait for the turn's one flush.
         with self.session.no_autoflush:
             return self.session.scalars(_OPEN_FOR_MENTEE, {"mentee_id": mentee_id}).all()
+
+    def open_for_mentees(self, mentee_ids: Sequence[int]) -> dict[int, list[Alert]]:
+        """As open_for_mentee, for many mentees in one query (one with none maps to [])."""
+        found: dict[int, list[Alert]] = {i: [] for i in mentee_ids}
+        if not found:
+            return found
+        stmt = (select(Alert).where(one_of(self.session, Alert.mentee_id, sorted(found)),
+                                    Alert.status != "closed").order_by(Alert.id))
+        with self.session.no_autoflush:  # as open_for_mentee
+            for alert in self.session.scalars(stmt):
+                found[alert.mentee_id].append(alert)
+        return found
 
     def by_code(self, code: str, lock: bool = False) -> Alert | None:
         stmt = select(Alert).where(Alert.code == code.upper()).options(selectinload(Alert.events))

@@ -38,6 +38,17 @@ class ConversationRepo:
     def open_for(self, mentee_id: int) -> Conversation | None:
         return self.session.scalars(_OPEN_FOR, {"mentee_id": mentee_id}).first()
 
+    def open_for_mentees(self, mentee_ids: Sequence[int]) -> dict[int, Conversation]:
+        """As open_for, for many mentees in one query: each one's newest open conversation
+        (a mentee with none is left out)."""
+        if not mentee_ids:
+            return {}
+        stmt = (select(Conversation)
+                .where(one_of(self.session, Conversation.mentee_id, sorted(set(mentee_ids))),
+                       Conversation.finished_at.is_(None))
+                .order_by(Conversation.id))
+        return {c.mentee_id: c for c in self.session.scalars(stmt)}  # the newest is last
+
     def open_for_many(self, mentee_ids: Sequence[int], now: datetime) -> dict[int, OpenCheckin]:
         """Each listed mentee's open conversation (the newest, like open_for), in one query."""
         if not mentee_ids:

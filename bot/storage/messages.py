@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -44,6 +45,34 @@ _SENT = (update(Message.__table__).where(_t.id == bindparam("b_id"))
                  sent_at=bindparam("b_now"), updated_at=bindparam("b_now"), error_detail=None,
                  # A send is a try, counted with its outcome (never at the claim).
                  attempts=_t.attempts + 1, first_tried_at=func.coalesce(_t.first_tried_at, bindparam("b_now"))))
+
+
+_LATER = "outbox_rows_later"  # Session.info: outbox rows' column values not yet written
+
+
+@contextlib.contextmanager
+def outbox_rows_later(session: Session) -> Iterator[None]:
+    """Within the block, rows given to MessageRepo.add_outbound_later are kept as column values
+    and written together, with one Core INSERT instead of an ORM object each: before the
+    session's next statement (so every query in the block sees them) and when the block ends.
+    Use it inside a transaction: if the block raises, nothing more is written and the caller's
+    rollback takes what was."""
+    rows: list[dict[str, Any]] = []
+
+    def write(*_: Any) -> None:
+        if rows:
+            pending = rows[:]
+            rows.clear()  # before the INSERT: it runs through the session too
+            insert_rows(session, Message.__table__, pending)  # type: ignore[arg-type]
+
+    session.info[_LATER] = rows
+    event.listen(session, "do_orm_execute", write)
+    try:
+        yield
+        write()
+    finally:
+        event.remove(session, "do_orm_execute", write)
+        session.info.pop(_LATER, None)
 
 
 class MessageRepo:
@@ -145,6 +174,15 @@ class MessageRepo:
             self.session.flush()
         return message
 
+    def add_outbound_later(self, values: dict[str, Any]) -> bool:
+        """Keep an outbox row (a full set of column values) to be written with the others inside
+        `outbox_rows_later`; False (nothing kept) outside one."""
+        rows: list[dict[str, Any]] | None = self.session.info.get(_LATER)
+        if rows is None:
+            return False
+        rows.append(values)
+        return True
+
     def add_outbound_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write many outbox rows in one statement (each a full set of Message column values)."""
         insert_rows(self.session, Message.__table__, rows)  # type: ignore[arg-type]
@@ -202,6 +240,20 @@ class MessageRepo:
         for body, at in self.session.execute(_SAID_SINCE, {"mentee_id": mentee_id, "since": since}):
             if body not in said or at > said[body]:
                 said[body] = at
+        return said
+
+    def said_since_many(self, mentee_ids: Sequence[int], since: datetime) -> dict[int, dict[str, datetime]]:
+        """As said_since, for many mentees in one query (one with nothing said maps to {})."""
+        said: dict[int, dict[str, datetime]] = {i: {} for i in mentee_ids}
+        if not said:
+            return said
+        stmt = select(Message.mentee_id, Message.body, Message.created_at).where(
+            one_of(self.session, Message.mentee_id, sorted(said)), Message.direction == "out",
+            Message.created_at >= since)
+        for mentee_id, body, at in self.session.execute(stmt):
+            theirs = said[mentee_id]
+            if body not in theirs or at > theirs[body]:
+                theirs[body] = at
         return said
 
     def get_many(self, ids: Sequence[int]) -> dict[int, Message]:

@@ -81,6 +81,27 @@ class MenteeRepo:
         stmt = _MENTEE_BY_ADDRESS[(channel == "telegram", lock)]
         return self.session.scalars(stmt, {"address_hash": lookup(self.session, address)}).first()
 
+    def by_addresses(self, senders: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Mentee]:
+        """The mentees these (channel, address) pairs belong to, locked (FOR UPDATE on
+        PostgreSQL) in one query, in id order so that two workers locking overlapping batches
+        cannot deadlock. A pair that is no mentee's is left out."""
+        by_hash: dict[tuple[bool, str], tuple[str, str]] = {
+            (channel == "telegram", lookup(self.session, address)): (channel, address)
+            for channel, address in senders}
+        phones = [h for telegram, h in by_hash if not telegram]
+        chats = [h for telegram, h in by_hash if telegram]
+        if not by_hash:
+            return {}
+        found = or_(one_of(self.session, Mentee.phone_hash, phones),
+                    one_of(self.session, Mentee.telegram_chat_id_hash, chats))
+        stmt = select(Mentee).where(found).order_by(Mentee.id).with_for_update()
+        mentees: dict[tuple[str, str], Mentee] = {}
+        for mentee in self.session.scalars(stmt):
+            for key in ((False, mentee.phone_hash), (True, mentee.telegram_chat_id_hash)):
+                if key in by_hash:
+                    mentees[by_hash[key]] = mentee
+        return mentees
+
     def by_link_code(self, code: str, now: datetime) -> Mentee | None:
         stmt = select(Mentee).where(Mentee.telegram_link_code == code)
         mentee = self.session.scalars(stmt).first()

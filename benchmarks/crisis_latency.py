@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import logging
 import multiprocessing
+import os
 import re
 import shlex
 import socket
@@ -168,6 +169,14 @@ def _drop_schema(database: str, db_url: str) -> None:
 def run(messages: int, database: str | None, gap: float, burst: int, timeout: float) -> int:
     logging.basicConfig(level=logging.WARNING)
     tmp = tempfile.TemporaryDirectory()
+    if database and not os.environ.get("CHECKINS_SECURITY_KEY_FILE"):
+        # PostgreSQL refuses to start without encryption keys: one set for this run, read from
+        # the environment by this process and the service's child alike.
+        from bot.keyring import Keyring, write_key_file
+
+        key_file = Path(tmp.name) / "bench.keys"
+        write_key_file(key_file, Keyring.generate(source=str(key_file)))
+        os.environ["CHECKINS_SECURITY_KEY_FILE"] = str(key_file)
     db_url = f"sqlite:///{Path(tmp.name) / 'bench.db'}" if not database else _reset_postgres(database)
     port = _free_port()
     public = f"http://127.0.0.1:{port}"  # Twilio signs the URL it calls: the app must know it
@@ -230,11 +239,12 @@ def run(messages: int, database: str | None, gap: float, burst: int, timeout: fl
 
 def _stages(db_url: str, sent: dict[int, float], arrived: dict[tuple[int, str], float]) -> dict[str, list[float]]:
     """Where the time went, from the service's own timestamps (wall clock, same machine)."""
-    from sqlalchemy import create_engine, select
+    from sqlalchemy import select
 
     from bot.storage.models import Message
 
-    engine = create_engine(db_url)
+    # The service's engine: addresses are encrypted, and only its keyring opens them.
+    engine = build_services(Config().with_database(db_url), create_schema=False).engine
     stages: dict[str, list[float]] = {"webhook sent -> row stored": [],
                                       "row stored -> turn started": [],
                                       "turn started -> both alerts at the provider": []}

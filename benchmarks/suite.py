@@ -507,16 +507,22 @@ class Suite:
         service = start_service(service_config(url, fake), web_only=True)
         try:
             wait_ready(service)
-            rates, answered = [], []
+            rates, answered, cpu = [], [], []
             for _ in range(s.runs):
                 posts = [signed(fake.auth_token, i % 5000, ORDINARY) for i in range(s.intake)]
+                before = _cpu_seconds(service.process.pid)
                 began = time.perf_counter()
                 ok, lat = asyncio.run(post_all([service.url], posts, 64))
                 rates.append(ok / (time.perf_counter() - began))
+                cpu.append((_cpu_seconds(service.process.pid) - before) / len(posts) * 1000)
                 answered += lat
             self.add(rate_figure("webhook intake alone (serve --web-only), concurrency 64", kind, rates,
                                  "webhooks/s", self.raw[kind], f"{s.intake} x {s.runs} runs"))
             self.add(latency_figure("webhook answered (stored, committed), concurrency 64", kind, answered))
+            # As the inbound figures: CPU is what a busy machine disturbs least.
+            self.add(Figure("webhook intake service CPU per webhook, concurrency 64", kind,
+                            statistics.median(cpu), max(cpu), "ms CPU", None,
+                            f"the serve --web-only process; {s.runs} runs (p99 column: worst run)"))
         finally:
             stop_service(service)
 

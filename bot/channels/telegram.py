@@ -49,6 +49,7 @@ DEFAULT_API_BASE_URL = "https://api.telegram.org"
 # Bot FAQ: about one message a second per chat (short bursts pass) and 30 a second overall.
 PER_CHAT_RATE = Rate(per_second=1.0, burst=3)
 OVERALL_RATE = Rate(per_second=30.0, burst=30)
+DEFAULT_CONNECTIONS = 32  # as `[service] send_concurrency`'s default
 ALLOWED_UPDATES = ("message", "callback_query")
 _MEDIA_KINDS = ("voice", "audio", "video_note", "video", "photo", "sticker", "document", "animation",
                 "contact", "location")
@@ -119,7 +120,11 @@ class TelegramChannel:
         per_chat_rate: Rate | None = PER_CHAT_RATE,
         overall_rate: Rate | None = OVERALL_RATE,
         clock: Clock | None = None,
+        connections: int = DEFAULT_CONNECTIONS,
     ) -> None:
+        """`connections`: sends in flight at once (the outbox's `[service] send_concurrency`).
+        PTB's default is one: every send waited for the one before, and under a burst the
+        wait for the pool became a timeout that looked like a send that may have arrived."""
         base = api_base_url.rstrip("/")
         self.timeout = timeout
         self.clock: Clock = clock or SystemClock()
@@ -128,7 +133,8 @@ class TelegramChannel:
             base_url=f"{base}/bot",
             base_file_url=f"{base}/file/bot",
             request=HTTPXRequest(
-                connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout, pool_timeout=timeout
+                connection_pool_size=max(1, connections), connect_timeout=timeout,
+                read_timeout=timeout, write_timeout=timeout, pool_timeout=timeout,
             ),
             get_updates_request=HTTPXRequest(
                 connection_pool_size=1, connect_timeout=timeout, read_timeout=timeout,

@@ -66,7 +66,8 @@ def build_channels(config: Config, clock: Clock, *, timeout: float | None = None
 
         channels["telegram"] = TelegramChannel(config.telegram.token,
                                                api_base_url=config.telegram.api_base_url,
-                                               timeout=timeout, clock=clock)
+                                               timeout=timeout, clock=clock,
+                                               connections=config.service.send_concurrency)
     if config.email.enabled:
         from bot.channels.email import EmailChannel
         from escalation.notify_email import EmailNotifier, SmtpSettings

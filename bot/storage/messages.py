@@ -75,6 +75,9 @@ def outbox_rows_later(session: Session) -> Iterator[None]:
         session.info.pop(_LATER, None)
 
 
+_STORE_INBOUND: dict[str, Any] = {}  # dialect name -> the intake's INSERT (see store_inbound_many)
+
+
 class MessageRepo:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -107,14 +110,17 @@ class MessageRepo:
              "purpose": "inbound", "respect_quiet_hours": False, "attempts": 0}
             for r in rows
         ]
-        table = Message.__table__
-        stmt = (
-            _insert(self.session)(table)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_id"])
-            .returning(table.c.channel, table.c.provider_id)
-        )
-        return {(c, p) for c, p in self.session.execute(stmt).all()}
+        # One statement built once per dialect, run as an executemany: SQLAlchemy batches it
+        # into multi-row INSERTs from a cached compilation ("insertmanyvalues"). `.values(list)`
+        # compiled a new statement for every batch: 28% of webhook intake's CPU, profiled.
+        stmt = _STORE_INBOUND.get(self.session.get_bind().dialect.name)
+        if stmt is None:
+            table = Message.__table__
+            stmt = (_insert(self.session)(table)
+                    .on_conflict_do_nothing(index_elements=["channel", "direction", "provider_id"])
+                    .returning(table.c.channel, table.c.provider_id))
+            _STORE_INBOUND[self.session.get_bind().dialect.name] = stmt
+        return {(c, p) for c, p in self.session.execute(stmt, values).all()}
 
     def claim_inbound(self, limit: int = 50) -> Sequence[Any]:
         """As next_inbound, but plain rows (id, channel, address, body) instead of ORM objects:

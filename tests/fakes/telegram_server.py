@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.waiting import PATIENCE
 from tests.fakes.server import Fault, FakeProviderServer, RecordedRequest
 
 TOKEN = "123456:FAKE-token_0123456789abcdefghijkl"
@@ -146,7 +147,16 @@ class FakeTelegram(FakeProviderServer):
         self._next_faults: deque[tuple[str, Fault]] = deque()
         self._chat_faults: dict[int, Fault] = {}
         self._new_update: asyncio.Event | None = None
+        self._hold_sends = 0  # see hold_sends_until
+        self._sends_in_flight = 0
+        self.most_sends_in_flight = 0
+        self._sends_released: asyncio.Event | None = None
         super().__init__()
+
+    def hold_sends_until(self, count: int) -> None:
+        """Answer no sendMessage until `count` of them are in flight at once (then all of them):
+        a client that sends one at a time waits out its own timeout."""
+        self._hold_sends = count
 
     def routes(self) -> list[Any]:
         return [Route("/bot{token}/{method}", self._dispatch, methods=["GET", "POST"])]
@@ -234,7 +244,26 @@ class FakeTelegram(FakeProviderServer):
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return 404, _error(404, "Not Found")
+        if method == "sendMessage":
+            await self._send_gate()
         return await handler(params)
+
+    async def _send_gate(self) -> None:
+        if self._sends_released is None:
+            self._sends_released = asyncio.Event()
+        self._sends_in_flight += 1  # on the server's one loop: no lock needed
+        self.most_sends_in_flight = max(self.most_sends_in_flight, self._sends_in_flight)
+        try:
+            if self._hold_sends and self._sends_in_flight >= self._hold_sends:
+                self._sends_released.set()
+            if self._hold_sends and not self._sends_released.is_set():
+                assert self._closing is not None
+                waits = [asyncio.ensure_future(e.wait()) for e in (self._sends_released, self._closing)]
+                _, pending = await asyncio.wait(waits, timeout=PATIENCE, return_when=asyncio.FIRST_COMPLETED)
+                for waiting in pending:
+                    waiting.cancel()
+        finally:
+            self._sends_in_flight -= 1
 
     async def _m_getMe(self, params: dict[str, Any]) -> tuple[int, Any]:
         return 200, {"ok": True, "result": {

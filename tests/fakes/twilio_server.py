@@ -100,6 +100,7 @@ class FakeTwilio(FakeProviderServer):
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
         self.messages: list[dict[str, str]] = []
+        self.peers: list[tuple[str, int]] = []  # the client's (host, port) of each create: its connection
         self._by_sid: dict[str, dict[str, Any]] = {}
         self._next_faults: deque[Fault] = deque()
         self._recipient_faults: dict[str, Fault] = {}
@@ -164,6 +165,9 @@ class FakeTwilio(FakeProviderServer):
 
     async def _create(self, request: Request) -> Response:
         form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        if request.client is not None:
+            with self._lock:
+                self.peers.append((request.client.host, request.client.port))
         response = await self._answer_create(request, form)
         self._record(RecordedRequest(request.method, request.url.path, form, dict(request.headers), response.status_code))
         return response

@@ -372,3 +372,17 @@ def test_a_voice_note_is_passed_on_as_an_empty_message_marked_as_media() -> None
     message = parse_update(update)
     assert message is not None
     assert (message.text, message.extra.get("media"), message.address) == ("", "voice", "42")
+
+
+def test_sends_to_different_chats_go_out_together_not_one_at_a_time(fake_telegram: FakeTelegram) -> None:
+    """The fake answers no send until four are in flight at once: a one-connection pool (PTB's
+    default) would wait out its timeout instead (the outbox sends up to 32 at once)."""
+    fake_telegram.hold_sends_until(4)
+
+    async def four(channel: TelegramChannel) -> list[SendReceipt]:
+        return list(await asyncio.gather(*(channel.send(OutboundText(str(CHAT + i), f"hi {i}"))
+                                           for i in range(4))))
+
+    receipts = with_channel(fake_telegram, four, connections=4, overall_rate=None, per_chat_rate=None)
+    assert len({r.provider_id for r in receipts}) == 4
+    assert fake_telegram.most_sends_in_flight == 4

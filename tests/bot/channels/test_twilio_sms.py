@@ -316,3 +316,87 @@ def test_a_signature_only_verifies_for_the_same_token_url_and_parameters() -> No
     assert not verify_twilio_signature(AUTH_TOKEN, url, params | {"Body": "hj"}, signature)
     assert not verify_twilio_signature(AUTH_TOKEN, url, params, "")
     assert not verify_twilio_signature(AUTH_TOKEN, url, params, None)
+
+
+# --- the transport: one pooled keep-alive session, bounded waits -----------------------------
+
+
+def test_sends_reuse_one_kept_alive_connection(fake_twilio: FakeTwilio) -> None:
+    """A new TCP connection (and, to the real Twilio, a TLS handshake) per SMS would cost more
+    than the send itself."""
+    async def go() -> None:
+        channel = twilio_channel_for(fake_twilio)
+        try:
+            for i in range(5):
+                await channel.send(OutboundText(MENTEE, f"message {i}"))
+        finally:
+            await channel.close()
+
+    asyncio.run(go())
+    assert len(fake_twilio.messages) == 5
+    assert len(set(fake_twilio.peers)) == 1
+
+
+def test_concurrent_sends_share_a_bounded_pool_and_each_gets_its_own_sid(fake_twilio: FakeTwilio) -> None:
+    async def go() -> list[SendReceipt]:
+        channel = twilio_channel_for(fake_twilio)
+        try:
+            return list(await asyncio.gather(*(channel.send(OutboundText(f"+4477009{i:05d}", "hi"))
+                                               for i in range(40))))
+        finally:
+            await channel.close()
+
+    receipts = asyncio.run(go())
+    assert sorted(r.provider_id for r in receipts) == sorted(m["Sid"] for m in fake_twilio.messages)
+    assert len({r.provider_id for r in receipts}) == 40
+    assert {m["To"] for m in fake_twilio.messages} == {f"+4477009{i:05d}" for i in range(40)}
+
+
+def test_one_channel_keeps_sending_across_event_loops(fake_twilio: FakeTwilio) -> None:
+    """The CLI and tests run the sender under one asyncio.run() after another with the same
+    channel: a session belongs to its loop, so the next loop gets a fresh one."""
+    channel = twilio_channel_for(fake_twilio)
+    first = asyncio.run(channel.send(OutboundText(MENTEE, "one")))
+    second = asyncio.run(channel.send(OutboundText(MENTEE, "two")))
+    asyncio.run(channel.close())
+    assert [m["Body"] for m in fake_twilio.messages] == ["one", "two"]
+    assert first.provider_id != second.provider_id
+
+
+def test_a_slow_answer_is_bounded_per_request_and_the_next_send_works(fake_twilio: FakeTwilio) -> None:
+    """A timed-out request may have been accepted (uncertain); the pool is not left stuck."""
+    async def go() -> tuple[Exception | None, SendReceipt]:
+        channel = twilio_channel_for(fake_twilio, timeout=0.2)
+        try:
+            fake_twilio.fail_next(TwilioFault.slow(30))
+            failed: Exception | None = None
+            try:
+                await channel.send(OutboundText(MENTEE, "slow"))
+            except TransientSendError as exc:
+                failed = exc
+            return failed, await channel.send(OutboundText(MENTEE, "next"))
+        finally:
+            await channel.close()
+
+    failed, receipt = asyncio.run(go())
+    assert isinstance(failed, TransientSendError) and failed.uncertain and failed.code == "timeout"
+    assert receipt.provider_id == fake_twilio.messages[-1]["Sid"]
+
+
+def test_a_send_error_names_neither_the_auth_token_nor_the_account(caplog: pytest.LogCaptureFixture) -> None:
+    with FakeTwilio() as fake:
+        closed_port_url = fake.url
+
+    async def go() -> None:
+        channel = TwilioSmsChannel(fake.account_sid, fake.auth_token, from_number=fake.from_number,
+                                   api_base_url=closed_port_url)
+        try:
+            await channel.send(OutboundText(MENTEE, "hi"))
+        finally:
+            await channel.close()
+
+    caplog.set_level("DEBUG")
+    with pytest.raises(TransientSendError) as caught:
+        asyncio.run(go())
+    said = f"{caught.value!s} {caught.value!r} {caplog.text}"
+    assert fake.auth_token not in said and fake.account_sid not in said

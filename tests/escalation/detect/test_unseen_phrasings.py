@@ -76,11 +76,9 @@ KNOWN_FALSE_ALARMS = {
     "my cousin is homeless",
     "my mum will kill me when she finds out i lost my keys",
     "my ex took out a non molestation order against me",
-    # Model v14 (and v13): its abuse threshold fell to 0.11-0.13 when round seven's check-in
-    # replies joined training (grouped CV keeps 0.97 recall); these everyday lines passed it.
-    # v15 (abuse fitted with C 3, threshold 0.22) no longer flags "can we meet at the library".
-    "my sister's husband hits her",
-    "please stop texting me at work",
+    # Models v13-v14 also flagged "my sister's husband hits her", "please stop texting me at
+    # work" and "can we meet at the library next time" as abuse (threshold 0.11-0.13); v15-v16
+    # (abuse fitted with C 3, threshold 0.22) no longer do.
 }
 
 

@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--script", help="read the mentee's replies and demo commands from this file")
     p.add_argument("--web", nargs="?", type=int, const=8099, default=None, metavar="PORT",
                    help="also serve the staff web app on 127.0.0.1 (default port 8099), signed in as the mentor")
+    p.add_argument("--at", metavar="TIME",
+                   help="start from this time instead of now, e.g. 2026-12-04T10:00 (UK time unless it names its zone)")
     p.set_defaults(func=c.cmd_demo)
 
     p = sub.add_parser("assess", help="check messages for risk: one per line (or JSON lines) on stdin")

@@ -8,6 +8,7 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from bot.app import alerts, audit, digests, imports, mentees, messages, staff, timeline
@@ -53,12 +54,23 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return serve(_config(args, providers=True), role="worker")
 
 
+def _demo_time(text: str) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CliError(f"--at {text!r} is not a time; write it like 2026-12-04T10:00") from None
+    return when if when.tzinfo else when.replace(tzinfo=ZoneInfo("Europe/London"))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
     web = getattr(args, "web", None)
     if web is not None and not 0 <= web <= 65535:
         raise CliError(f"--web port {web} is not a port number (1-65535)")
+    now = _demo_time(args.at) if getattr(args, "at", None) else None
     handle = sys.stdin
     if args.script:
         try:
@@ -67,7 +79,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             raise CliError(f"script file not found: {args.script}") from None
     try:
         return run_demo(handle, sys.stdout, interactive=not args.script and sys.stdin.isatty(),
-                        web_port=web)
+                        web_port=web, now=now)
     except OSError as exc:
         if web is None:
             raise

@@ -25,6 +25,7 @@ from bot.channels.base import ChannelName, InboundMessage, OutboundText, SendRec
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.schedule import describe_local
+from bot.schedule.quiet_hours import QuietHours
 from bot.service.runtime import Services, build_services
 
 MENTEE_PHONE = "+447700900123"
@@ -66,11 +67,20 @@ class DemoPhones:
         return SendReceipt(provider_id=f"demo-{self.count}", status="delivered")
 
 
+def demo_start(now: datetime, quiet_hours: str, tz: str = "Europe/London") -> datetime:
+    """Where the demo's simulated clock starts: `now`, or, inside quiet hours (when nothing goes
+    to a mentee), the moment they end, so a demo tried in the evening still shows a check-in."""
+    start = now.astimezone(UTC).replace(second=0, microsecond=0)
+    if not quiet_hours:
+        return start
+    return QuietHours.parse(quiet_hours).next_open(start, tz)
+
+
 class Demo:
-    def __init__(self, out: TextIO, workdir: Path) -> None:
+    def __init__(self, out: TextIO, workdir: Path, start: datetime | None = None) -> None:
         self.out = out
-        self.clock = ManualClock(datetime.now(UTC).replace(second=0, microsecond=0))
         cfg = Config().with_database(f"sqlite:///{workdir / 'demo.db'}")
+        self.clock = ManualClock(start or demo_start(datetime.now(UTC), cfg.service.quiet_hours))
         self.svc: Services = build_services(cfg, self.clock)
         self.phones = DemoPhones(out, {
             MENTEE_PHONE: "Sam (mentee, SMS)", MENTOR_PHONE: "Dan (mentor)",
@@ -245,9 +255,17 @@ def parse_span(text: str) -> timedelta | None:
     return {"m": timedelta(minutes=amount), "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]
 
 
-def run_demo(stdin: TextIO, stdout: TextIO, interactive: bool, web_port: int | None = None) -> int:
+def run_demo(stdin: TextIO, stdout: TextIO, interactive: bool, web_port: int | None = None,
+             now: datetime | None = None) -> int:
+    """`now`: the real time the demo starts from (default: the machine's clock)."""
     with tempfile.TemporaryDirectory(prefix="checkins-demo-") as tmp:
-        demo = Demo(stdout, Path(tmp))
+        now = now or datetime.now(UTC)
+        quiet = Config().service.quiet_hours
+        start = demo_start(now, quiet)
+        demo = Demo(stdout, Path(tmp), start)
+        if start > now.astimezone(UTC).replace(second=0, microsecond=0):
+            stdout.write(f"It is quiet hours for Sam now ({quiet}: nothing goes to a mentee), so the "
+                         f"demo's clock starts when they end: {describe_local(start, 'Europe/London')}.\n")
         if web_port is not None:
             link = demo.start_web(web_port)
             stdout.write(f"Staff web app, signed in as Dan (no code needed here): {link}\n"

@@ -214,8 +214,11 @@ def test_a_telegram_webhook_secret_under_16_characters_is_one_line(
 def test_the_demos_checkin_to_a_mentee_who_texted_stop_is_refused_in_one_line() -> None:
     from bot.demo import run_demo
 
+    from datetime import UTC, datetime
+
     out = io.StringIO()
-    assert run_demo(io.StringIO("STOP\n/checkin\n/quit\n"), out, interactive=False) == 0
+    morning = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)  # outside quiet hours, whenever this runs
+    assert run_demo(io.StringIO("STOP\n/checkin\n/quit\n"), out, interactive=False, now=morning) == 0
     after_stop = out.getvalue().split("Sam texts: STOP", 1)[1]
     assert "(Sam T. opted out (texted STOP); no check-in sent)" in after_stop
     assert "it's your check-in" not in after_stop

@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.demo import demo_start
 
 CLOSING = "Thanks Sam, that's it for this week. Your mentor will see your answers."
+# A fixed morning, so what is sent never depends on the hour the tests run (quiet hours).
+AT_TEN = ["--at", "2026-12-02T10:00"]
 GOOD_WEEK = "# a good week: mood, sleep, somewhere safe, safe at home, nothing to add\n4\n3 i guess\nyeh\nyes\nno\n"
 
 
@@ -25,7 +28,7 @@ def mentee_lines(out: str) -> list[str]:
 
 
 def test_demo_script_completes_a_whole_check_in(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["demo", "--script", script(tmp_path, GOOD_WEEK)])
+    code = main(["demo", *AT_TEN, "--script", script(tmp_path, GOOD_WEEK)])
     out = capsys.readouterr().out
     assert code == 0
     said = mentee_lines(out)
@@ -38,7 +41,7 @@ def test_demo_script_completes_a_whole_check_in(tmp_path: Path, capsys: pytest.C
 
 def test_demo_shows_staff_alerts_as_they_would_arrive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     replies = "4\n4\nno\nyes\nLeeds\nyes\nno\n/ack\n/quit\nnever read\n"
-    code = main(["demo", "--script", script(tmp_path, replies)])
+    code = main(["demo", *AT_TEN, "--script", script(tmp_path, replies)])
     out = capsys.readouterr().out
     assert code == 0
     to_mentor = [line for line in out.splitlines() if line.startswith("  -> Dan (mentor): ")]
@@ -51,7 +54,7 @@ def test_demo_shows_staff_alerts_as_they_would_arrive(tmp_path: Path, capsys: py
 
 
 def test_a_missing_script_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["demo", "--script", str(tmp_path / "nope.txt")])
+    code = main(["demo", *AT_TEN, "--script", str(tmp_path / "nope.txt")])
     err = capsys.readouterr().err
     assert code == 2
     assert err.strip().splitlines() == [f"checkins: error: script file not found: {tmp_path / 'nope.txt'}"]
@@ -67,7 +70,7 @@ def installed_checkins() -> str:
 def test_the_installed_command_runs_the_demo_script_and_leaves_nothing_behind(tmp_path: Path) -> None:
     workdir = tmp_path / "fresh"
     workdir.mkdir()
-    result = subprocess.run([installed_checkins(), "demo", "--script", script(tmp_path, GOOD_WEEK)],
+    result = subprocess.run([installed_checkins(), "demo", *AT_TEN, "--script", script(tmp_path, GOOD_WEEK)],
                             cwd=workdir, capture_output=True, text=True, timeout=120,
                             env={"PATH": str(Path(sys.executable).parent), "HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr
@@ -76,7 +79,7 @@ def test_the_installed_command_runs_the_demo_script_and_leaves_nothing_behind(tm
 
 
 def test_the_demo_reads_piped_stdin_too(tmp_path: Path) -> None:
-    result = subprocess.run([installed_checkins(), "demo"], input=GOOD_WEEK, cwd=tmp_path,
+    result = subprocess.run([installed_checkins(), "demo", *AT_TEN], input=GOOD_WEEK, cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert CLOSING in result.stdout
@@ -86,9 +89,38 @@ def test_the_demo_reads_piped_stdin_too(tmp_path: Path) -> None:
 def test_the_demo_sends_no_check_in_to_a_mentee_who_texted_stop(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     """/checkin after STOP says why nothing went, instead of texting Sam anyway."""
-    code = main(["demo", "--script", script(tmp_path, "STOP\n/checkin\n")])
+    code = main(["demo", *AT_TEN, "--script", script(tmp_path, "STOP\n/checkin\n")])
     out = capsys.readouterr().out
     assert code == 0
     after = out[out.index("Sam texts: STOP"):]
     assert "opted out (texted STOP); no check-in sent" in after
     assert not any("it's your check-in" in line for line in mentee_lines(after))
+
+
+def test_a_demo_started_in_quiet_hours_starts_its_clock_when_they_end(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Tried at 10pm, the demo still shows a check-in: its simulated clock starts at 8am."""
+    code = main(["demo", "--at", "2026-12-02T22:15", "--script", script(tmp_path, GOOD_WEEK)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "It is quiet hours for Sam now (21:00-08:00: nothing goes to a mentee)" in out
+    assert "starts when they end: Thu 3 Dec 08:00 GMT." in out
+    assert mentee_lines(out)[0].startswith("Hi Sam, it's your check-in.")
+    assert mentee_lines(out)[-1].startswith(CLOSING)
+
+
+def test_the_demo_clock_starts_now_outside_quiet_hours_and_at_their_end_inside() -> None:
+    from datetime import UTC, datetime
+
+    assert demo_start(datetime(2026, 6, 3, 9, 30, 42, tzinfo=UTC), "21:00-08:00") == datetime(2026, 6, 3, 9, 30, tzinfo=UTC)
+    # 21:30 BST is 20:30 UTC: quiet; 08:00 BST next day is 07:00 UTC
+    assert demo_start(datetime(2026, 6, 3, 20, 30, tzinfo=UTC), "21:00-08:00") == datetime(2026, 6, 4, 7, 0, tzinfo=UTC)
+    assert demo_start(datetime(2026, 6, 3, 20, 30, tzinfo=UTC), "") == datetime(2026, 6, 3, 20, 30, tzinfo=UTC)
+
+
+def test_a_demo_time_that_is_not_a_time_is_one_line_and_exit_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["demo", "--at", "teatime", "--script", script(tmp_path, GOOD_WEEK)])
+    assert code == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "checkins: error: --at 'teatime' is not a time; write it like 2026-12-04T10:00"]

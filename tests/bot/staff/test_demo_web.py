@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from tests.bot.staff.conftest import CRISIS, CSRF_RE
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[Demo, io.StringIO]]:
     out = io.StringIO()
-    d = Demo(out, tmp_path)
+    d = Demo(out, tmp_path, datetime(2026, 12, 2, 10, 0, tzinfo=UTC))  # a morning: outside quiet hours
     yield d, out
     d.stop_web()
     d.svc.engine.dispose()

@@ -53,14 +53,14 @@ def _timed_service(config: Config, port: int, web_only: bool) -> None:
     handle, batch, claim = turns.handle_message, turns._process_batch, outbox._claim_jobs
     send, record, store = outbox._send, outbox.record_outcomes, sink.DatabaseSink.store_batch_sync
 
-    def timed_handle(session: Any, svc: Any, row: Any, now: Any) -> None:
+    def timed_handle(session: Any, svc: Any, row: Any, now: Any, *rest: Any) -> None:
         began = time.time()
-        handle(session, svc, row, now)
+        handle(session, svc, row, now, *rest)  # `rest`: what the pass read ahead for it
         _stamp("turn", row.address, began, time.time())
 
-    def timed_batch(svc: Any, limit: int, *, isolate: bool) -> Any:
+    def timed_batch(svc: Any, limit: int, **kw: Any) -> Any:
         began = time.time()
-        result = batch(svc, limit, isolate=isolate)
+        result = batch(svc, limit, **kw)
         _stamp("batch", result[0], began, time.time())
         return result
 

@@ -56,7 +56,7 @@ class ServiceConfig:
     sqlite_busy_timeout_seconds: float = 5.0
     # Turns run side by side for different people (PostgreSQL only; SQLite has one writer at a
     # time, so it runs one): a burst of crisis texts is not handled one after another.
-    turn_workers: int = 4
+    turn_workers: int = 1
 
 
 @dataclass(frozen=True)

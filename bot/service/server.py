@@ -15,7 +15,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,13 +118,11 @@ class Runner:
             return 1
         return self.svc.config.service.turn_workers
 
-    def _inbound_pass(self, worker: int | None) -> Callable[[], Awaitable[int]]:
-        async def run() -> int:
-            # Their own threads: turns never wait for a thread the webhook's writes or the
-            # sender's receipts hold, nor hold those up (the default pool has cores + 4).
-            return await asyncio.get_running_loop().run_in_executor(
-                self._turn_threads, functools.partial(loops.handle_inbound, self.svc, worker=worker))
-        return run
+    async def _inbound_pass(self, worker: int | None = None) -> int:
+        # Their own threads: turns never wait for a thread the webhook's writes or the
+        # sender's receipts hold, nor hold those up (the default pool has cores + 4).
+        return await asyncio.get_running_loop().run_in_executor(
+            self._turn_threads, functools.partial(loops.handle_inbound, self.svc, worker=worker))
 
     async def _outbox_pass(self) -> int:
         return await loops.send_pass(self.svc)
@@ -202,7 +200,8 @@ class Runner:
             name = "inbound" if n == 0 else f"inbound {n + 1}"
             self.beats[name] = started
             self.tasks.append(asyncio.create_task(
-                self._loop(name, wakeups.inbound, self._inbound_pass(n if workers > 1 else None)),
+                self._loop(name, wakeups.inbound if n == 0 else wakeups.inbound_help,
+                           functools.partial(self._inbound_pass, n if workers > 1 else None)),
                 name=name))
         self.tasks.append(asyncio.create_task(self._loop("outbox", wakeups.outbox, self._outbox_pass),
                                               name="outbox"))
@@ -249,6 +248,7 @@ class Runner:
             self.scheduler.shutdown(wait=False)
         if self.svc.wakeups is not None:  # wake the loops waiting for work, so they see stopping
             self.svc.wakeups.inbound.set()
+            self.svc.wakeups.inbound_help.set()
             self.svc.wakeups.outbox.set()
         for task in self.tasks:
             if task.get_name() == "telegram-polling":

@@ -63,13 +63,13 @@ def process_inbound(svc: Services, limit: int = 50, *, worker: int | None = None
     if handled:
         svc.poke_outbox()
     if left:
-        svc.poke_inbound()  # it claimed more than it had time for: wake an idle worker for them
+        svc.ask_inbound_help()  # it claimed more than it had time for: wake an idle worker
     return handled
 
 
 # With several turn workers a worker claims only about what it is likely to handle before its
 # batch commits, so the rest stay free for the others (a claim locks every row it returns).
-CLAIM_LEAST = 4
+CLAIM_LEAST = 8
 
 
 def claim_size(svc: Services, limit: int, worker: int | None) -> int:

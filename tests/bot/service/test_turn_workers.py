@@ -68,8 +68,8 @@ def test_the_only_worker_claims_the_whole_batch_and_one_of_several_about_what_it
         services: Services) -> None:
     assert claim_size(services, 50, None) == 50
     assert claim_size(services, 50, 0) == CLAIM_LEAST  # nothing handled yet: a few
-    services.extras[(LAST_PASS, 0)] = 3
-    assert claim_size(services, 50, 0) == 6  # twice the last pass's
+    services.extras[(LAST_PASS, 0)] = CLAIM_LEAST
+    assert claim_size(services, 50, 0) == 2 * CLAIM_LEAST  # twice the last pass's
     assert claim_size(services, 50, 1) == CLAIM_LEAST  # each worker keeps its own pace
     services.extras[(LAST_PASS, 0)] = 40
     assert claim_size(services, 50, 0) == 50  # a backlog on a quiet machine: big batches again
@@ -81,14 +81,14 @@ def test_a_crisis_behind_many_ordinary_texts_is_claimed_first_by_a_worker_taking
     seed(svc)
     add_others(svc)
     crisis = urgent_crisis_text()
-    for phone in OTHERS:  # twelve ordinary texts wait ahead of Sam
+    for phone in OTHERS:  # twelve ordinary texts wait ahead of Sam, and twelve more after him
         store(svc, "all good this week", phone)
     store(svc, "hiya", MENTEE)  # Sam's first, ordinary, then the crisis
-    for phone in OTHERS[:6]:
+    for phone in OTHERS:
         store(svc, "me again", phone)
     store(svc, crisis, MENTEE)
 
-    # One pass (the test's clock stands still) claims four: both of Sam's, first, and the two
+    # One pass (the test's clock stands still) claims a few: both of Sam's, first, and the
     # oldest; it commits once Sam's are handled, so their alerts go out without waiting.
     assert process_inbound(svc, worker=0) == 2
     done = processed(svc)
@@ -97,7 +97,7 @@ def test_a_crisis_behind_many_ordinary_texts_is_claimed_first_by_a_worker_taking
     assert [(a.category, a.severity) for a in rows(svc, Alert)] == [("crisis", "urgent")]
 
     process_inbound(svc, worker=0)  # then the oldest ordinary texts, in the order they came
-    assert [m.address for m in processed(svc) if m.address != MENTEE] == OTHERS[:4]
+    assert [m.address for m in processed(svc) if m.address != MENTEE] == OTHERS[:CLAIM_LEAST]
 
 
 def test_a_pass_that_runs_out_of_time_wakes_another_worker_for_what_it_left(
@@ -107,18 +107,18 @@ def test_a_pass_that_runs_out_of_time_wakes_another_worker_for_what_it_left(
     for phone in OTHERS[:4]:
         store(services, "hiya, all good this week", phone)
     services.wakeups = Wakeups()
-    services.wakeups.inbound.clear()  # storing poked it; what follows is the pass's own doing
+    assert not services.wakeups.inbound_help.is_set()  # a webhook pokes the first worker only
     standing = clock.now
     calls = iter(range(1000))
     monkeypatch.setattr(clock, "now", lambda: standing() + BATCH_TIME * 2 if next(calls) else standing())
 
     assert process_inbound(services, worker=0) == 1  # the service clock passed the bound
-    assert services.wakeups.inbound.is_set()  # the three it claimed and left are someone's now
+    assert services.wakeups.inbound_help.is_set()  # an idle worker is asked to take what it left
 
-    services.wakeups.inbound.clear()
+    services.wakeups.inbound_help.clear()
     monkeypatch.setattr(clock, "now", standing)
     assert process_inbound(services, worker=0) == 3  # the rest, in time
-    assert not services.wakeups.inbound.is_set()  # it finished all it claimed: nobody to wake
+    assert not services.wakeups.inbound_help.is_set()  # it finished all it claimed: nobody to wake
 
 
 def test_several_workers_sharing_one_process_handle_each_message_once_and_each_mentee_in_order(

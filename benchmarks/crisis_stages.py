@@ -53,14 +53,14 @@ def _timed_service(config: Config, port: int, web_only: bool) -> None:
     handle, batch, claim = turns.handle_message, turns._process_batch, outbox._claim_jobs
     send, record, store = outbox._send, outbox.record_outcomes, sink.DatabaseSink.store_batch_sync
 
-    def timed_handle(session: Any, svc: Any, row: Any, now: Any) -> None:
+    def timed_handle(session: Any, svc: Any, row: Any, now: Any, *rest: Any) -> None:
         began = time.time()
-        handle(session, svc, row, now)
+        handle(session, svc, row, now, *rest)  # `rest`: what the pass read ahead for it
         _stamp("turn", row.address, began, time.time())
 
-    def timed_batch(svc: Any, limit: int, *, isolate: bool) -> Any:
+    def timed_batch(svc: Any, limit: int, **kw: Any) -> Any:
         began = time.time()
-        result = batch(svc, limit, isolate=isolate)
+        result = batch(svc, limit, **kw)
         _stamp("batch", result[0], began, time.time())
         return result
 
@@ -159,6 +159,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bursts", default="10:8,50:3", help="SIZE:COUNT,... bursts of crisis texts")
     ap.add_argument("--ordinary", type=float, default=S.ORDINARY_RATE, help="ordinary texts a second alongside")
+    ap.add_argument("--turn-workers", type=int, default=0,
+                    help="the service's [service] turn_workers (default: its own default)")
     args = ap.parse_args()
     bursts = {int(k): int(v) for k, v in (p.split(":") for p in args.bursts.split(","))}
     S.ORDINARY_RATE = args.ordinary
@@ -188,7 +190,12 @@ def main() -> int:
             need = sum(b * n for b, n in bursts.items()) + 200
             S.seed(url, need)
             suite.seeded_until = need
-            service = _start(S.service_config(url, fake))
+            config = S.service_config(url, fake)
+            if args.turn_workers:
+                from dataclasses import replace
+
+                config = replace(config, service=replace(config.service, turn_workers=args.turn_workers))
+            service = _start(config)
             try:
                 S.wait_ready(service)
                 suite.crisis("postgresql", service, fake)

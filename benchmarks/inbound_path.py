@@ -9,6 +9,7 @@ disturbs far less than wall time. The ratio before/after is the speed-up.
     git worktree add /tmp/checkins-before <commit>      # or: git archive <commit> | tar -x -C DIR
     python benchmarks/inbound_path.py --before /tmp/checkins-before --rounds 3
     python benchmarks/inbound_path.py --profile profile.txt   # pyinstrument, this tree only
+    python benchmarks/inbound_path.py --crisis --messages 100  # every text a crisis
 
 `--before-without-sniffio` hides sniffio from the before run (its absence made httpcore re-run a
 failed import on every request).
@@ -77,7 +78,8 @@ with FakeTwilio() as fake, tempfile.TemporaryDirectory() as tmp:
             for i in range(n)])
     warm_up()
     sink = DatabaseSink(svc)
-    texts = ["feeling ok this week, nothing much to report", "bit tired but fine"]
+    texts = (["Got a rope and im doing it tonight, ive had enough"] * 2 if args.get("crisis")
+             else ["feeling ok this week, nothing much to report", "bit tired but fine"])
     inbound = [InboundMessage(channel="sms", provider_id=f"SM{i:032x}", address=f"+4477{i:08d}",
                               text=texts[i % 2]) for i in range(n)]
     profiler = None
@@ -112,8 +114,10 @@ with FakeTwilio() as fake, tempfile.TemporaryDirectory() as tmp:
 '''
 
 
-def run_tree(tree: Path, messages: int, database: str, hide_sniffio: bool, profile: str = "") -> dict:
+def run_tree(tree: Path, messages: int, database: str, hide_sniffio: bool, profile: str = "",
+             crisis: bool = False) -> dict:
     arg = json.dumps({"messages": messages, "database": database, "hide_sniffio": hide_sniffio,
+                      "crisis": crisis,
                       "profile": profile})
     out = subprocess.run([sys.executable, "-c", CHILD, arg], cwd=tree, check=True, capture_output=True,
                          text=True, env={**os.environ, "PYTHONPATH": str(tree)})
@@ -128,9 +132,12 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--database", default="", help="default: a temporary SQLite file")
     ap.add_argument("--profile", default="", help="write a pyinstrument profile of this tree to FILE")
+    ap.add_argument("--crisis", action="store_true",
+                    help="every text a crisis (an alert, its ladder, two staff pages, the helplines)")
     args = ap.parse_args()
     if args.profile:
-        print(run_tree(ROOT, args.messages, args.database, False, str(Path(args.profile).resolve())))
+        print(run_tree(ROOT, args.messages, args.database, False, str(Path(args.profile).resolve()),
+                       args.crisis))
         return 0
     per: dict[str, list[float]] = {"before": [], "after": []}
     turn: dict[str, list[float]] = {"before": [], "after": []}
@@ -139,7 +146,7 @@ def main() -> int:
                                  ("after", ROOT, False)):
             if name == "before" and not args.before:
                 continue
-            result = run_tree(tree, args.messages, args.database, hide)
+            result = run_tree(tree, args.messages, args.database, hide, crisis=args.crisis)
             ms = result["cpu"] / result["messages"] * 1000
             per[name].append(ms)
             turn[name].append(result["turn_cpu"] / result["messages"] * 1000)

@@ -54,6 +54,9 @@ class ServiceConfig:
     resend_window_minutes: float = 30.0
     send_retry_max_seconds: float = 1800.0
     sqlite_busy_timeout_seconds: float = 5.0
+    # Turns run side by side for different people (PostgreSQL only; SQLite has one writer at a
+    # time, so it runs one): a burst of crisis texts is not handled one after another.
+    turn_workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -262,7 +265,8 @@ def _validate(cfg: Config) -> None:
     except InvalidDetails as exc:
         raise ConfigError(f"config [service] sms_regions: {exc}") from None
     for key, least in (("send_concurrency", 1), ("send_lease_seconds", 1), ("send_timeout_seconds", 0.1),
-                       ("send_retry_max_seconds", 1), ("sqlite_busy_timeout_seconds", 0.01)):
+                       ("send_retry_max_seconds", 1), ("sqlite_busy_timeout_seconds", 0.01),
+                       ("turn_workers", 1)):
         if getattr(cfg.service, key) < least:
             raise ConfigError(f"config [service] {key}: must be at least {least}, "
                               f"got {getattr(cfg.service, key)!r}")

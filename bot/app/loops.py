@@ -27,9 +27,10 @@ def receive(svc: Services, message: InboundMessage) -> bool:
     return DatabaseSink(svc).store_inbound_sync(message)
 
 
-def handle_inbound(svc: Services) -> int:
-    """Handle stored inbound messages (one turn each); returns how many."""
-    return turns.process_inbound(svc)
+def handle_inbound(svc: Services, worker: int | None = None) -> int:
+    """Handle stored inbound messages (one turn each); returns how many. `worker`: which of
+    several turn workers in this process runs the pass (None: the only one)."""
+    return turns.process_inbound(svc, worker=worker)
 
 
 async def send_pass(svc: Services, *, urgent_only: bool = False) -> int:

@@ -40,6 +40,9 @@ class Wakeups:
     inbound: asyncio.Event = field(default_factory=asyncio.Event)
     outbox: asyncio.Event = field(default_factory=asyncio.Event)
     urgent_outbox: asyncio.Event = field(default_factory=asyncio.Event)  # the senders' urgent lane
+    # The second and later turn workers: woken only when a pass left work it had claimed (a
+    # backlog), not by every webhook, so an idle process runs one claim per poke, not several.
+    inbound_help: asyncio.Event = field(default_factory=asyncio.Event)
     loop: asyncio.AbstractEventLoop | None = None
 
     def _set(self, event: asyncio.Event) -> None:
@@ -54,6 +57,9 @@ class Wakeups:
 
     def poke_inbound(self) -> None:
         self._set(self.inbound)
+
+    def ask_inbound_help(self) -> None:
+        self._set(self.inbound_help)
 
     def poke_outbox(self) -> None:
         self._set(self.outbox)
@@ -103,6 +109,10 @@ class Services:
     def poke_inbound(self) -> None:
         if self.wakeups:
             self.wakeups.poke_inbound()
+
+    def ask_inbound_help(self) -> None:
+        if self.wakeups:
+            self.wakeups.ask_inbound_help()
 
 
 def build_services(config: Config, clock: Clock | None = None, *, create_schema: bool = True,

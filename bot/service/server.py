@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import logging
 import threading
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +93,7 @@ class Runner:
     planned: asyncio.Event = field(default_factory=asyncio.Event)  # start-up planning finished
     # When each loop last finished a pass (time.monotonic()); /readyz reports a stale one.
     beats: dict[str, float] = field(default_factory=dict)
+    _turn_threads: ThreadPoolExecutor | None = None
 
     async def _loop(self, name: str, event: asyncio.Event, work: Any) -> None:
         while not self.stopping.is_set():
@@ -108,8 +111,18 @@ class Runner:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(event.wait(), timeout=self.poll_interval)
 
-    async def _inbound_pass(self) -> int:
-        return await asyncio.to_thread(loops.handle_inbound, self.svc)
+    def turn_workers(self) -> int:
+        """How many turn workers run side by side: `[service] turn_workers` on PostgreSQL, one
+        on SQLite (one writer at a time: a second would only wait for the first)."""
+        if self.svc.engine.dialect.name == "sqlite":
+            return 1
+        return self.svc.config.service.turn_workers
+
+    async def _inbound_pass(self, worker: int | None = None) -> int:
+        # Their own threads: turns never wait for a thread the webhook's writes or the
+        # sender's receipts hold, nor hold those up (the default pool has cores + 4).
+        return await asyncio.get_running_loop().run_in_executor(
+            self._turn_threads, functools.partial(loops.handle_inbound, self.svc, worker=worker))
 
     async def _outbox_pass(self) -> int:
         return await loops.send_pass(self.svc)
@@ -179,8 +192,17 @@ class Runner:
         self.scheduler.add_job(self._tick, "interval", seconds=cfg.service.tick_seconds,
                                id="tick", max_instances=1, coalesce=True)
         self.scheduler.start()
-        self.tasks.append(asyncio.create_task(self._loop("inbound", wakeups.inbound, self._inbound_pass),
-                                              name="inbound"))
+        workers = self.turn_workers()
+        self._turn_threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="turns")
+        for n in range(workers):
+            # Each its own share of a burst; per-person order holds between them as between
+            # processes (MessageRepo.claim_inbound, the mentee's row lock).
+            name = "inbound" if n == 0 else f"inbound {n + 1}"
+            self.beats[name] = started
+            self.tasks.append(asyncio.create_task(
+                self._loop(name, wakeups.inbound if n == 0 else wakeups.inbound_help,
+                           functools.partial(self._inbound_pass, n if workers > 1 else None)),
+                name=name))
         self.tasks.append(asyncio.create_task(self._loop("outbox", wakeups.outbox, self._outbox_pass),
                                               name="outbox"))
         # Alerts and helpline replies never wait for a batch of ordinary messages to finish.
@@ -226,6 +248,7 @@ class Runner:
             self.scheduler.shutdown(wait=False)
         if self.svc.wakeups is not None:  # wake the loops waiting for work, so they see stopping
             self.svc.wakeups.inbound.set()
+            self.svc.wakeups.inbound_help.set()
             self.svc.wakeups.outbox.set()
         for task in self.tasks:
             if task.get_name() == "telegram-polling":
@@ -238,6 +261,8 @@ class Runner:
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self._turn_threads is not None:
+            self._turn_threads.shutdown(wait=False)  # a pass still running ends with its commit
         for channel in self.svc.channels.values():
             for name in ("stop", "close"):
                 closer = getattr(channel, name, None)

@@ -46,50 +46,76 @@ NUDGE_EVERY = timedelta(hours=3)  # and the mentor one nudge
 _START_CODE = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{4,64})\s*$")
 
 
-def process_inbound(svc: Services, limit: int = 50) -> int:
+def process_inbound(svc: Services, limit: int = 50, *, worker: int | None = None) -> int:
     """Handle stored, unprocessed inbound messages; returns how many were handled.
 
     A batch is handled in one transaction. If anything in it raises, the whole batch is rolled
     back and handled again one message per savepoint, so one bad message can neither block the
     others nor go unseen: it is flagged for a human (fail closed).
+
+    `worker`: this pass's turn worker when a process runs several side by side (see
+    claim_size); None when it is the only one.
     """
-    handled, blanked = svc.retrying(lambda: _process_or_isolate(svc, limit), "handling inbound messages")
+    handled, blanked, left = svc.retrying(lambda: _process_or_isolate(svc, limit, worker),
+                                          "handling inbound messages")
     if blanked:
         scrub_wal(svc.engine)  # a stranger's words were blanked: leave no copy in the WAL
     if handled:
         svc.poke_outbox()
+    if left:
+        svc.ask_inbound_help()  # it claimed more than it had time for: wake an idle worker
     return handled
 
 
-def _process_or_isolate(svc: Services, limit: int) -> tuple[int, bool]:
+# With several turn workers a worker claims only about what it is likely to handle before its
+# batch commits, so the rest stay free for the others (a claim locks every row it returns).
+CLAIM_LEAST = 8
+
+
+def claim_size(svc: Services, limit: int, worker: int | None) -> int:
+    """How many rows a pass claims: `limit` when it is the only worker; with several, twice
+    what this worker's last pass handled (at least CLAIM_LEAST, at most `limit`), so a burst is
+    shared out, and a backlog on a quiet machine still goes in big batches."""
+    if worker is None:
+        return limit
+    return max(CLAIM_LEAST, min(limit, 2 * svc.extras.get((LAST_PASS, worker), 0)))
+
+
+def _process_or_isolate(svc: Services, limit: int, worker: int | None) -> tuple[int, bool, int]:
     try:
-        return _process_batch(svc, limit, isolate=False)
+        return _process_batch(svc, limit, isolate=False, worker=worker)
     except Exception as exc:
         if is_lock_error(exc):
             raise  # not the batch's fault: the whole unit runs again
         log.warning("an inbound batch failed; handling its messages one at a time")
-        return _process_batch(svc, limit, isolate=True)
+        return _process_batch(svc, limit, isolate=True, worker=worker)
 
 
-def _process_batch(svc: Services, limit: int, *, isolate: bool) -> tuple[int, bool]:
-    """Handle one batch; returns how many, and whether any stranger's words were blanked."""
+def _process_batch(svc: Services, limit: int, *, isolate: bool,
+                   worker: int | None = None) -> tuple[int, bool, int]:
+    """Handle one batch; returns how many, whether any stranger's words were blanked, and how
+    many it claimed but left for the next pass."""
     # A batch commits within about BATCH_TIME even in a burst: a crisis text's alerts are
     # sent only after its batch commits, so a long batch would hold them back (the rows left
     # over are released by the commit and taken by the next pass at once).
+    pace = LAST_PASS if worker is None else (LAST_PASS, worker)
     with svc.sessions() as session, session.begin():
         now = svc.clock.now()
-        claimed, urgent_ids = _urgent_first(MessageRepo(session).claim_inbound(limit))
+        # Of the first `limit` waiting, a crisis is claimed first however few a worker takes.
+        claimed, urgent_ids = _urgent_first(MessageRepo(session).claim_inbound(
+            limit, take=claim_size(svc, limit, worker), prefer=_is_urgent))
         if isolate:
-            return _run_turns(session, svc, claimed, urgent_ids, now, isolate=True)
+            handled, blanked = _run_turns(session, svc, claimed, urgent_ids, now, pace, isolate=True)
+            return handled, blanked, len(claimed) - handled
         # The turns' routine replies and nudges are written together, in one INSERT.
         with outbox_rows_later(session):
-            handled, blanked = _run_turns(session, svc, claimed, urgent_ids, now, isolate=False)
-    svc.extras[LAST_PASS] = handled
-    return handled, blanked
+            handled, blanked = _run_turns(session, svc, claimed, urgent_ids, now, pace, isolate=False)
+    svc.extras[pace] = handled
+    return handled, blanked, len(claimed) - handled
 
 
 def _run_turns(session: Session, svc: Services, claimed: Sequence[Any], urgent_ids: set[int],
-               now: datetime, *, isolate: bool) -> tuple[int, bool]:
+               now: datetime, pace: Any = LAST_PASS, *, isolate: bool) -> tuple[int, bool]:
     handled = 0
     blanked = False
     deadline = now + BATCH_TIME
@@ -104,7 +130,7 @@ def _run_turns(session: Session, svc: Services, claimed: Sequence[Any], urgent_i
             break  # commit the urgent ones now; their alerts go out as soon as they commit
         # A pass reads ahead as many as the last one handled: on a busy machine that may be
         # one or two inside BATCH_TIME, in a backlog on a quiet one, dozens.
-        ahead = max(2, svc.extras.get(LAST_PASS, 2)) if handled == 0 else LOAD_AHEAD
+        ahead = max(2, svc.extras.get(pace, 2)) if handled == 0 else LOAD_AHEAD
         if ref.id not in loaded:  # a pass on a busy machine often handles only one or two
             loaded.update(messages.get_many([r.id for r in claimed[index:index + ahead]]))
         row = loaded[ref.id]

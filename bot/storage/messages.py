@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, or_, select, update
+from sqlalchemy import bindparam, case, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -122,11 +122,20 @@ class MessageRepo:
             _STORE_INBOUND[self.session.get_bind().dialect.name] = stmt
         return {(c, p) for c, p in self.session.execute(stmt, values).all()}
 
-    def claim_inbound(self, limit: int = 50) -> Sequence[Any]:
+    def claim_inbound(self, limit: int = 50, *, take: int | None = None,
+                      prefer: Callable[[Any], bool] | None = None) -> Sequence[Any]:
         """As next_inbound, but plain rows (id, channel, address, body) instead of ORM objects:
         a pass that handles only a few of them (its deadline came) has not built all of them.
-        Load the ones handled with get_many."""
+        Load the ones handled with get_many.
+
+        `take` (one of several workers claiming only a few each): the first `limit` unprocessed
+        rows are read without locking and at most `take` of them claimed, skipping rows other
+        workers hold: first every row of the senders `prefer` picks a row of (an urgent text,
+        and the messages before it from the same person), then the oldest. So a crisis among
+        the first `limit` is taken next, however few a worker claims."""
         t = Message.__table__.c
+        if take is not None and take < limit:
+            return self._claim_some(limit, take, prefer)
         stmt = (
             select(t.id, t.channel, t.address, t.body)
             .where(t.direction == "in", t.processed_at.is_(None))
@@ -135,6 +144,31 @@ class MessageRepo:
             .with_for_update(skip_locked=True)
         )
         return self._in_sender_order(self.session.execute(stmt).all())
+
+    def _claim_some(self, limit: int, take: int, prefer: Callable[[Any], bool] | None) -> Sequence[Any]:
+        t = Message.__table__.c
+        window = self.session.execute(
+            select(t.id, t.channel, t.address, t.body)
+            .where(t.direction == "in", t.processed_at.is_(None))
+            .order_by(t.id).limit(limit)).all()
+        if not window:
+            return []
+        first = [t.id]
+        if prefer is not None:  # addresses are encrypted: senders are matched here, not in SQL
+            chosen = {(r.channel, r.address) for r in window if prefer(r)}
+            preferred = [r.id for r in window if (r.channel, r.address) in chosen]
+            if preferred:
+                first = [case((one_of(self.session, t.id, preferred), 0), else_=1), t.id]
+        stmt = (
+            select(t.id, t.channel, t.address, t.body)
+            .where(one_of(self.session, t.id, [r.id for r in window]), t.processed_at.is_(None))
+            .order_by(*first)
+            .limit(take)
+            .with_for_update(skip_locked=True)
+        )
+        # In id order for the sender check: a row whose sender has an earlier unprocessed row
+        # not claimed here (held elsewhere, or left for later) is left out.
+        return self._in_sender_order(sorted(self.session.execute(stmt).all(), key=lambda r: r.id))
 
     def next_inbound(self, limit: int = 50) -> Sequence[Message]:
         """Unprocessed inbound messages, oldest first, locked (skipped if another worker has them).

@@ -272,8 +272,6 @@ class Detector:
         if not every_category and too_short and "crisis" not in kept:
             return []
         aside = self._set_aside(norm.text, traces)
-        if not every_category and self._model_cannot_add(model, norm.text, aside, kept, too_short):
-            return []
         plain = model.probabilities(norm.text)
         probability = {c: plain[c] if c not in aside else model.probabilities(_blank(norm.text, aside[c]))[c]
                        for c in model.categories}
@@ -320,27 +318,6 @@ class Detector:
                 frozenset() if adds else frozenset(why), adds, span, round(found.probability, 4),
             ))
         return out
-
-    @staticmethod
-    def _model_cannot_add(model: LearnedModel, text: str, aside: dict[str, list[tuple[int, int]]],
-                          kept: dict[str, str], too_short: bool) -> bool:
-        """Whether the model's bound (`LearnedModel.certainly_below`) shows it can add nothing,
-        so it need not be scored: seven messages in ten it is scored for.
-
-        It adds a category only at or above the category's threshold (`with_other` only ever
-        raises it), scored with that category's set-aside words blanked; nothing to a category
-        the rules kept, except urgency to a crisis they kept as a concern (scored as crisis).
-        So below threshold on each of those outputs, `_model_traces` would return nothing.
-        """
-        needed: dict[str, list[str]] = {}  # text scored -> outputs it must be below on
-        if not too_short:  # (a message too short is never flagged by the model)
-            for category in model.categories:
-                if category not in kept:
-                    needed.setdefault(_blank(text, aside[category]) if category in aside else text,
-                                      []).append(category)
-        if kept.get("crisis") == "concern" and URGENCY in model.outputs:
-            needed.setdefault(_blank(text, aside["crisis"]) if "crisis" in aside else text, []).append(URGENCY)
-        return all(model.certainly_below(scored, outputs) for scored, outputs in needed.items())
 
     def learned_probability(self, normalised: str, rule_aside: Iterable[tuple[int, int]], output: str,
                             model: LearnedModel) -> LearnedScore:

@@ -24,8 +24,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from itertools import chain, compress, repeat
-from operator import gt
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -81,16 +80,16 @@ class Block:
     kept as row numbers; a word's letter pieces are worked out once per distinct word.
     """
 
-    def __init__(self, table: Mapping[str, tuple[float, ...]], n_outputs: int) -> None:
-        self.width = 1 + n_outputs  # columns per row: the IDF squared, then one per output
+    def __init__(self, table: Mapping[str, tuple[float, ...]]) -> None:
         self.index: dict[str, int] = {}
         self.rows: list[tuple[float, ...]] = []
         for feature, (idf, *weights) in table.items():
             self.index[feature] = len(self.rows)
             self.rows.append((idf * idf, *(idf * w for w in weights)))
         self._pieces: dict[str, tuple[int, ...]] = {}
-        self._sums: dict[str, tuple[float, ...]] = {}  # see word_sums
         self._pairs: dict[tuple[str, ...], int] | None = None  # built on first use (word block)
+        # Every row has the same width (from_dict builds them so): decided once, not per call.
+        self._width = {len(row) for row in self.rows}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -116,96 +115,6 @@ class Block:
                 self._pieces[word] = found
         return found
 
-    def word_sums(self, word: str) -> tuple[float, ...]:
-        """What the bounds (`upper_dot`) add up for one word's letter pieces, each as often as
-        it occurs in the word; cached. With n outputs, in this order: the sum of the IDFs
-        squared (q); per output, of the IDF times weight (W); of all the |W|; per output, of
-        the negative parts max(-W, 0), then the same over the word's distinct pieces; how
-        often its commonest piece occurs in it; and how many pieces it has."""
-        found = self._sums.get(word)
-        if found is None:
-            ids = self.piece_ids(word)
-            rows = self._bound_rows
-            n = self.width - 1
-            full = [sum(column) for column in zip(*map(rows.__getitem__, ids))] or [0.0] * (2 * n + 2)
-            distinct = [sum(column) for column in zip(*map(rows.__getitem__, dict.fromkeys(ids)))]
-            most = max(Counter(ids).values(), default=0)
-            found = (*full, *(distinct[n + 2:] or [0.0] * n), float(most), float(len(ids)))
-            if len(self._sums) < _WORD_CACHE_SIZE:
-                self._sums[word] = found
-        return found
-
-    @cached_property
-    def _bound_rows(self) -> list[tuple[float, ...]]:
-        """Each row, then the sum of its weights' absolute values and each weight's negative
-        part (what `word_sums` adds up)."""
-        return [(*row, sum(map(abs, row[1:])), *(max(-w, 0.0) for w in row[1:])) for row in self.rows]
-
-    def word_entries(self, words: Sequence[str]) -> list[tuple[float, ...]]:
-        """`word_sums` of each of `words`."""
-        entries = list(map(self._sums.get, words))
-        if None in entries:  # a word not seen before
-            entries = [e if e is not None else self.word_sums(w) for w, e in zip(words, entries)]
-        return entries
-
-    def upper_dot(self, entries: Sequence[tuple[float, ...]], counts: Counter[int] | None = None,
-                  ) -> list[float] | None:
-        """For the char block: a number at or above what `dot_counts(counts)` gives for each
-        output, where `counts` are the letter pieces of words whose `word_sums` are `entries`,
-        without `dot_counts`' pass over every piece. Without `counts` (the words alone) a
-        looser bound, with no pass over the pieces at all. None for a text too long for the
-        argument below (then only the score itself can say).
-
-        Why it is safe. Write n_f for how often piece f occurs in the text (the sum over its
-        words), t(n) = 1 + ln n for the sublinear term frequency (t(1) = 1), q_f for the IDF
-        squared and W_f for IDF times weight. `dot_counts` gives N / sqrt(D) with
-            N = sum_f t(n_f) W_f,   D = sum_f t(n_f)^2 q_f.
-        Adding up the words' sums gives sum_f n_f W_f and sum_f n_f q_f.
-        - With `counts`: adding, for each piece that occurs more than once, (t(n_f) - n_f) W_f
-          and (t(n_f)^2 - n_f) q_f turns those into exactly N and D.
-        - Without: t(n) <= n, and t(n) >= 1, so (t(n_f) - n_f) W_f is at most (n_f - 1) times
-          max(-W_f, 0); summed over pieces that is the words' negative parts less those of the
-          distinct pieces in the text, which include any one word's distinct pieces: N is at
-          most sum_f n_f W_f + (sum of the words' negative parts) - (the largest one word's
-          distinct negative parts). And t(n)^2 >= g n for every n up to m, the largest number
-          of times a piece can occur (the sum over words of their commonest piece's count),
-          with g = _TF_FLOOR[m] <= 1, so D >= g sum_f n_f q_f. N / sqrt(D) is then at most
-          max(N's bound, 0) / sqrt(D's bound).
-        Rounding: with at most _BOUND_PIECES pieces each sum has at most twice that many terms,
-        whose sizes are bounded by 2A, A = sum_f n_f |W_f| (numerators), and by 100 times D
-        (n / t(n)^2 < 50 for n up to 4,096), so each computed value is within 1e-8 of the real
-        one relative to A / sqrt(D) (u = 2^-53 per operation). The margin added, 1e-6 times
-        A over the square root used, covers the rounding of both sides 100 times over.
-        """
-        width = self.width
-        n = width - 1
-        columns = list(zip(*entries))
-        if not columns or sum(columns[-1]) == 0:
-            return [0.0] * n  # no known piece: dot_counts gives exactly zero
-        if sum(columns[-1]) > _BOUND_PIECES:
-            return None
-        sums = [sum(column) for column in columns[:n + 2]]  # q, each W, all |W|
-        if counts is not None:
-            if len(counts) < sum(columns[-1]):  # some piece occurs more than once
-                rows, log = self.rows, math.log
-                for row_id in compress(counts, map(gt, counts.values(), repeat(1))):
-                    count = counts[row_id]
-                    row = rows[row_id]
-                    tf = 1.0 + log(count)
-                    sums[0] += (tf * tf - count) * row[0]
-                    for c in range(1, width):
-                        sums[c] += (tf - count) * row[c]
-            numerators = sums[1:width]
-        else:
-            sums[0] *= _TF_FLOOR[int(sum(columns[-2]))]
-            numerators = [max(0.0, sums[1 + c] + sum(columns[n + 2 + c]) - max(columns[2 * n + 2 + c]))
-                          for c in range(n)]
-        if sums[0] <= 0.0:  # only a model with zero IDFs: no bound worth having
-            return None
-        length = math.sqrt(sums[0])
-        margin = 1e-6 * sums[n + 1] / length
-        return [v / length + margin for v in numerators]
-
     def dot(self, ids: Iterable[int], n_categories: int) -> list[float]:
         """The block's contribution to each category's score: its unit-length TF-IDF vector
         (sublinear term frequency) dotted with the weights."""
@@ -214,7 +123,7 @@ class Block:
     def dot_counts(self, counts: Counter[int], n_categories: int) -> list[float]:
         """`dot` of the features counted in `counts` (row number -> occurrences)."""
         rows = self.rows
-        if n_categories == 4 and self.width == 5:
+        if n_categories == 4 and self._width <= {5}:
             return self._dot4(counts)
         sums = [0.0] * n_categories
         norm = 0.0
@@ -258,12 +167,6 @@ class Block:
 
 
 _WORD_CACHE_SIZE = 50_000
-_BOUND_PIECES = 4096  # letter pieces in a text up to which `Block.upper_dot` can bound its score
-# g(m): the largest g <= 1 with (1 + ln n)^2 >= g n for every n from 1 to m (see `upper_dot`),
-# a hair lower still so that rounding cannot make it larger.
-_TF_FLOOR = [1.0, 1.0]
-for _n in range(2, _BOUND_PIECES + 1):
-    _TF_FLOOR.append(min(_TF_FLOOR[-1], (1.0 + math.log(_n)) ** 2 / _n * (1.0 - 1e-9)))
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity (its scores are cached)
@@ -295,69 +198,13 @@ class LearnedModel:
         """Probability of each output for normalised `text` (the same as the trainer's)."""
         return dict(zip(self.outputs, self._probabilities(text)))
 
-    def upper_logits(self, text: str, *, tight: bool = False) -> list[float] | None:
-        """For normalised `text`, a number at or above each output's logit (the score before
-        the sigmoid) as `probabilities` works it out: the word block exactly as there, the char
-        block bounded from sums cached per word (`Block.upper_dot`), loosely from the words
-        alone, or ``tight`` from the counts of their letter pieces too (those `probabilities`
-        reads again). None when no bound can be had (a very long text)."""
-        if tight:
-            words, _, _, _, word_counts, char_counts = self._analysis(text)
-        else:
-            words = _WORD.findall(text)
-            word_counts, char_counts = self._word_rows(words)[2], None
-        char = self.char.upper_dot(self.char.word_entries(words), char_counts)
-        if char is None:
-            return None
-        n = len(self.outputs)
-        word = self.word.dot_counts(word_counts, n)
-        # Rounding to nearest never reverses an order: (w + a) + b <= (w + c) + b when a <= c.
-        return [word[i] + char[i] + self.bias[i] for i in range(n)]
-
-    def certainly_below(self, text: str, outputs: Iterable[str]) -> bool:
-        """True only when every one of `outputs` scores below its threshold for normalised
-        `text` (so a caller may skip scoring it); False means it may not (then score it).
-
-        Safe because `upper_logits` is at or above the logit the score comes from, and it is
-        compared with the threshold's own logit less 1e-6: the sigmoid rises with the logit,
-        and 1e-6 of logit moves a probability by far more than its rounding (a few units of
-        2^-53) for every threshold the model may have between 1e-6 and 1 - 1e-6 (an output
-        with a threshold outside that is never "certainly below").
-        """
-        outputs = list(outputs)
-        if not outputs:
-            return True
-        limits = self._logit_limits
-        if any(limits[o] is None for o in outputs):
-            return False
-        index = self._output_index
-        for tight in (False, True):  # the loose bound first: it is cheaper, and often enough
-            bound = self.upper_logits(text, tight=tight)
-            if bound is not None and all(bound[index[o]] < limits[o] for o in outputs):  # type: ignore[operator]
-                return True
-        return False
-
-    @cached_property
-    def _logit_limits(self) -> dict[str, float | None]:
-        """Per output, its threshold's logit less a margin (see `certainly_below`)."""
-        return {o: math.log(t / (1.0 - t)) - 1e-6 if 1e-6 <= t <= 1.0 - 1e-6 else None
-                for o, t in self.thresholds.items()}
-
-    @cached_property
-    def _output_index(self) -> dict[str, int]:
-        return {o: i for i, o in enumerate(self.outputs)}
-
     @lru_cache(maxsize=4096)  # noqa: B019 - models live as long as the process; texts repeat
     def _probabilities(self, text: str) -> tuple[float, ...]:
-        return tuple(map(_sigmoid, self.logits(text)))
-
-    def logits(self, text: str) -> list[float]:
-        """Each output's score before the sigmoid, for normalised `text`."""
         _, _, _, _, word_counts, char_counts = self._analysis(text)
         n = len(self.outputs)
         w = self.word.dot_counts(word_counts, n)
         c = self.char.dot_counts(char_counts, n)
-        return [w[i] + c[i] + self.bias[i] for i in range(n)]
+        return tuple(_sigmoid(w[i] + c[i] + self.bias[i]) for i in range(n))
 
     @lru_cache(maxsize=64)  # noqa: B019 - the evidence of a text just scored reads it again
     def _analysis(self, text: str) -> tuple[list[str], list[int | None], list[int | None], list[tuple[int, ...]],
@@ -367,20 +214,15 @@ class LearnedModel:
         block's known features in the order `features()` lists them (words, then pairs; each
         word's pieces in turn: a Counter keeps first appearances in order, as with strings)."""
         words = _WORD.findall(text)
-        single, pairs, word_counts = self._word_rows(words)
+        single = list(map(self.word.index.get, words))
+        pairs = list(map(self.word.pair_index().get, zip(words, words[1:])))
         pieces = list(map(self.char._pieces.get, words))
         if None in pieces:  # a word not seen before (the cache holds a tuple for every word seen)
             piece_ids = self.char.piece_ids
             pieces = [ids if ids is not None else piece_ids(w) for w, ids in zip(words, pieces)]
+        word_counts = Counter([r for r in single if r is not None] + [r for r in pairs if r is not None])
         char_counts = Counter(chain.from_iterable(pieces))
         return words, single, pairs, pieces, word_counts, char_counts
-
-    def _word_rows(self, words: Sequence[str]) -> tuple[list[int | None], list[int | None], Counter[int]]:
-        """Per word its row in the word block (or None), per adjacent pair likewise, and the
-        counts of the known ones (words, then pairs, as `features()` lists them)."""
-        single = list(map(self.word.index.get, words))
-        pairs = list(map(self.word.pair_index().get, zip(words, words[1:])))
-        return single, pairs, Counter([r for r in single if r is not None] + [r for r in pairs if r is not None])
 
     def contributions(self, text: str, category: str) -> list[tuple[Token, float]]:
         """How much each word of `text` pushed `category` up (its own features, its letter
@@ -455,7 +297,7 @@ def from_dict(data: Mapping[str, Any]) -> LearnedModel:
         if len(weights) != len(outputs):
             raise ModelFileError("model file: one weight list per output is needed")
         columns = list(zip(idf, *weights))
-        return Block(dict(zip(names, (tuple(c) for c in columns))), len(outputs))
+        return Block(dict(zip(names, (tuple(c) for c in columns))))
 
     try:
         thresholds = {o: float(data["thresholds"][o]) for o in outputs}
@@ -463,11 +305,9 @@ def from_dict(data: Mapping[str, Any]) -> LearnedModel:
         raise ModelFileError(f"model file: no threshold for {exc}") from None
     word = block(data["blocks"]["word"])
     word.pair_index()  # built now, at load, not in the first message's time
-    char = block(data["blocks"]["char"])
-    char._bound_rows  # likewise
     return LearnedModel(
         name=str(data["name"]), version=int(data["version"]), outputs=outputs,
-        word=word, char=char,
+        word=word, char=block(data["blocks"]["char"]),
         bias=tuple(float(b) for b in data["bias"]), thresholds=thresholds, info=dict(data.get("info", {})),
         with_other={c: float(v) for c, v in data.get("with_other", {}).items() if c in outputs},
     )

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from escalation.detect import DEFAULT, Detector, rules_only
 from escalation.detect.learned import (
@@ -203,100 +201,3 @@ def test_the_scorer_counts_exactly_the_features_the_trainer_counts() -> None:
         *_, word_counts, char_counts = model._analysis(text)
         assert list(word_counts.items()) == expected_words, text
         assert list(char_counts.items()) == expected_chars, text
-
-
-# The bound that lets assessment skip scoring (`LearnedModel.certainly_below`): never below the
-# score, so a message is skipped only when no output could reach its threshold.
-
-def _labelled_normalised() -> list[str]:
-    normalise = DEFAULT._normalise
-    return [normalise(row["text"]).text for path in sorted(TRAINING_DIR.glob("*.jsonl")) for row in iter_jsonl(path)]
-
-
-def _assert_bounded(model: Any, text: str) -> None:
-    exact = model.logits(text)
-    for tight in (False, True):
-        bound = model.upper_logits(text, tight=tight)
-        if bound is not None:
-            assert all(b >= e for b, e in zip(bound, exact)), (text, tight, bound, exact)
-    outputs = list(model.outputs)
-    for output in outputs:
-        if model.certainly_below(text, [output]):
-            assert model.probabilities(text)[output] < model.thresholds[output], (text, output)
-    if model.certainly_below(text, outputs):
-        probability = model.probabilities(text)
-        assert all(probability[o] < model.thresholds[o] for o in outputs), text
-
-
-def test_the_bound_is_at_or_above_the_shipped_models_score_on_every_labelled_text() -> None:
-    model = load()
-    texts = _labelled_normalised()
-    for text in texts + ["", "a", "lalala lalala lalala", "kill kill kill kill kill kill kill kill kill kill kill kill"
-                         " kill kill kill kill", "x" * 500]:
-        _assert_bounded(model, text)
-
-
-def test_the_tight_bound_is_the_score_but_for_rounding_and_its_margin() -> None:
-    model = load()
-    for text in _labelled_normalised()[::7]:
-        bound, exact = model.upper_logits(text, tight=True), model.logits(text)
-        assert all(b - e < 1e-3 for b, e in zip(bound, exact)), text
-
-
-def test_the_bound_skips_most_messages_the_model_would_add_nothing_to() -> None:
-    """What it is for: without scoring, assessment learns that nothing can reach a threshold."""
-    model = load()
-    texts = _labelled_normalised()[::5]
-    below = [t for t in texts if all(p < model.thresholds[o] for o, p in model.probabilities(t).items())]
-    skipped = [t for t in below if model.certainly_below(t, model.outputs)]
-    assert len(skipped) > 0.9 * len(below)
-
-
-_VOCABULARY = sorted({f for f in load().word.index if " " not in f})
-
-
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(st.sampled_from(_VOCABULARY), st.text("abcdeilmnorst'", min_size=1, max_size=9)),
-                max_size=60),
-       st.lists(st.integers(0, 59), max_size=20))
-def test_the_bound_holds_on_random_texts_of_the_models_own_words(words: list[str], repeats: list[int]) -> None:
-    # Repeated words and pieces are where the term frequency stops being a plain count.
-    words = words + [words[i] for i in repeats if i < len(words)]
-    _assert_bounded(load(), " ".join(words))
-
-
-@st.composite
-def random_models(draw: st.DrawFn) -> Any:
-    """A model file with random letter pieces and words, IDFs, weights of either sign,
-    biases and thresholds: the bound may not rely on anything a retrained model could change."""
-    letters = "abcde"
-    pieces = sorted(draw(st.sets(st.text(letters + " ", min_size=3, max_size=5), min_size=1, max_size=40)))
-    words = sorted(draw(st.sets(st.text(letters, min_size=1, max_size=6), min_size=1, max_size=15)))
-    weight = st.floats(-4.0, 4.0, allow_nan=False)
-
-    def block(names: list[str]) -> dict[str, Any]:
-        return {"features": names, "idf": [draw(st.floats(1.0, 8.0)) for _ in names],
-                "weights": [[draw(weight) for _ in names] for _ in OUTPUTS]}
-
-    data = hand_made({})
-    data["blocks"] = {"word": block(words), "char": block(pieces)}
-    data["bias"] = [draw(st.floats(-3.0, 1.0)) for _ in OUTPUTS]
-    data["thresholds"] = {o: draw(st.floats(0.01, 0.99)) for o in OUTPUTS}
-    return from_dict(data), words
-
-
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(random_models(), st.data())
-def test_the_bound_holds_for_any_model_and_text(model_and_words: Any, data: st.DataObject) -> None:
-    model, words = model_and_words
-    text = " ".join(data.draw(st.lists(st.one_of(st.sampled_from(words), st.text("abcde", min_size=1, max_size=8)),
-                                       max_size=40)))
-    _assert_bounded(model, text)
-
-
-def test_assessment_with_the_bound_is_assessment_without_it() -> None:
-    """Every labelled text: skipping scoring where the bound allows changes no finding."""
-    unbounded = copy.copy(DEFAULT)
-    unbounded._model_cannot_add = lambda *args: False  # type: ignore[method-assign]
-    for row in (row for path in sorted(TRAINING_DIR.glob("*.jsonl")) for row in iter_jsonl(path)):
-        assert DEFAULT.assess(row["text"]) == unbounded.assess(row["text"]), row["text"]

@@ -14,7 +14,7 @@ from bot.clock import ManualClock
 from bot.config import Config
 from bot.service.runtime import Services, build_services
 from tests.bot.service.world import StampedPhone, World
-from tests.conftest import pg_schema_url
+from tests.conftest import RecordingPhone, pg_schema_url
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def sched_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
@@ -79,3 +79,24 @@ def sched_world(sched_services: ServicesFactory) -> WorldFactory:
         return World(svc, clock, phone)
 
     return factory
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, db_url: str) -> str:
+    return db_url if request.param == "sqlite" else request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def on_any_db(any_db: str, clock: ManualClock) -> Iterator[Callable[[], Services]]:
+    """Build Services on a SQLite file or a fresh PostgreSQL schema; call again to 'restart' or
+    for a second worker on the same database."""
+    built: list[Services] = []
+
+    def factory() -> Services:
+        built.append(build_services(Config().with_database(any_db), clock,
+                                    channels={"console": RecordingPhone()}))
+        return built[-1]
+
+    yield factory
+    for svc in built:
+        svc.engine.dispose()

@@ -8,25 +8,26 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Sequence
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.channels.base import InboundMessage
 from bot.clock import ManualClock
-from bot.config import Config
 from bot.flows import WEEKLY_CHECKIN as FLOW
 from bot.flows.model import REASK_HINTS
 from bot.service import admin, checkins
 from bot.service.outbox import send_pass
-from bot.service.runtime import Services, build_services
+from bot.service.runtime import Services
 from bot.service.sink import DatabaseSink
 from bot.service.ticker import tick
 from bot.service.turns import process_inbound
 from bot.storage.alerts import AlertRepo
 from bot.storage.models import Alert, Answer, Conversation, DueEvent, Mentee, Message, Staff
 from tests.conftest import RecordingPhone
+from tests.waiting import wait_until
 
 MENTEE = "+447700900123"
 MENTOR = "+447700900001"
@@ -97,6 +98,44 @@ def prompt(key: str) -> str:
     return FLOW.question(key).prompt.replace("{first_name}", "Sam")
 
 
+def add_others(svc: Services, phones: Sequence[str]) -> list[int]:
+    """More mentees with the same mentor, one per phone; returns their ids."""
+    with svc.sessions() as s, s.begin():
+        return [admin.add_mentee(s, svc, svc.clock.now(), first_name=f"Alex{i}", phone=phone,
+                                 mentor="Dan Carter").id for i, phone in enumerate(phones)]
+
+
+def handled_inbound(svc: Services) -> int:
+    with svc.sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(Message).where(
+            Message.direction == "in", Message.processed_at.is_not(None))) or 0)
+
+
+def handle_side_by_side(passes: Sequence[Callable[[], object]], svc: Services, total: int) -> None:
+    """Run each pass over and over in its own thread until `total` inbound messages are handled;
+    an error in any thread fails the test."""
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def work(one_pass: Callable[[], object]) -> None:
+        try:
+            while not stop.is_set():
+                one_pass()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in passes]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_until(lambda: errors or handled_inbound(svc) == total, "the workers to handle every message")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert not errors, errors
+
+
 def urgent_crisis_text() -> str:
     """A message the shipped detector reads as an urgent crisis (rule contents are not ours)."""
     from escalation.detect import assess
@@ -106,26 +145,6 @@ def urgent_crisis_text() -> str:
         if any(f.category == "crisis" and f.severity == "urgent" for f in assess(candidate).findings):
             return candidate
     pytest.skip("the shipped detector flags none of the sample crisis messages as urgent")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_db(request: pytest.FixtureRequest, db_url: str) -> str:
-    return db_url if request.param == "sqlite" else request.getfixturevalue("pg_url")
-
-
-@pytest.fixture
-def on_any_db(any_db: str, clock: ManualClock) -> Iterator[Callable[[], Services]]:
-    """Build Services on a SQLite file or a fresh PostgreSQL schema; call again to 'restart'."""
-    built: list[Services] = []
-
-    def factory() -> Services:
-        built.append(build_services(Config().with_database(any_db), clock,
-                                    channels={"console": RecordingPhone()}))
-        return built[-1]
-
-    yield factory
-    for svc in built:
-        svc.engine.dispose()
 
 
 # ---- a whole check-in -------------------------------------------------------------------------

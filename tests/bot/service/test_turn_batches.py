@@ -4,23 +4,20 @@ turn that breaks neither loses nor doubles the others' replies. SQLite and Postg
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from bot.clock import ManualClock
-from bot.config import Config
-from bot.service import admin
 from bot.service.alerting import ack_reply_text
-from bot.service.runtime import Services, build_services
+from bot.service.runtime import Services
 from bot.service.turns import process_inbound
 from bot.storage.models import Alert, Answer, Conversation, Message
 from tests.bot.service.test_checkin_persistence import (
     MENTEE,
     MENTOR,
     STRANGER,
+    add_others,
+    handle_side_by_side,
     prompt,
     rows,
     seed,
@@ -29,33 +26,8 @@ from tests.bot.service.test_checkin_persistence import (
     start_checkin,
     store,
 )
-from tests.conftest import RecordingPhone
-from tests.waiting import wait_until
 
 OTHERS = ["+447700900201", "+447700900202", "+447700900203"]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def on_any_db(request: pytest.FixtureRequest, db_url: str,
-              clock: ManualClock) -> Iterator[Callable[[], Services]]:
-    """Services on a SQLite file or a fresh PostgreSQL schema; call again for a second worker."""
-    url = db_url if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    built: list[Services] = []
-
-    def factory() -> Services:
-        built.append(build_services(Config().with_database(url), clock,
-                                    channels={"console": RecordingPhone()}))
-        return built[-1]
-
-    yield factory
-    for svc in built:
-        svc.engine.dispose()
-
-
-def add_others(svc: Services) -> list[int]:
-    with svc.sessions() as s, s.begin():
-        return [admin.add_mentee(s, svc, svc.clock.now(), first_name=f"Alex{i}", phone=phone,
-                                 mentor="Dan Carter").id for i, phone in enumerate(OTHERS)]
 
 
 def nudges(svc: Services) -> list[str]:
@@ -66,7 +38,7 @@ def test_one_pass_handles_a_mixed_batch_in_order_with_one_acknowledgement_each(
         on_any_db: Callable[[], Services]) -> None:
     svc = on_any_db()
     mentee_id = seed(svc)
-    add_others(svc)
+    add_others(svc, OTHERS)
     start_checkin(svc, mentee_id)
     settle(svc)
     # Alex0 writes twice and Sam answers twice, one after the other, in one batch with others and
@@ -93,7 +65,7 @@ def test_a_turn_that_breaks_in_a_batch_neither_loses_nor_doubles_the_others_repl
         on_any_db: Callable[[], Services]) -> None:
     svc = on_any_db()
     mentee_id = seed(svc)
-    others = add_others(svc)
+    others = add_others(svc, OTHERS)
     start_checkin(svc, mentee_id)
     settle(svc)
     with svc.sessions() as s, s.begin():  # Sam's turn will raise: the flow is gone
@@ -122,7 +94,7 @@ def test_two_workers_on_one_database_handle_each_message_once_and_each_mentee_in
         on_any_db: Callable[[], Services]) -> None:
     workers = [on_any_db(), on_any_db()]
     first = workers[0]
-    ids = [seed(first), *add_others(first)]
+    ids = [seed(first), *add_others(first, OTHERS)]
     for mentee_id in ids:
         start_checkin(first, mentee_id)
     settle(first)
@@ -133,31 +105,8 @@ def test_two_workers_on_one_database_handle_each_message_once_and_each_mentee_in
             store(first, reply, phone)
     total = len(phones) * len(replies)
 
-    def handled() -> int:
-        with first.sessions() as s:
-            return int(s.scalar(select(func.count()).select_from(Message).where(
-                Message.direction == "in", Message.processed_at.is_not(None))) or 0)
-
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def work(svc: Services) -> None:
-        try:
-            while not stop.is_set():
-                process_inbound(svc, limit=5)  # small batches: the two take turns in the queue
-        except BaseException as exc:  # noqa: BLE001 - reported by the test below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
-    for thread in threads:
-        thread.start()
-    try:
-        wait_until(lambda: errors or handled() == total, "both workers to handle every message")
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
-    assert not errors, errors
+    # small batches: the two take turns in the queue
+    handle_side_by_side([lambda w=w: process_inbound(w, limit=5) for w in workers], first, total)
     settle(first)
 
     for mentee_id in ids:  # each answer once, in the order sent

@@ -6,23 +6,22 @@ SQLite has one writer at a time and runs one worker)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from bot.clock import ManualClock
 from bot.config import Config, ConfigError, load_config
-from bot.service import admin
 from bot.service.runtime import Services, Wakeups, build_services
 from bot.service.server import Runner
 from bot.service.turns import BATCH_TIME, CLAIM_LEAST, LAST_PASS, claim_size, process_inbound
 from bot.storage.models import Alert, Answer, Message
 from tests.bot.service.test_checkin_persistence import (
     MENTEE,
+    add_others,
+    handle_side_by_side,
     prompt,
     rows,
     seed,
@@ -33,31 +32,8 @@ from tests.bot.service.test_checkin_persistence import (
     urgent_crisis_text,
 )
 from tests.conftest import RecordingPhone
-from tests.waiting import wait_until
 
 OTHERS = [f"+4477009003{i:02d}" for i in range(12)]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def on_any_db(request: pytest.FixtureRequest, db_url: str,
-              clock: ManualClock) -> Iterator[Callable[[], Services]]:
-    url = db_url if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    built: list[Services] = []
-
-    def factory() -> Services:
-        built.append(build_services(Config().with_database(url), clock,
-                                    channels={"console": RecordingPhone()}))
-        return built[-1]
-
-    yield factory
-    for svc in built:
-        svc.engine.dispose()
-
-
-def add_others(svc: Services, phones: list[str] = OTHERS) -> list[int]:
-    with svc.sessions() as s, s.begin():
-        return [admin.add_mentee(s, svc, svc.clock.now(), first_name=f"Alex{i}", phone=phone,
-                                 mentor="Dan Carter").id for i, phone in enumerate(phones)]
 
 
 def processed(svc: Services) -> list[Message]:
@@ -79,7 +55,7 @@ def test_a_crisis_behind_many_ordinary_texts_is_claimed_first_by_a_worker_taking
         on_any_db: Callable[[], Services]) -> None:
     svc = on_any_db()
     seed(svc)
-    add_others(svc)
+    add_others(svc, OTHERS)
     crisis = urgent_crisis_text()
     for phone in OTHERS:  # twelve ordinary texts wait ahead of Sam, and twelve more after him
         store(svc, "all good this week", phone)
@@ -136,31 +112,8 @@ def test_several_workers_sharing_one_process_handle_each_message_once_and_each_m
                 store(svc, reply, phone)
         total = len(phones) * len(replies)
 
-        def handled() -> int:
-            with svc.sessions() as s:
-                return int(s.scalar(select(func.count()).select_from(Message).where(
-                    Message.direction == "in", Message.processed_at.is_not(None))) or 0)
-
-        stop = threading.Event()
-        errors: list[BaseException] = []
-
-        def work(worker: int) -> None:  # as the Runner runs them: one Services, a thread each
-            try:
-                while not stop.is_set():
-                    process_inbound(svc, worker=worker)
-            except BaseException as exc:  # noqa: BLE001 - reported by the test below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-        for thread in threads:
-            thread.start()
-        try:
-            wait_until(lambda: errors or handled() == total, "the workers to handle every message")
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join()
-        assert not errors, errors
+        # as the Runner runs them: one Services, a thread each
+        handle_side_by_side([lambda n=n: process_inbound(svc, worker=n) for n in range(4)], svc, total)
         settle(svc)
 
         for mentee_id in ids:  # each answer once, in the order sent

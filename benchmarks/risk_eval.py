@@ -108,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.split is None:
         scope = "whole set"
 
-    stdin = io.StringIO("".join(json.dumps({"id": r["id"], "text": r["text"]}) + "\n" for r in rows))
+    # A reply inside a check-in is assessed with the question it answers, as the service does.
+    stdin = io.StringIO("".join(json.dumps({"id": r["id"], "text": r["text"],
+                                            **({"question": r["question"]} if r.get("question") else {})}) + "\n"
+                                for r in rows))
     stdout = io.StringIO()
     if args.rules_only:
         from escalation.assess_cli import result

@@ -1,7 +1,8 @@
 """``checkins assess``: risk-check messages from stdin, one JSON result per line on stdout.
 
-Input: one message per line, either plain text or a JSON object with a ``text`` field
-(other fields such as ``id`` are passed through). A line that starts with ``{`` but is
+Input: one message per line, either plain text or a JSON object with a ``text`` field and,
+for a reply inside a check-in, the ``question`` it answers (other fields such as ``id`` are
+passed through). A line that starts with ``{`` but is
 not valid JSON is plain text. Blank lines give a result with no risks, so output line N
 always answers input line N.
 
@@ -55,7 +56,12 @@ def result(text: Any, assessment: Assessment, extra: dict[str, Any] | None = Non
     }
 
 
-def explanation(text: str) -> list[dict[str, Any]]:
+def _question(extra: dict[str, Any]) -> str | None:
+    question = extra.get("question")
+    return question if isinstance(question, str) and question.strip() else None
+
+
+def explanation(text: str, question: str | None = None) -> list[dict[str, Any]]:
     """The detector's trace of ``text`` as JSON-ready records."""
     detector = DEFAULT
     if detector is None or not isinstance(text, str):
@@ -63,7 +69,7 @@ def explanation(text: str) -> list[dict[str, Any]]:
     return [
         {"rule_id": t.rule_id, "category": t.category, "severity": t.severity, "evidence": t.evidence,
          "kept": t.kept, "modifiers": sorted(t.modifiers), **({"score": t.score} if t.score is not None else {})}
-        for t in detector.explain(text)
+        for t in detector.explain(text, question)
     ]
 
 
@@ -76,9 +82,10 @@ def run(stdin: TextIO, stdout: TextIO, *, explain: bool = False) -> int:
             record = result(line, Assessment(findings=()))
         else:
             text, extra = _parse(line)
-            record = result(text, assess(text), extra)
+            question = _question(extra)
+            record = result(text, assess(text, question), extra)
             if explain:
-                record["explain"] = explanation(text)
+                record["explain"] = explanation(text, question)
         stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         stdout.flush()
     return 0

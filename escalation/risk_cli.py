@@ -34,6 +34,8 @@ def print_figures(report: Any, out: TextIO) -> None:
     totals = [{"source": "ALL (out of source)", **report.overall}]
     if report.untuned:
         totals.append({"source": "untuned sources", **report.untuned})
+    if report.judged:
+        totals.append({"source": "three words or more", **report.judged})
     for row in [*report.per_source, *totals]:
         cells = []
         for c in CATEGORIES:

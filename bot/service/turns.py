@@ -160,13 +160,15 @@ def _run_turns(session: Session, svc: Services, claimed: Sequence[Any], urgent_i
 
 
 @lru_cache(maxsize=256)
-def _assessment(text: str, keyword: bool = False) -> Assessment:
+def _assessment(text: str, keyword: bool = False, question: str | None = None) -> Assessment:
     """Detection is pure, so a text checked when ordering a batch is not checked again when its
     turn runs. A service keyword (STOP, HELP, "please stop texting me") is checked by the rules
-    only: the learned model reads "STOP" as distress, and an opt-out must never page anyone."""
+    only: the learned model reads "STOP" as distress, and an opt-out must never page anyone.
+    `question`: the check-in question the text answers, if one is open (the learned layer
+    weighs its words)."""
     if keyword:
         return rules_only().assess(text)
-    return assess(text)
+    return assess(text, question)
 
 
 def _is_urgent(row: Any) -> bool:
@@ -350,12 +352,16 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
         return
     keyword = keyword_of(text, opted_out=mentee.status == "opted_out",
                          language=mentee.language or "en")
-    assessment = _assessment(text, keyword is not None)
+    conversation = (known.conversation if known is not None
+                    else ConversationRepo(session).open_for(mentee.id))
+    question = _question_asked(session, svc, conversation) if keyword is None else None
+    assessment = _assessment(text, keyword is not None, question)
     alerting.note_later_message(session, mentee, row, assessment, now,
                                 open_alerts=known.open_alerts if known is not None else None)
     urgent = alerting.raise_findings(session, svc, mentee, assessment, now, message_id=row.id)
     if assessment.findings:
         known = None  # raising them wrote alerts and replies: what follows reads afresh
+        conversation = ConversationRepo(session).open_for(mentee.id)
     if keyword == "stop":
         # The carrier confirms its own STOP keyword on SMS; a phrasing we act on ourselves.
         confirm = row.channel == "telegram" or not is_keyword_alone(text)
@@ -377,8 +383,6 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
     if not text.strip():  # a voice note or picture: the check-in waits for a typed answer
         _media_only(session, svc, mentee, now, known.said if known is not None else None)
         return
-    conversation = (known.conversation if known is not None
-                    else ConversationRepo(session).open_for(mentee.id))
     if conversation is not None and conversation.paused_at is None:
         if pauses_checkin(assessment):
             checkins.pause(session, svc, mentee, conversation, now, inbound=row)
@@ -412,6 +416,16 @@ def pauses_checkin(assessment: Assessment) -> bool:
     """A suicide or self-harm disclosure (any severity), an overdose taken, or a message that
     could not be checked: the check-in stops asking; a person takes over."""
     return assessment.emergency or any(f.category in ("crisis", "review") for f in assessment.findings)
+
+
+def _question_asked(session: Session, svc: Services, conversation: Conversation | None) -> str | None:
+    """The prompt of the check-in question waiting for an answer, if one is."""
+    if conversation is None or conversation.paused_at is not None:
+        return None
+    flow = flow_of(session, svc, conversation)
+    if conversation.state not in {q.key for q in flow.questions}:
+        return None
+    return flow.question(conversation.state).prompt
 
 
 def _asks_free_text(session: Session, svc: Services, conversation: Conversation) -> bool:

@@ -41,12 +41,13 @@ def __getattr__(name: str) -> Detector | None:
     raise AttributeError(name)
 
 
-def assess(text: str) -> Assessment:
-    """Check one message with the shipped rules; fails closed, never raises."""
+def assess(text: str, question: str | None = None) -> Assessment:
+    """Check one message with the shipped rules (answering check-in `question`, if given);
+    fails closed, never raises."""
     detector = _default()
     if detector is None:
         return failed_assessment(_LOAD_ERROR)
-    return detector.assess(text)
+    return detector.assess(text, question)
 
 
 _RULES_ONLY: list[Detector] = []

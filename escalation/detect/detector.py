@@ -31,6 +31,13 @@ _WORD = re.compile(r"[a-z][a-z']*")
 _TOKEN = re.compile(r"[a-z0-9'][a-z0-9']+")
 _WORDS = re.compile(r"[a-z0-9']+")
 MIN_MODEL_WORDS = 3  # the learned layer adds nothing to a message of fewer words (see _model_traces)
+
+
+def model_may_judge(normalised: str) -> bool:
+    """Whether the learned layer may flag a category in this (normalised) message: it has at
+    least MIN_MODEL_WORDS words. Shorter ones ("no", "yes x") are left to the rules, and an
+    answer to a check-in question to the flow's own answer scoring."""
+    return len(_WORDS.findall(normalised)) >= MIN_MODEL_WORDS
 _WORD_CACHE_SIZE = 50_000
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)
 _UNSEEN = object()  # a word not yet in the pre-check's cache (None there means "starts nothing")
@@ -102,6 +109,7 @@ class RuleView:
     masked: dict[str, str]
     aside: dict[str, tuple[tuple[int, int], ...]]
     urgent: frozenset[str]  # categories the rules found urgent (after the severity rules)
+    question: str = ""  # the normalised check-in question the message answers, if any
 
 
 _NOTHING_FOUND = Assessment(findings=())  # immutable, so every clean message can share it
@@ -184,21 +192,27 @@ class Detector:
         for idiom in self._context.idiom_patterns:
             idiom.compiled()
 
-    def assess(self, text: str) -> Assessment:
-        """Check one message. Never raises: any error gives a failed, urgent "review" result."""
+    def assess(self, text: str, question: str | None = None) -> Assessment:
+        """Check one message; `question` is the check-in question it answers, if any (the
+        learned layer weighs its words: "not really" means more after "somewhere safe to stay
+        tonight?"). Never raises: any error gives a failed, urgent "review" result."""
         try:
-            return self._assess(text)
+            return self._assess(text, question)
         except Exception as exc:  # noqa: BLE001 - fail closed on anything
             return failed_assessment(type(exc).__name__)
 
-    def explain(self, text: str) -> list[Trace]:
+    def explain(self, text: str, question: str | None = None) -> list[Trace]:
         """Every rule match in ``text``, including those context set aside, then the learned
         layer's score for each category (kept when it added a finding)."""
         norm = self._normalise(text)
         traces = list(self._rule_traces(norm))
-        return traces + self._model_traces(norm, traces, every_category=True)
+        return traces + self._model_traces(norm, traces, self._question(question), every_category=True)
 
-    def rule_view(self, text: str) -> RuleView:
+    def _question(self, question: str | None) -> str:
+        """The check-in question as the learned layer reads it (normalised like a message)."""
+        return self._normalise(question).text if question else ""
+
+    def rule_view(self, text: str, question: str | None = None) -> RuleView:
         """The rules' view of ``text`` (see RuleView); used to train the learned layer."""
         norm = self._normalise(text)
         traces = list(self._rule_traces(norm))
@@ -207,15 +221,21 @@ class Detector:
         urgent = frozenset(f.category for f in severity.adjust(kept, norm.text) if f.severity == "urgent")
         return RuleView(norm.text, frozenset(t.category for t in traces if t.kept),
                         {c: _blank(norm.text, spans) for c, spans in aside.items()},
-                        {c: tuple(spans) for c, spans in aside.items()}, urgent)
+                        {c: tuple(spans) for c, spans in aside.items()}, urgent, self._question(question))
 
     def runtime_probabilities(self, view: RuleView, model: LearnedModel) -> dict[str, float]:
         """For training: each category's probability for a message the rules have seen
-        (``rule_view``), exactly as assessment would judge it with ``model``."""
+        (``rule_view``), exactly as assessment would judge it with ``model``: a message of
+        fewer than MIN_MODEL_WORDS words scores 0 for every category (the model adds nothing to
+        it; only its urgency output still reads it, for a crisis the rules kept)."""
         out = {}
+        too_short = not model_may_judge(view.normalised)
         for output in model.outputs:
+            if too_short and output in CATEGORIES:
+                out[output] = 0.0
+                continue
             aside = view.aside.get(output if output in CATEGORIES else "crisis", ())
-            out[output] = model.probabilities(_blank(view.normalised, aside))[output]
+            out[output] = model.probabilities(_blank(view.normalised, aside), view.question)[output]
         return out
 
     def _normalise(self, text: str) -> Normalised:
@@ -223,11 +243,11 @@ class Detector:
             raise TypeError(f"expected text, got {type(text).__name__}")
         return self._normaliser.normalise(text)
 
-    def _assess(self, text: str) -> Assessment:
+    def _assess(self, text: str, question: str | None = None) -> Assessment:
         norm = self._normalise(text)
         traces = list(self._rule_traces(norm))
         if self.model is not None:
-            traces += self._model_traces(norm, traces)
+            traces += self._model_traces(norm, traces, self._question(question))
         best: dict[str, Finding] = {}
         for trace in traces:
             if not trace.kept:
@@ -247,7 +267,7 @@ class Detector:
         )
         return Assessment(findings=tuple(findings), emergency=severity.is_emergency(findings, norm.text))
 
-    def _model_traces(self, norm: Normalised, traces: Sequence[Trace], *,
+    def _model_traces(self, norm: Normalised, traces: Sequence[Trace], question: str = "", *,
                       every_category: bool = False) -> list[Trace]:
         """The learned layer's findings (kept traces) for what the rules left out.
 
@@ -266,14 +286,15 @@ class Detector:
         # Nothing the model could add: every category kept, crisis already urgent.
         if not every_category and all(c in kept for c in model.categories) and kept.get("crisis") == "urgent":
             return []
-        too_short = len(_WORDS.findall(norm.text)) < MIN_MODEL_WORDS
+        too_short = not model_may_judge(norm.text)
         # Nothing it could add either: too few words to flag anything, and no crisis the rules
         # kept for its urgency output to raise (see below; "yes", "ok thanks" end here).
         if not every_category and too_short and "crisis" not in kept:
             return []
         aside = self._set_aside(norm.text, traces)
-        plain = model.probabilities(norm.text)
-        probability = {c: plain[c] if c not in aside else model.probabilities(_blank(norm.text, aside[c]))[c]
+        plain = model.probabilities(norm.text, question)
+        probability = {c: plain[c] if c not in aside
+                       else model.probabilities(_blank(norm.text, aside[c]), question)[c]
                        for c in model.categories}
         found_first = {c for c in model.categories
                        if c in kept or (probability[c] >= model.thresholds[c] and not too_short)}
@@ -288,7 +309,7 @@ class Detector:
             flagged = probability[category] >= limit and not too_short
             is_urgent = False
             if category == "crisis" and URGENCY in model.outputs and (flagged or category in kept):
-                urgency = model.probabilities(_blank(norm.text, aside.get(category, ())))[URGENCY]
+                urgency = model.probabilities(_blank(norm.text, aside.get(category, ())), question)[URGENCY]
                 is_urgent = urgency >= model.thresholds[URGENCY]
             if category in kept and is_urgent:
                 flagged = True  # the rules saw a crisis and the model says how urgent it is
@@ -296,7 +317,7 @@ class Detector:
                 category == "crisis" and is_urgent and kept[category] != "urgent"))
             if not adds and not every_category:
                 continue
-            found = self.learned_probability(norm.text, aside.get(category, ()), category, model)
+            found = self.learned_probability(norm.text, aside.get(category, ()), category, model, question)
             why = set(found.why)
             if not flagged:
                 why.add("below-threshold")
@@ -320,7 +341,7 @@ class Detector:
         return out
 
     def learned_probability(self, normalised: str, rule_aside: Iterable[tuple[int, int]], output: str,
-                            model: LearnedModel) -> LearnedScore:
+                            model: LearnedModel, question: str = "") -> LearnedScore:
         """The model's probability for one output once the rules' context has had its say: the
         words the context step set aside for this category (a negation, someone else, the past,
         an idiom) are blanked out first, so the model cannot bring them back.
@@ -331,7 +352,7 @@ class Detector:
         """
         text = _blank(normalised, rule_aside)
         why = frozenset({"context-set-aside"}) if text != normalised else frozenset()
-        probability = model.probabilities(text)[output]
+        probability = model.probabilities(text, question)[output]
         return LearnedScore(probability, tuple(evidence_spans(model, text, output)), why)
 
     def _set_aside(self, text: str, traces: Iterable[Trace]) -> dict[str, list[tuple[int, int]]]:

@@ -10,7 +10,10 @@ Scoring needs nothing but the standard library, so the service never loads a sci
 Features (the trainer and the scorer share `features()`, so they cannot drift apart):
 - word block: words and adjacent word pairs of the normalised text;
 - char block: 3 to 5 letter pieces of each word, padded with spaces (typos and text-speak share
-  pieces with the words they stand for).
+  pieces with the words they stand for);
+- question block: for a reply inside a check-in, the words of the question it answers. Only the
+  outputs cross-validation showed it helps have weights here (housing: "not really" to "somewhere
+  safe to stay tonight?"); for the others the block is all zeros.
 Each block is TF-IDF weighted (sublinear term frequency) and scaled to unit length on its own,
 as scikit-learn's TfidfVectorizer does.
 """
@@ -71,6 +74,13 @@ def features(text: str) -> tuple[Counter[str], Counter[str]]:
     for word in words:
         chars.update(char_features(word))
     return Counter(word_features(words)), chars
+
+
+def question_features(question: str | None) -> Counter[str]:
+    """The question block: each word of the normalised check-in question a message answers,
+    once ("not really" after "somewhere safe to stay tonight?" is not "not really" after "any
+    worries about money?")."""
+    return Counter(dict.fromkeys(_WORD.findall(question or ""), 1))
 
 
 class Block:
@@ -183,6 +193,7 @@ class LearnedModel:
     info: Mapping[str, Any]
     # Per category, the stricter threshold used when another category was found in the message.
     with_other: Mapping[str, float] = field(default_factory=dict)
+    question: Block | None = None  # the question block (None in a model trained without it)
 
     @cached_property
     def categories(self) -> tuple[str, ...]:
@@ -194,16 +205,20 @@ class LearnedModel:
         """How evidence names this model: "risk-lr v3"."""
         return f"{self.name} v{self.version}"
 
-    def probabilities(self, text: str) -> dict[str, float]:
-        """Probability of each output for normalised `text` (the same as the trainer's)."""
-        return dict(zip(self.outputs, self._probabilities(text)))
+    def probabilities(self, text: str, question: str | None = None) -> dict[str, float]:
+        """Probability of each output for normalised `text`, answering the normalised check-in
+        `question` if given (the same as the trainer's)."""
+        return dict(zip(self.outputs, self._probabilities(text, question or None)))
 
     @lru_cache(maxsize=4096)  # noqa: B019 - models live as long as the process; texts repeat
-    def _probabilities(self, text: str) -> tuple[float, ...]:
+    def _probabilities(self, text: str, question: str | None = None) -> tuple[float, ...]:
         _, _, _, _, word_counts, char_counts = self._analysis(text)
         n = len(self.outputs)
         w = self.word.dot_counts(word_counts, n)
         c = self.char.dot_counts(char_counts, n)
+        if question and self.question is not None:
+            q = self.question.dot_counts(Counter(self.question.ids(question_features(question))), n)
+            return tuple(_sigmoid(w[i] + c[i] + q[i] + self.bias[i]) for i in range(n))
         return tuple(_sigmoid(w[i] + c[i] + self.bias[i]) for i in range(n))
 
     @lru_cache(maxsize=64)  # noqa: B019 - the evidence of a text just scored reads it again
@@ -310,6 +325,7 @@ def from_dict(data: Mapping[str, Any]) -> LearnedModel:
         word=word, char=block(data["blocks"]["char"]),
         bias=tuple(float(b) for b in data["bias"]), thresholds=thresholds, info=dict(data.get("info", {})),
         with_other={c: float(v) for c, v in data.get("with_other", {}).items() if c in outputs},
+        question=block(data["blocks"]["question"]) if "question" in data["blocks"] else None,
     )
 
 

@@ -23,12 +23,15 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from escalation.detect.learned import (
-    FORMAT, URGENCY, LearnedModel, features, from_dict, iter_jsonl, read_model_file,
+    FORMAT, URGENCY, LearnedModel, features, from_dict, iter_jsonl, question_features, read_model_file,
 )
 from escalation.detect.ruleset import CATEGORIES
+
+if TYPE_CHECKING:
+    from escalation.detect.detector import RuleView
 
 TRAINING_DIR = Path(__file__).parent / "training"
 MODEL_NAME = "risk-lr"
@@ -61,6 +64,7 @@ class Example:
     source: str
     rules_tuned: bool = False  # the rules were fitted to this source (see sources.toml)
     severity: str | None = None  # "urgent" | "concern" where the author marked it
+    question: str | None = None  # the check-in question the message answers, where given
 
 
 def target(example: Example, output: str) -> bool | None:
@@ -76,17 +80,6 @@ def target(example: Example, output: str) -> bool | None:
 
 
 @dataclass(frozen=True)
-class RuleView:
-    """What the rules made of one message: the normalised text, the categories they flagged, and
-    for each category the text with the words context set aside blanked out (None: nothing was
-    set aside for it)."""
-
-    normalised: str
-    flagged: frozenset[str]
-    masked: Mapping[str, str]
-
-
-@dataclass(frozen=True)
 class Settings:
     # Candidate strengths; with more than one, each category takes the one that does best for it
     # (`checkins risk train --search` tries 3, 10 and 30 for every output). The default trains
@@ -98,6 +91,11 @@ class Settings:
     min_df: int = 2
     target_recall: float = 0.97
     urgent_precision: float = 0.9
+    # The outputs that weigh the check-in question a reply answers (the question block). Grouped
+    # CV in round nine (10,010 messages, 30 sources, precision at 0.97 recall, short replies
+    # left to the rules as at run time): with the question's words for every output, housing
+    # 0.723 -> 0.752, crisis 0.747 -> 0.734, domestic abuse 0.724 -> 0.718. So housing only.
+    question_outputs: tuple[str, ...] = ("housing",)
     seed: int = 7
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
@@ -110,8 +108,10 @@ class Fitted:
     char_vocab: dict[str, int]
     word_idf: list[float]
     char_idf: list[float]
-    coefs: list[list[float]]  # per category, word block then char block
+    coefs: list[list[float]]  # per category, word block, char block, then question block
     bias: list[float]
+    question_vocab: dict[str, int] = field(default_factory=dict)
+    question_idf: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -127,6 +127,7 @@ class Report:
     overall: dict[str, Any] = field(default_factory=dict)
     nested: dict[str, Any] = field(default_factory=dict)
     untuned: dict[str, Any] = field(default_factory=dict)
+    judged: dict[str, Any] = field(default_factory=dict)  # the messages the model may judge
 
 
 def load_manifest(folder: Path) -> dict[str, dict[str, Any]]:
@@ -154,7 +155,8 @@ def load_sources(folder: Path = TRAINING_DIR) -> list[Example]:
             if about.get("skip_from") and row.get("from") == about["skip_from"]:
                 continue  # e.g. a mentor's question inside a thread: not a mentee message
             risks = frozenset(r for r in row.get("risks") or () if r in CATEGORIES)
-            examples.append(Example(row["text"], risks, path.stem, tuned, row.get("severity")))
+            examples.append(Example(row["text"], risks, path.stem, tuned, row.get("severity"),
+                                    row.get("question") or None))
     if not examples:
         raise ValueError(f"no labelled messages in {folder}")
     return examples
@@ -162,7 +164,7 @@ def load_sources(folder: Path = TRAINING_DIR) -> list[Example]:
 
 def rule_views(examples: Sequence[Example]) -> list[RuleView]:
     """Run the rules (no learned layer) over every example."""
-    return [_rules().rule_view(e.text) for e in examples]
+    return [_rules().rule_view(e.text, e.question) for e in examples]
 
 
 def _rules() -> Any:
@@ -198,25 +200,35 @@ def _matrix(counts: Sequence[Mapping[str, int]], vocab: Mapping[str, int], idf: 
     return csr_matrix((np.array(vals), (np.array(rows), np.array(cols))), shape=(len(counts), len(vocab)))
 
 
-def _design(texts: Sequence[str], fitted: Fitted) -> Any:
+def _design(texts: Sequence[str], fitted: Fitted, questions: Sequence[str] | None = None) -> Any:
     from scipy.sparse import hstack
 
     feats = [features(t) for t in texts]
     word = _matrix([f[0] for f in feats], fitted.word_vocab, fitted.word_idf)
     char = _matrix([f[1] for f in feats], fitted.char_vocab, fitted.char_idf)
-    return hstack([word, char]).tocsr()
+    blocks = [word, char]
+    if fitted.question_vocab:
+        asked = [question_features(q) for q in questions or [""] * len(texts)]
+        blocks.append(_matrix(asked, fitted.question_vocab, fitted.question_idf))
+    return hstack(blocks).tocsr()
 
 
-def fit(texts: Sequence[str], examples: Sequence[Example], c_value: Strength, settings: Settings) -> Fitted:
+def fit(texts: Sequence[str], examples: Sequence[Example], c_value: Strength, settings: Settings,
+        questions: Sequence[str] | None = None) -> Fitted:
     """Fit the vocabulary, IDF and one regularised logistic regression per output (`c_value`: one
-    C for all, or one per output)."""
+    C for all, or one per output); `questions`: the normalised check-in question each text
+    answers ("" for none)."""
     from sklearn.linear_model import LogisticRegression
 
     feats = [features(t) for t in texts]
     word_vocab, word_idf = _vocab([f[0] for f in feats], settings.min_df)
     char_vocab, char_idf = _vocab([f[1] for f in feats], settings.min_df)
     fitted = Fitted(word_vocab, char_vocab, word_idf, char_idf, [], [])
-    x = _design(texts, fitted)
+    if settings.question_outputs and questions:
+        fitted.question_vocab, fitted.question_idf = _vocab([question_features(q) for q in questions],
+                                                            settings.min_df)
+    x = _design(texts, fitted, questions)
+    replies_only = len(word_vocab) + len(char_vocab)  # the columns before the question block
     strength = per_output(c_value)
     for output in OUTPUTS:
         labels = [target(e, output) for e in examples]
@@ -228,17 +240,21 @@ def fit(texts: Sequence[str], examples: Sequence[Example], c_value: Strength, se
             continue
         model = LogisticRegression(C=strength[output], class_weight="balanced", max_iter=2000,
                                    solver="liblinear", random_state=settings.seed)
-        model.fit(x[rows], [labels[k] for k in rows])
-        fitted.coefs.append([float(v) for v in model.coef_[0]])
+        # An output that does not weigh the question is fitted without the question block (each
+        # block is scaled on its own, so leaving it out changes nothing else); its weights there are 0.
+        weighs_question = output in settings.question_outputs
+        model.fit(x[rows] if weighs_question else x[rows, :replies_only], [labels[k] for k in rows])
+        coef = [float(v) for v in model.coef_[0]]
+        fitted.coefs.append(coef + [0.0] * (x.shape[1] - len(coef)))
         fitted.bias.append(float(model.intercept_[0]))
     return fitted
 
 
-def predict(fitted: Fitted, texts: Sequence[str]) -> list[list[float]]:
+def predict(fitted: Fitted, texts: Sequence[str], questions: Sequence[str] | None = None) -> list[list[float]]:
     """Probabilities, one list per category, for each text (the trainer's own scorer)."""
     import numpy as np
 
-    x = _design(texts, fitted)
+    x = _design(texts, fitted, questions)
     out = []
     for coef, bias in zip(fitted.coefs, fitted.bias):
         z = x @ np.array(coef) + bias
@@ -270,7 +286,8 @@ def _held_out(examples: Sequence[Example], views: Sequence[RuleView], source: st
     """Fit without `source`, then score `source` as the service would."""
     train_at = [k for k, e in enumerate(examples) if e.source != source]
     test_at = [k for k, e in enumerate(examples) if e.source == source]
-    fitted = fit([views[k].normalised for k in train_at], [examples[k] for k in train_at], c_value, settings)
+    fitted = fit([views[k].normalised for k in train_at], [examples[k] for k in train_at], c_value, settings,
+                 [views[k].question for k in train_at])
     return test_at, runtime_probabilities(fitted, [views[k] for k in test_at])
 
 
@@ -286,7 +303,8 @@ def _cached_out_of_source(examples: Sequence[Example], views: Sequence[RuleView]
     code = hashlib.sha256(Path(__file__).with_name("learned.py").read_bytes()
                           + Path(__file__).with_name("detector.py").read_bytes()).hexdigest()[:12]
     each = "-".join(f"{c:g}" for c in per_output(c_value).values())
-    path = Path(folder) / f"oof-{data_digest(examples)}-{each}-{settings.min_df}-{code}.pickle"
+    asked = "+".join(settings.question_outputs) or "none"
+    path = Path(folder) / f"oof-{data_digest(examples)}-{each}-{settings.min_df}-{asked}-{code}.pickle"
     if path.exists():
         progress(f"  C={strength_label(c_value)}: out-of-source scores from {path}")
         with open(path, "rb") as handle:
@@ -453,9 +471,16 @@ def _figures(examples: Sequence[Example], views: Sequence[RuleView], probs: Mapp
 def train(examples: Sequence[Example], settings: Settings = Settings(),
           progress: Callable[[str], None] = lambda _: None) -> tuple[Fitted, Report]:
     """Pick C and thresholds by out-of-source scores, then fit on everything."""
+    from escalation.detect.detector import model_may_judge
+
     progress(f"running the rules over {len(examples)} messages")
     views = rule_views(examples)
     everything = list(range(len(examples)))
+    # Thresholds are chosen on the messages the model may judge (three words or more). A bare
+    # "no" labelled housing by its question is left to the rules and the flow's answer scoring
+    # at run time; counting it here would only lower every threshold to catch other messages
+    # instead, without catching it. The figures below still count it (overall recall).
+    judged = [k for k in everything if model_may_judge(views[k].normalised)]
     truth = {c: [c in e.risks for e in examples] for c in CATEGORIES}
     # Each category takes the candidate strength that does best for it: the precision left at the
     # thresholds that keep the target recall (plus the recall, capped there); higher is better.
@@ -466,7 +491,7 @@ def train(examples: Sequence[Example], settings: Settings = Settings(),
         strength = per_output(c_value)
         label = strength_label(c_value)
         oof = _cached_out_of_source(examples, views, c_value, settings, progress)
-        decided = apply_policy(choose_policy(examples, views, oof, everything, settings.target_recall), views, oof)
+        decided = apply_policy(choose_policy(examples, views, oof, judged, settings.target_recall), views, oof)
         c_scores[label] = {}
         for category in CATEGORIES:
             recall, precision = recall_precision(truth[category], [category in d for d in decided])
@@ -483,7 +508,7 @@ def train(examples: Sequence[Example], settings: Settings = Settings(),
         # Out-of-source scores mixed from several candidates are each a true held-out score, but
         # the thresholds below are chosen on the mix, as the final model will be fitted with it.
         progress(f"chosen per category: C={strength_label(chosen_c)}")
-    policy = choose_policy(examples, views, oof, everything, settings.target_recall)
+    policy = choose_policy(examples, views, oof, judged, settings.target_recall)
     thresholds = dict(policy.alone)
     # Urgency only matters once a crisis is found: its precision is judged among crisis messages.
     thresholds[URGENCY] = choose_urgent_threshold(
@@ -493,6 +518,7 @@ def train(examples: Sequence[Example], settings: Settings = Settings(),
     decided = apply_policy(policy, views, oof)
     report.severity = severity_figures(examples, views, oof, thresholds, decided)
     report.overall = _figures(examples, views, oof, policy, decided, everything)
+    report.judged = _figures(examples, views, oof, policy, decided, judged)
     untuned = [k for k, e in enumerate(examples) if not e.rules_tuned]
     if untuned:  # the honest view: sources the rules were never fitted to
         report.untuned = _figures(examples, views, oof, policy, decided, untuned)
@@ -503,14 +529,14 @@ def train(examples: Sequence[Example], settings: Settings = Settings(),
     # Nested: each source judged with thresholds chosen on the other sources only.
     nested: list[set[str]] = [set() for _ in examples]
     for source in sources:
-        others = [k for k, e in enumerate(examples) if e.source != source]
+        others = [k for k in judged if examples[k].source != source]
         held = choose_policy(examples, views, oof, others, settings.target_recall)
         for k, e in enumerate(examples):
             if e.source == source:
                 nested[k] = apply_policy(held, [views[k]], {c: [oof[c][k]] for c in CATEGORIES})[0]
     report.nested = {c: recall_precision(truth[c], [c in d for d in nested]) for c in CATEGORIES}
     progress(f"fitting the final model on all {len(examples)} messages (C={strength_label(chosen_c)})")
-    final = fit([v.normalised for v in views], examples, chosen_c, settings)
+    final = fit([v.normalised for v in views], examples, chosen_c, settings, [v.question for v in views])
     return final, report
 
 
@@ -535,10 +561,11 @@ def severity_figures(examples: Sequence[Example], views: Sequence[RuleView], oof
 
 
 def data_digest(examples: Sequence[Example]) -> str:
-    """A fingerprint of the training data (sources, texts and labels)."""
+    """A fingerprint of the training data (sources, texts, labels and the questions answered)."""
     h = hashlib.sha256()
     for e in examples:
-        h.update(f"{e.source}\t{e.text}\t{','.join(sorted(e.risks))}\n".encode("utf-8"))
+        asked = f"\t{e.question}" if e.question else ""
+        h.update(f"{e.source}\t{e.text}\t{','.join(sorted(e.risks))}{asked}\n".encode("utf-8"))
     return h.hexdigest()[:16]
 
 
@@ -554,10 +581,13 @@ def _export(fitted: Fitted, thresholds: Mapping[str, float], info: Mapping[str, 
         weights = [[num(coef[offset + vocab[f]]) for f in names] for coef in fitted.coefs]
         return {"features": names, "idf": [num(idf[vocab[f]]) for f in names], "weights": weights}
 
+    blocks = {"word": block(fitted.word_vocab, fitted.word_idf, 0),
+              "char": block(fitted.char_vocab, fitted.char_idf, n_word)}
+    if fitted.question_vocab:
+        blocks["question"] = block(fitted.question_vocab, fitted.question_idf, n_word + len(fitted.char_vocab))
     return {
         "format": FORMAT, "name": MODEL_NAME, "version": version, "outputs": list(OUTPUTS),
-        "blocks": {"word": block(fitted.word_vocab, fitted.word_idf, 0),
-                   "char": block(fitted.char_vocab, fitted.char_idf, n_word)},
+        "blocks": blocks,
         "bias": [num(b) for b in fitted.bias],
         "thresholds": dict(thresholds), "with_other": dict(with_other or {}), "info": dict(info),
     }
@@ -570,7 +600,8 @@ def to_dict(fitted: Fitted, report: Report, examples: Sequence[Example], version
         sources[e.source] = sources.get(e.source, 0) + 1
     info = {"data": data_digest(examples), "sources": sources, "C": report.chosen_c,
             "cross_validation": "grouped by source file", "overall": report.overall,
-            "untuned": report.untuned, "nested": report.nested, "severity": report.severity}
+            "untuned": report.untuned, "judged": report.judged, "nested": report.nested,
+            "severity": report.severity}
     return _export(fitted, report.thresholds, info, version=version, with_other=report.with_other)
 
 

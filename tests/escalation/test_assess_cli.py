@@ -51,3 +51,10 @@ def test_a_json_text_that_is_not_a_string_fails_closed() -> None:
 
 def test_a_last_line_without_newline_is_still_assessed() -> None:
     assert assess_lines("fine\nevicted")[1]["risks"] == ["housing"]
+
+
+def test_a_json_line_may_give_the_check_in_question_the_reply_answers() -> None:
+    asked = {"text": "not sure where yet", "question": "Do you have somewhere safe to stay tonight?"}
+    with_question, alone = assess_lines(json.dumps(asked) + "\n" + json.dumps({"text": asked["text"]}) + "\n")
+    assert "housing" in with_question["risks"] and with_question["question"] == asked["question"]
+    assert "housing" not in alone["risks"]

@@ -8,12 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from escalation.detect import rules_only
 from escalation.detect.learned import load, read_model_file
 from escalation.detect.train import Example, Settings, load_sources, target
 
 sklearn = pytest.importorskip("sklearn", reason="training needs the `train` extra (scikit-learn)")
 
-from escalation.detect.train import as_model, fit, out_of_source, predict, rule_views, train  # noqa: E402
+from escalation.detect.detector import model_may_judge  # noqa: E402
+from escalation.detect.train import (  # noqa: E402
+    as_model, choose_policy, choose_threshold, fit, out_of_source, predict, rule_views, train,
+)
 from escalation.risk_cli import run_train  # noqa: E402
 
 SETTINGS = Settings(c_values=(5.0,), workers=1)
@@ -74,6 +78,95 @@ def test_the_plain_python_scorer_gives_scikit_learns_probabilities(tmp_path: Pat
         got = model.probabilities(text)
         for i, output in enumerate(model.outputs):
             assert got[output] == pytest.approx(expected[i][k], abs=1e-9)
+
+
+def replies_world(folder: Path) -> None:
+    """The same three-word replies mean housing after one question and nothing after another."""
+    folder.mkdir(exist_ok=True)
+    for name in ("a", "b"):
+        with open(folder / f"{name}.jsonl", "w", encoding="utf-8") as handle:
+            for i in range(12):
+                for reply in (f"not really mate {i}", f"no not tonight {i}"):
+                    handle.write(json.dumps({"text": reply, "risks": ["housing"],
+                                             "question": "Do you have somewhere safe to stay tonight?"}) + "\n")
+                    handle.write(json.dumps({"text": reply, "risks": [],
+                                             "question": "Any worries about money this week?"}) + "\n")
+                handle.write(json.dumps({"text": f"landlord says im out by friday {i}", "risks": ["housing"]}) + "\n")
+                handle.write(json.dumps({"text": f"feel like ending it all {i}", "risks": ["crisis"]}) + "\n")
+    (folder / "sources.toml").write_text("[a]\nauthor = 'a'\n[b]\nauthor = 'b'\n", "utf-8")
+
+
+def test_a_reply_is_scored_with_the_question_it_answers_by_the_outputs_that_weigh_it(tmp_path: Path) -> None:
+    replies_world(tmp_path)
+    examples = load_sources(tmp_path)
+    assert examples[0].question == "Do you have somewhere safe to stay tonight?"
+    views = rule_views(examples)
+    fitted = fit([v.normalised for v in views], examples, 5.0, SETTINGS, [v.question for v in views])
+    model = as_model(fitted)
+    safe, money = (rules_only()._question(q) for q in ("Do you have somewhere safe to stay tonight?",
+                                                       "Any worries about money this week?"))
+    after_safe = model.probabilities("not really mate", safe)
+    after_money = model.probabilities("not really mate", money)
+    assert after_safe["housing"] > 0.5 > after_money["housing"]
+    # Crisis does not weigh the question (SETTINGS.question_outputs): the same score either way.
+    assert after_safe["crisis"] == after_money["crisis"] == model.probabilities("not really mate")["crisis"]
+    # The plain-Python scorer gives the trainer's probabilities with the question too.
+    expected = predict(fitted, [v.normalised for v in views], [v.question for v in views])
+    for k, v in enumerate(views):
+        got = model.probabilities(v.normalised, v.question)
+        for i, output in enumerate(model.outputs):
+            assert got[output] == pytest.approx(expected[i][k], abs=1e-9)
+
+
+def test_a_model_trained_without_questions_ignores_them(tmp_path: Path) -> None:
+    small_world(tmp_path)
+    examples = load_sources(tmp_path)
+    model = as_model(fit([e.text for e in examples], examples, 5.0, SETTINGS))
+    assert model.question is None
+    assert model.probabilities("landlord says im out", "somewhere safe tonight") == \
+        model.probabilities("landlord says im out")
+
+
+def test_cross_validation_scores_a_reply_too_short_for_the_model_as_the_service_does(tmp_path: Path) -> None:
+    """Fewer than three words: the learned layer adds nothing at run time, so nothing in CV."""
+    replies_world(tmp_path)
+    with open(tmp_path / "a.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"text": "no", "risks": ["housing"],
+                                 "question": "Do you have somewhere safe to stay tonight?"}) + "\n")
+    examples = load_sources(tmp_path)
+    oof = out_of_source(examples, rule_views(examples), 5.0, SETTINGS)
+    short = [k for k, e in enumerate(examples) if e.text == "no"]
+    assert [oof[c][k] for k in short for c in ("crisis", "housing", "domestic_abuse")] == [0.0, 0.0, 0.0]
+    assert max(oof["housing"][k] for k, e in enumerate(examples) if e.text.startswith("not really")) > 0.0
+
+
+def test_thresholds_are_chosen_on_the_messages_the_model_may_judge(tmp_path: Path) -> None:
+    """Bare answers labelled by their question ("no" to "somewhere safe tonight?") are left to
+    the rules and the flow: counting them would only lower the threshold for everything else
+    without catching them. The figures still count them."""
+    replies_world(tmp_path)
+    with open(tmp_path / "b.jsonl", "a", encoding="utf-8") as handle:
+        for answer in ("no", "nope", "no x", "nah"):
+            handle.write(json.dumps({"text": answer, "risks": ["housing"],
+                                     "question": "Do you have somewhere safe to stay tonight?"}) + "\n")
+    examples = load_sources(tmp_path)
+    views = rule_views(examples)
+    oof = out_of_source(examples, views, 5.0, SETTINGS)
+    judged = [k for k, v in enumerate(views) if model_may_judge(v.normalised)]
+    assert len(judged) == len(examples) - 4
+    _, report = train(examples, SETTINGS)
+    assert report.thresholds == {**choose_policy(examples, views, oof, judged, SETTINGS.target_recall).alone,
+                                 "crisis_urgent": report.thresholds["crisis_urgent"]}
+
+    def housing_threshold(at: list[int]) -> float:
+        return choose_threshold([examples[k].risks == {"housing"} for k in at],
+                                ["housing" in views[k].flagged for k in at], [oof["housing"][k] for k in at],
+                                SETTINGS.target_recall)
+
+    # Counted, the four bare answers would drag the threshold to the floor without catching one.
+    assert housing_threshold(judged) > 0.9 > 0.05 == housing_threshold(list(range(len(examples))))
+    assert report.overall["housing"]["positives"] == report.judged["housing"]["positives"] + 4
+    assert report.overall["housing"]["combined"][0] < report.judged["housing"]["combined"][0]
 
 
 def test_each_output_is_fitted_with_its_own_regularisation_strength(tmp_path: Path) -> None:

@@ -362,6 +362,24 @@ def test_a_risky_last_note_is_a_message_and_the_check_in_still_closes(tmp_path: 
         assert _conversations(world)[0].outcome == "completed"
 
 
+# ---- a reply is read with the question it answers ------------------------------------------------
+def test_a_reply_to_somewhere_safe_tonight_is_read_with_that_question(world: World) -> None:
+    """"wherever i can find" is no yes or no for the flow, and housing only as an answer to
+    where the mentee will stay: the service passes the open question to the detector."""
+    _checkin(world, "3", "3")  # mood, sleep; "somewhere safe to stay tonight?" is now open
+    world.sms_from(MENTEE_PHONE, "wherever i can find")
+    world.run()
+    [alert] = world.alerts()
+    assert (alert.category, alert.mentee_id) == ("housing", world.mentee().id)
+
+
+def test_the_same_words_answering_another_question_raise_nothing(world: World) -> None:
+    _checkin(world, "3")  # the sleep question is open
+    world.sms_from(MENTEE_PHONE, "wherever i can find")
+    world.run()
+    assert world.alerts() == []
+
+
 # ---- 5. nothing twice in a turn; emoji get an answer ------------------------------------------
 def test_a_housing_risk_said_in_the_answer_gets_each_text_once(world: World) -> None:
     _checkin(world, "3", "3")

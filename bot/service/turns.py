@@ -354,7 +354,10 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
                          language=mentee.language or "en")
     conversation = (known.conversation if known is not None
                     else ConversationRepo(session).open_for(mentee.id))
-    question = _question_asked(session, svc, conversation) if keyword is None else None
+    # A typed reply is read with the question it answers; a button press ("safe_place=yes") is
+    # the flow's to score, and its key's words must not read as an answer to the question.
+    typed = keyword is None and button_press(text) is None
+    question = _question_asked(session, svc, conversation) if typed else None
     assessment = _assessment(text, keyword is not None, question)
     alerting.note_later_message(session, mentee, row, assessment, now,
                                 open_alerts=known.open_alerts if known is not None else None)

@@ -353,9 +353,13 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
     assessment = _assessment(text, keyword is not None)
     alerting.note_later_message(session, mentee, row, assessment, now,
                                 open_alerts=known.open_alerts if known is not None else None)
-    urgent = alerting.raise_findings(session, svc, mentee, assessment, now, message_id=row.id)
+    urgent = alerting.raise_findings(session, svc, mentee, assessment, now, message_id=row.id,
+                                     open_alerts=known.open_alerts if known is not None else None)
+    # Raising them writes alerts, pages and replies, never the mentee's conversation.
+    read = known is not None
+    conversation = known.conversation if known is not None else None
     if assessment.findings:
-        known = None  # raising them wrote alerts and replies: what follows reads afresh
+        known = None  # raising them wrote alerts and replies: what was said is read afresh
     if keyword == "stop":
         # The carrier confirms its own STOP keyword on SMS; a phrasing we act on ourselves.
         confirm = row.channel == "telegram" or not is_keyword_alone(text)
@@ -377,8 +381,8 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
     if not text.strip():  # a voice note or picture: the check-in waits for a typed answer
         _media_only(session, svc, mentee, now, known.said if known is not None else None)
         return
-    conversation = (known.conversation if known is not None
-                    else ConversationRepo(session).open_for(mentee.id))
+    if not read:
+        conversation = ConversationRepo(session).open_for(mentee.id)
     if conversation is not None and conversation.paused_at is None:
         if pauses_checkin(assessment):
             checkins.pause(session, svc, mentee, conversation, now, inbound=row)

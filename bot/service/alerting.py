@@ -18,6 +18,7 @@ from bot.service.outbox import _queue, queue_to_mentee, queue_to_staff, route_to
 from bot.service.runtime import Services
 from bot.staff_links import alert_link
 from bot.storage.alerts import AlertRepo
+from bot.storage.later import LaterId
 from bot.storage.messages import MessageRepo
 from bot.storage.models import Alert, Mentee, Message, RiskFlag, Staff
 from bot.storage.people import StaffRepo
@@ -44,6 +45,7 @@ from escalation.detect import Assessment
 from escalation.ladder import (
     AlertPeople,
     FoldAction,
+    LadderDecision,
     LadderSettings,
     Notification,
     climb_ladder,
@@ -71,10 +73,13 @@ def ladder_settings(svc: Services) -> LadderSettings:
     )
 
 
-def view_of(alert: Alert, session: Session, svc: Services | None = None) -> AlertView:
+def view_of(alert: Alert, session: Session, svc: Services | None = None, *,
+            flags: Sequence[RiskFlag] | None = None) -> AlertView:
+    """`flags`: the alert's risk flags when the caller has them all in hand (a new alert's one)."""
     mentee = alert.mentee
     mentor = StaffRepo(session).get(mentee.mentor_id)
-    flags = AlertRepo(session).flags(alert.id) if alert.id else []
+    if flags is None:
+        flags = AlertRepo(session).flags(alert.id) if alert.id else []
     return AlertView(
         code=alert.code, mentee_id=alert.mentee_id, mentee_first_name=mentee.first_name,
         mentee_last_name=mentee.last_name, category=alert.category,
@@ -132,8 +137,10 @@ def note_later_message(session: Session, mentee: Mentee, row: Message, assessmen
 
 
 def raise_findings(session: Session, svc: Services, mentee: Mentee, assessment: Assessment,
-                   now: datetime, *, message_id: int | None = None) -> bool:
-    """Raise every finding of a message and answer the mentee safely; True if any was urgent."""
+                   now: datetime, *, message_id: int | None = None,
+                   open_alerts: Sequence[Alert] | None = None) -> bool:
+    """Raise every finding of a message and answer the mentee safely; True if any was urgent.
+    `open_alerts`: the mentee's open alerts, if already read in this turn (see raise_finding)."""
     if not assessment.findings:
         return False
     worst: dict[str, tuple[str, str, str]] = {}
@@ -144,7 +151,7 @@ def raise_findings(session: Session, svc: Services, mentee: Mentee, assessment: 
         worst["crisis"] = ("urgent", *worst["crisis"][1:])
     for category, (severity, evidence, rule_id) in worst.items():
         raise_finding(session, svc, mentee, category, severity, evidence, rule_id, now,
-                      message_id=message_id)
+                      message_id=message_id, open_alerts=open_alerts)
     urgent = {c for c, (sev, _, _) in worst.items() if sev == "urgent"}
     if mentee.status == "opted_out":
         return bool(urgent)
@@ -153,7 +160,8 @@ def raise_findings(session: Session, svc: Services, mentee: Mentee, assessment: 
              if urgent else mentee_concern_reply(set(worst), svc.config.replies, language))
     for text in texts:
         # Safety replies answer a message the mentee has just sent: quiet hours do not apply.
-        queue_to_mentee(session, svc, mentee, text, now, purpose="safety", respect_quiet_hours=False)
+        queue_to_mentee(session, svc, mentee, text, now, purpose="safety", respect_quiet_hours=False,
+                        flush=False)
     return bool(urgent)
 
 
@@ -212,8 +220,14 @@ def ack_reply_text(svc: Services, language: str = "en") -> str:
 
 def raise_finding(session: Session, svc: Services, mentee: Mentee, category: str, severity: str,
                   evidence: str, rule_id: str, now: datetime, *, message_id: int | None = None,
-                  conversation_id: int | None = None) -> Alert:
-    """Store a risk flag and create, fold into or upgrade the mentee's alert for that category."""
+                  conversation_id: int | None = None,
+                  open_alerts: Sequence[Alert] | None = None) -> Alert:
+    """Store a risk flag and create, fold into or upgrade the mentee's alert for that category.
+
+    `open_alerts`: the mentee's open alerts as this turn read them (their row locked, so only
+    their own turn raises alerts about them); with none of this category among them, there is
+    none to fold into and it is not looked up again. Categories differ between the findings of
+    one message, so an alert raised for one of them leaves the list good for the others."""
     if category == "domestic_abuse":
         from bot.service.safe_contact import after_domestic_abuse_flag
 
@@ -222,18 +236,25 @@ def raise_finding(session: Session, svc: Services, mentee: Mentee, category: str
     flag = RiskFlag(mentee_id=mentee.id, message_id=message_id, conversation_id=conversation_id,
                     category=category, severity=severity, evidence=evidence[:300],
                     rule_id=rule_id[:60], created_at=now)
-    existing = alerts.open_for(mentee.id, category, lock=True)
+    if open_alerts is not None and not any(a.category == category for a in open_alerts):
+        existing = None
+    else:
+        existing = alerts.open_for(mentee.id, category, lock=True)
     finding = FindingView(mentee.id, category, severity,  # type: ignore[arg-type]
                           frozenset({message_id}) if message_id is not None else frozenset())
     action = fold_action(view_of(existing, session) if existing else None, finding, now,
                          ladder_settings(svc))
     if action is FoldAction.NEW_ALERT or existing is None:
+        # Decided before it is stored, so the alert is written once, with its first rung's step;
+        # its one flag is this one, and it has no earlier messages: neither is read back.
         alert = _new_alert(session, mentee, category, severity, evidence, now)
+        climbed = _climb(session, svc, alert, now, flags=[flag])
+        alert.ladder_step = climbed[1].step
+        alerts.add(alert)
         flag.alert_id = alert.id
         alerts.add_flag(flag)
-        session.flush()
         alerts.record(alert, "raised", now, detail=f"{severity} {category}: {rule_id}")
-        run_ladder(session, svc, alert, now)
+        run_ladder(session, svc, alert, now, climbed=climbed)
         return alert
     flag.alert_id = existing.id
     alerts.add_flag(flag)
@@ -256,22 +277,32 @@ def raise_finding(session: Session, svc: Services, mentee: Mentee, category: str
 
 def _new_alert(session: Session, mentee: Mentee, category: str, severity: str, evidence: str,
                now: datetime) -> Alert:
+    """A new alert with a free code, not yet in the session (the caller adds it)."""
     alerts = AlertRepo(session)
     code = new_alert_code(_rng)
     while alerts.code_exists(code):
         code = new_alert_code(_rng)
-    alert = alerts.add(Alert(code=code, mentee_id=mentee.id, category=category, severity=severity,
-                             evidence=evidence[:300], status="open", ladder_step=0,
-                             created_at=now, ladder_started_at=now, last_finding_at=now))
+    alert = Alert(code=code, mentee_id=mentee.id, category=category, severity=severity,
+                  evidence=evidence[:300], status="open", ladder_step=0,
+                  created_at=now, ladder_started_at=now, last_finding_at=now)
     alert.mentee = mentee
     return alert
 
 
 # ---- the ladder ---------------------------------------------------------------------------------
-def run_ladder(session: Session, svc: Services, alert: Alert, now: datetime) -> None:
-    """Send whatever rung is due now and book the next one as a due-event row."""
-    view = view_of(alert, session, svc)
-    decision = climb_ladder(view, people_for(session, alert.mentee), now, ladder_settings(svc))
+def _climb(session: Session, svc: Services, alert: Alert, now: datetime, *,
+           flags: Sequence[RiskFlag] | None = None) -> tuple[AlertView, LadderDecision]:
+    """The alert as staff see it, and the ladder's decision for it now (pure: nothing stored)."""
+    view = view_of(alert, session, svc, flags=flags)
+    return view, climb_ladder(view, people_for(session, alert.mentee), now, ladder_settings(svc))
+
+
+def run_ladder(session: Session, svc: Services, alert: Alert, now: datetime, *,
+               climbed: tuple[AlertView, LadderDecision] | None = None) -> None:
+    """Send whatever rung is due now and book the next one as a due-event row. `climbed`: the
+    view and decision (_climb) of an alert just raised, stored with its step; it has no
+    earlier messages, so none are read."""
+    view, decision = climbed if climbed is not None else _climb(session, svc, alert, now)
     if decision.unroutable:
         # Nobody to reach: that failure itself must reach a human by a second route.
         log.critical("ALERT %s for mentee %s has no staff to notify", alert.code, alert.mentee_id)
@@ -279,11 +310,13 @@ def run_ladder(session: Session, svc: Services, alert: Alert, now: datetime) -> 
     if decision.step > 1 and decision.notifications:
         alert.ladder_fired = True
         AlertRepo(session).record(alert, "re-escalated", now, detail=f"step {decision.step}")
-    alert.ladder_step = decision.step
+    if alert.ladder_step != decision.step:  # a new alert was stored with it
+        alert.ladder_step = decision.step
     staff = StaffRepo(session)
     # One look at the alert's earlier messages for everyone paged on this rung (a new alert has
     # none): this runs on the urgent path between the mentee's text and the first page.
-    earlier = MessageRepo(session).for_alert(alert.id) if decision.notifications else []
+    earlier = (MessageRepo(session).for_alert(alert.id)
+               if decision.notifications and climbed is None else [])
     for note in decision.notifications:
         person = staff.get(int(note.staff_id))
         if person is not None:
@@ -292,7 +325,7 @@ def run_ladder(session: Session, svc: Services, alert: Alert, now: datetime) -> 
             notify_staff(session, svc, alert, person, now, note, view=view, failed=failed,
                          told_before=told)
     if decision.next_due is not None:
-        DueEventRepo(session).schedule(
+        DueEventRepo(session).schedule_later(
             kind="ladder", dedupe_key=f"ladder:{alert.id}:{decision.step}:{alert.ladder_started_at.isoformat()}",
             due_at=decision.next_due, now=now, mentee_id=alert.mentee_id, alert_id=alert.id)
 
@@ -342,14 +375,19 @@ def notify_staff(session: Session, svc: Services, alert: Alert, person: Staff, n
             texts = ["\n\n".join(texts)]
             buttons = (("Acknowledge", f"ack:{alert.code}"),)
     first: Message | None = None
+    # In a batch of turns the pages and their history are written with the batch's other rows
+    # (then this returns None): the history names the first page by the id it will have.
+    later = MessageRepo(session).writes_later()
+    kept: list[LaterId] = []
     for text in texts:
         msg = _queue(session, channel=channel, address=address, text=text, now=now,
                      purpose="alert", staff_id=person.id, alert_id=alert.id,
-                     mentee_id=alert.mentee_id, buttons=buttons, respect_quiet_hours=False)
+                     mentee_id=alert.mentee_id, buttons=buttons, respect_quiet_hours=False,
+                     flush=not later, kept=kept)
         first = first or msg
     why = detail or (note.role if note else "direct")
     AlertRepo(session).record(alert, event, now, staff_id=person.id, channel=channel,
-                              message_id=first.id if first else None,
+                              message_id=first.id if first else (kept[0] if kept else None),
                               detail=f"{why}; trying {channel}" if event == "fallback" else f"{why} via {channel}")
     svc.poke_outbox()
     return first

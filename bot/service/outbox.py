@@ -37,6 +37,7 @@ from bot.service.quiet import quiet_hours_for, tz_for
 from bot.service.runtime import Services
 from bot.storage.alerts import AlertRepo
 from bot.storage.db import is_lock_error
+from bot.storage.later import LaterId
 from bot.storage.messages import ORDINARY_PURPOSES, MessageRepo
 from bot.storage.models import Mentee, Message, Staff
 from bot.storage.people import MenteeRepo, StaffRepo
@@ -241,7 +242,7 @@ def _queue(session: Session, *, channel: str, address: str, text: str, now: date
            conversation_id: int | None = None, alert_id: int | None = None,
            buttons: tuple[tuple[str, str], ...] = (), respect_quiet_hours: bool = True,
            not_after: datetime | None = None, sent_by_staff_id: int | None = None,
-           flush: bool = True) -> Message | None:
+           flush: bool = True, kept: list[LaterId] | None = None) -> Message | None:
     # Basic phones: GSM-7 only (one curly quote would triple the cost), and a long text as
     # single-segment texts split between words; later parts wait a moment to arrive in order.
     parts = sms_parts(text) if channel == "sms" else [text]
@@ -253,15 +254,22 @@ def _queue(session: Session, *, channel: str, address: str, text: str, now: date
                          buttons=buttons if index == len(parts) - 1 else (),
                          respect_quiet_hours=respect_quiet_hours, not_after=not_after,
                          next_attempt_at=now + timedelta(seconds=PART_GAP_SECONDS * index) if index else None,
-                         sent_by_staff_id=sent_by_staff_id, flush=flush)
+                         sent_by_staff_id=sent_by_staff_id, flush=flush, kept=kept)
         first = first or row
     return first
 
 
-def _queue_one(session: Session, *, flush: bool = True, **values: Any) -> Message | None:
+def _queue_one(session: Session, *, flush: bool = True, kept: list[LaterId] | None = None,
+               **values: Any) -> Message | None:
+    """`kept`: a row kept to be written later gets a LaterId, appended to it (for a row naming
+    it: see bot.storage.later)."""
     row = outbound_values(**values)
-    if not flush and MessageRepo(session).add_outbound_later(row):
-        return None  # written with the batch's other rows (see messages.outbox_rows_later)
+    if not flush:
+        later = MessageRepo(session).add_outbound_later(row, want_id=kept is not None)
+        if later:
+            if isinstance(later, LaterId) and kept is not None:
+                kept.append(later)
+            return None  # written with the batch's other rows (see messages.outbox_rows_later)
     return MessageRepo(session).add_outbound(Message(**row), flush=flush)
 
 

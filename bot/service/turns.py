@@ -361,10 +361,11 @@ def _from_mentee(session: Session, svc: Services, mentee: Mentee, row: Message, 
     assessment = _assessment(text, keyword is not None, question)
     alerting.note_later_message(session, mentee, row, assessment, now,
                                 open_alerts=known.open_alerts if known is not None else None)
-    urgent = alerting.raise_findings(session, svc, mentee, assessment, now, message_id=row.id)
+    urgent = alerting.raise_findings(session, svc, mentee, assessment, now, message_id=row.id,
+                                     open_alerts=known.open_alerts if known is not None else None)
+    # Raising them writes alerts, pages and replies, never the mentee's conversation (read above).
     if assessment.findings:
-        known = None  # raising them wrote alerts and replies: what follows reads afresh
-        conversation = ConversationRepo(session).open_for(mentee.id)
+        known = None  # raising them wrote alerts and replies: what was said is read afresh
     if keyword == "stop":
         # The carrier confirms its own STOP keyword on SMS; a phrasing we act on ourselves.
         confirm = row.channel == "telegram" or not is_keyword_alone(text)

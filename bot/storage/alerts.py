@@ -9,7 +9,12 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.storage.bulk import one_of
+from bot.storage.later import LaterId, kept
 from bot.storage.models import Alert, AlertEvent, AlertNote, RiskFlag
+
+_EVENTS = AlertEvent.__table__
+_FLAGS = RiskFlag.__table__
+_FLAG_COLUMNS = [c for c in RiskFlag.__table__.c if c.key != "id"]
 
 # Built once: every inbound message from a mentee asks (see alerting.note_later_message).
 _OPEN_FOR_MENTEE = (select(Alert).where(Alert.mentee_id == bindparam("mentee_id"), Alert.status != "closed")
@@ -26,11 +31,26 @@ class AlertRepo:
         return alert
 
     def add_flag(self, flag: RiskFlag) -> None:
+        """Store a risk flag (its alert_id set): inside messages.outbox_rows_later it is written
+        with the batch's other rows (see bot.storage.later), and `flag` stays out of the session."""
+        later = kept(self.session)
+        if later is not None and flag.alert_id is not None:
+            later.keep(_FLAGS, {c.key: getattr(flag, c.key) for c in _FLAG_COLUMNS})
+            return
         self.session.add(flag)
 
     def record(self, alert: Alert, kind: str, now: datetime, *, staff_id: int | None = None,
-               channel: str | None = None, message_id: int | None = None, detail: str = "") -> None:
-        """Append one step to an alert's history."""
+               channel: str | None = None, message_id: int | LaterId | None = None,
+               detail: str = "") -> None:
+        """Append one step to an alert's history; inside messages.outbox_rows_later it is written
+        with the batch's other rows, and `message_id` may be a message kept with it (a LaterId)."""
+        later = kept(self.session)
+        if later is not None and alert.id is not None:
+            later.keep(_EVENTS, {"alert_id": alert.id, "kind": kind, "staff_id": staff_id,
+                                 "channel": channel, "message_id": message_id,
+                                 "detail": detail[:300], "at": now})
+            return
+        assert not isinstance(message_id, LaterId), "a kept message is named only by a kept row"
         self.session.add(AlertEvent(alert_id=alert.id, kind=kind, staff_id=staff_id, channel=channel,
                                     message_id=message_id, detail=detail[:300], at=now))
 

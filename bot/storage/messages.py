@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, event, func, or_, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.storage.bulk import insert_rows, one_of
+from bot.storage.later import LaterId, kept, rows_later
 from bot.storage.models import Message, ReadMarker
 
 # A message claimed for sending is held by its worker for a lease, renewed while the worker is
@@ -47,32 +48,16 @@ _SENT = (update(Message.__table__).where(_t.id == bindparam("b_id"))
                  attempts=_t.attempts + 1, first_tried_at=func.coalesce(_t.first_tried_at, bindparam("b_now"))))
 
 
-_LATER = "outbox_rows_later"  # Session.info: outbox rows' column values not yet written
-
-
 @contextlib.contextmanager
 def outbox_rows_later(session: Session) -> Iterator[None]:
     """Within the block, rows given to MessageRepo.add_outbound_later are kept as column values
-    and written together, with one Core INSERT instead of an ORM object each: before the
-    session's next statement (so every query in the block sees them) and when the block ends.
-    Use it inside a transaction: if the block raises, nothing more is written and the caller's
-    rollback takes what was."""
-    rows: list[dict[str, Any]] = []
-
-    def write(*_: Any) -> None:
-        if rows:
-            pending = rows[:]
-            rows.clear()  # before the INSERT: it runs through the session too
-            insert_rows(session, Message.__table__, pending)  # type: ignore[arg-type]
-
-    session.info[_LATER] = rows
-    event.listen(session, "do_orm_execute", write)
-    try:
+    and written together, with one Core INSERT instead of an ORM object each (and so are alert
+    events, risk flags and ladder rows: see bot.storage.later): before the session's next
+    statement (so every query in the block sees them) and when the block ends. Use it inside a
+    transaction: if the block raises, nothing more is written and the caller's rollback takes
+    what was."""
+    with rows_later(session):
         yield
-        write()
-    finally:
-        event.remove(session, "do_orm_execute", write)
-        session.info.pop(_LATER, None)
 
 
 _STORE_INBOUND: dict[str, Any] = {}  # dialect name -> the intake's INSERT (see store_inbound_many)
@@ -214,14 +199,20 @@ class MessageRepo:
             self.session.flush()
         return message
 
-    def add_outbound_later(self, values: dict[str, Any]) -> bool:
+    def add_outbound_later(self, values: dict[str, Any], *, want_id: bool = False) -> bool | LaterId:
         """Keep an outbox row (a full set of column values) to be written with the others inside
-        `outbox_rows_later`; False (nothing kept) outside one."""
-        rows: list[dict[str, Any]] | None = self.session.info.get(_LATER)
-        if rows is None:
+        `outbox_rows_later`; False (nothing kept) outside one. `want_id`: returns the LaterId
+        that gets the row's id when it is written (for a row kept with it that names it)."""
+        later = kept(self.session)
+        if later is None:
             return False
-        rows.append(values)
-        return True
+        # An urgent row (a page, a helpline) is never overtaken by one written at once.
+        return later.keep_message(values, want_id=want_id,
+                                  in_place=values["purpose"] not in ORDINARY_PURPOSES) or True
+
+    def writes_later(self) -> bool:
+        """Whether new rows are kept to be written together (inside `outbox_rows_later`)."""
+        return kept(self.session) is not None
 
     def add_outbound_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write many outbox rows in one statement (each a full set of Message column values)."""

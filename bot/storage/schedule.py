@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.storage.bulk import insert_rows, one_of
+from bot.storage.later import kept
 from bot.storage.models import DueEvent
 
 
@@ -60,6 +61,20 @@ class DueEventRepo:
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
         )
         return bool(self.session.execute(stmt).rowcount)
+
+    def schedule_later(self, *, kind: str, dedupe_key: str, due_at: datetime, now: datetime,
+                       mentee_id: int | None = None, alert_id: int | None = None) -> None:
+        """As schedule, but inside messages.outbox_rows_later the row is written with the batch's
+        other rows (see bot.storage.later), still skipped if its key exists; at once outside one."""
+        later = kept(self.session)
+        if later is None:
+            self.schedule(kind=kind, dedupe_key=dedupe_key, due_at=due_at, now=now,
+                          mentee_id=mentee_id, alert_id=alert_id)
+            return
+        later.keep(_TABLE, {"kind": kind, "dedupe_key": dedupe_key, "due_at": due_at,
+                            "mentee_id": mentee_id, "conversation_id": None, "alert_id": alert_id,
+                            "plan_version": 0, "note": None, "status": "pending",
+                            "created_at": now, "flow": None})
 
     def schedule_many(self, rows: Sequence[dict[str, Any]], now: datetime, *,
                       keys_are_new: bool = False, count: bool = False) -> int:

@@ -426,10 +426,10 @@ def _question_asked(session: Session, svc: Services, conversation: Conversation 
     """The prompt of the check-in question waiting for an answer, if one is."""
     if conversation is None or conversation.paused_at is not None:
         return None
-    flow = flow_of(session, svc, conversation)
-    if conversation.state not in {q.key for q in flow.questions}:
+    try:
+        return flow_of(session, svc, conversation).question(conversation.state).prompt
+    except KeyError:  # the check-in is not waiting at a question
         return None
-    return flow.question(conversation.state).prompt
 
 
 def _asks_free_text(session: Session, svc: Services, conversation: Conversation) -> bool:
